@@ -1,0 +1,90 @@
+"""``Function``: one differentiable operation, and the one place where the graph is recorded.
+
+A subclass writes two methods on plain arrays::
+
+    class Exp(Function):
+        def forward(self, x):
+            y = xp.exp(x)
+            self.save_for_backward(y)
+            return y
+
+        def backward(self, gy):            # d exp(x)/dx = exp(x)
+            (y,) = self.saved
+            return gy * y
+
+and is used as ``Exp()(tensor)``. ``__call__`` unwraps the input tensors, runs ``forward``,
+wraps the outputs and — only when some input requires a gradient and recording is on —
+links the outputs to this function so that ``backward`` can find its way back.
+"""
+from gradwork.autograd.grad_mode import is_grad_enabled
+from gradwork.autograd.tensor import Tensor, as_tensor
+from gradwork.backend import xp
+from gradwork.errors import ShapeError
+
+
+class Function:
+    """Base class of every differentiable operation.
+
+    Attributes set while recording:
+        inputs: the input tensors (kept so their gradients can be delivered).
+        needs_input_grad: one bool per input; ``backward`` may return ``None`` where False.
+        generation: larger than the generation of every function that produced an input;
+            the backward pass runs functions from the largest generation down.
+        saved: the arrays ``forward`` stored with ``save_for_backward``.
+    """
+
+    saved = ()
+    inputs = ()
+    needs_input_grad = ()
+    generation = 0
+    released = False
+
+    def __call__(self, *inputs):
+        tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in inputs]
+        record = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
+        try:
+            outputs = self.forward(*[t.data for t in tensors])
+        except ValueError as error:
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise ShapeError(f"{self.name}: cannot apply to inputs of shapes {shapes}: {error}") from None
+        single = not isinstance(outputs, tuple)
+        if single:
+            outputs = (outputs,)
+        results = tuple(Tensor(y if type(y) is xp.ndarray else xp.asarray(y), requires_grad=record)
+                        for y in outputs)
+        if record:
+            self.inputs = tensors
+            self.generation = max(t._creator.generation + 1 if t._creator is not None else 0
+                                  for t in tensors)
+            self.output_meta = tuple((y.shape, y.dtype) for y in results)
+            for index, y in enumerate(results):
+                y._creator = self
+                y._output_index = index
+        else:
+            self.saved = ()
+        return results[0] if single else results
+
+    @property
+    def name(self):
+        """The operation's name in messages: the class name in snake case (``MatMul`` → ``mat_mul``)."""
+        name = type(self).__name__
+        return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+    def save_for_backward(self, *arrays):
+        """Keep the arrays ``backward`` needs; they are dropped once backward has used them."""
+        self.saved = arrays
+
+    def forward(self, *xs):
+        """Compute the outputs from input arrays."""
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        """Turn gradients of the outputs into gradients of the inputs (one per input, or ``None``)."""
+        raise NotImplementedError(f"{self.name} has no backward: it is not differentiable")
+
+    def release(self):
+        """Drop the saved arrays and the inputs: the graph behind this function is freed."""
+        self.saved = ()
+        self.inputs = ()
+        self.released = True

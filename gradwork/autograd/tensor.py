@@ -1,0 +1,366 @@
+"""``Tensor``: an array that remembers how it was computed, so gradients can flow back through it.
+
+``t.data`` is the backend array (NumPy), ``t.grad`` a plain array of the same shape once
+``backward`` has reached ``t``. A tensor made by an operation knows its creator (a
+:class:`~gradwork.autograd.function.Function`); a tensor made by the user is a *leaf*.
+
+Operators are defined here, in the class body, and each one calls the op of the same name in
+:mod:`gradwork.ops`, where its forward and its derivative stand side by side.
+"""
+import numbers
+
+from gradwork import backend
+from gradwork.backend import xp
+
+
+class Tensor:
+    """A multi-dimensional array with automatic differentiation.
+
+    Args:
+        data: an array, a NumPy number, a Python number or a (nested) list.
+            NumPy arrays keep their dtype; Python floats and lists of floats become the default
+            float dtype (float32); Python integers stay integer (int64); bools stay bool.
+        requires_grad: record operations on this tensor so ``backward`` computes ``.grad``.
+        dtype: convert to this dtype first.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_creator", "_output_index", "__weakref__")
+    # Let NumPy hand `ndarray <op> Tensor` over to our reflected operators instead of looping.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if type(data) is not xp.ndarray or dtype is not None:
+            data = _to_array(data, dtype)
+        if requires_grad and data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {data.dtype}")
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._creator = None
+        self._output_index = 0
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        """Number of elements (NumPy's meaning)."""
+        return self.data.size
+
+    def numel(self):
+        """Number of elements (PyTorch's name)."""
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        """True for tensors the user made (and parameters); False for results of recorded operations."""
+        return self._creator is None
+
+    @property
+    def creator(self):
+        """The :class:`Function` that computed this tensor, or ``None`` for a leaf."""
+        return self._creator
+
+    @property
+    def T(self):
+        """All axes reversed (the matrix transpose for 2-D tensors)."""
+        return ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self):
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python number, "
+                             f"this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        """Turn gradient tracking of this leaf on or off, in place; returns self."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def astype(self, dtype):
+        """This tensor converted to ``dtype`` (differentiable between float types)."""
+        return ops.cast(self, dtype)
+
+    to = astype
+
+    def float(self):
+        return ops.cast(self, xp.float32)
+
+    def double(self):
+        return ops.cast(self, xp.float64)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # ----------------------------------------------------------------- autograd
+    def backward(self, grad=None, retain_graph=False):
+        """Compute the gradient of this tensor w.r.t. every leaf that requires one, into ``leaf.grad``.
+
+        Args:
+            grad: d(result)/d(self); may be omitted for a one-element tensor (it is then 1).
+            retain_graph: keep the graph so ``backward`` can run through it again. Without it the
+                graph is freed, and a second call raises instead of silently doubling gradients.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no graph; "
+                               "create the leaves with requires_grad=True (Parameters do by default)")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward: grad can be omitted only for a one-element output, this one "
+                                   f"has shape {self.shape}; pass grad= of that shape or reduce it first")
+            seed = xp.ones_like(self.data)
+        else:
+            seed = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape {self.shape}")
+        engine.run_backward(self, seed, retain_graph)
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    # Comparisons give boolean tensors and are not differentiable.
+    def __eq__(self, other):
+        return Tensor(self.data == _data(other))
+
+    def __ne__(self, other):
+        return Tensor(self.data != _data(other))
+
+    def __lt__(self, other):
+        return Tensor(self.data < _data(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _data(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _data(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _data(other))
+
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
+        return bool(self.data)
+
+    def any(self):
+        return bool(self.data.any())
+
+    def all(self):
+        return bool(self.data.all())
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # ----------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def var(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=1):
+        return ops.var(self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction)
+
+    def std(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=1):
+        return ops.sqrt(self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction))
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    # ----------------------------------------------------------------- shape
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    view = reshape
+
+    def transpose(self, dim0, dim1):
+        """Swap two axes (PyTorch's meaning); use ``permute`` to reorder all of them."""
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    # ----------------------------------------------------------------- elementwise
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def clip(self, min=None, max=None):
+        return ops.clip(self, min, max)
+
+    clamp = clip
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return ops.softmax(self, axis, dim=dim)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return ops.log_softmax(self, axis, dim=dim)
+
+    # ----------------------------------------------------------------- display
+    def __repr__(self):
+        body = xp.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.data.dtype not in (backend.get_default_dtype(), xp.int64, xp.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self._creator is not None:
+            extras.append(f"grad_fn={type(self._creator).__name__}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _to_array(data, dtype=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (xp.ndarray, xp.generic)):
+        array = xp.asarray(data)
+    elif isinstance(data, bool) or isinstance(data, numbers.Integral):
+        array = xp.asarray(data, dtype=xp.int64) if not isinstance(data, bool) else xp.asarray(data)
+    elif isinstance(data, numbers.Number):
+        array = xp.asarray(data, dtype=backend.get_default_dtype())
+    else:
+        try:
+            array = xp.asarray(data)
+        except (ValueError, TypeError) as error:
+            raise TypeError(f"tensor: cannot make an array out of {type(data).__name__}: {error}") from None
+        if array.dtype == xp.float64:
+            array = array.astype(backend.get_default_dtype())
+        elif array.dtype == object:
+            raise TypeError(f"tensor: the data is ragged or not numeric ({type(data).__name__}); "
+                            "give a rectangular list of numbers or an array")
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return array
+
+
+def as_tensor(x, like=None):
+    """``x`` as a Tensor. Python and NumPy scalars take the float dtype of ``like`` when it has one,
+    so ``float32_tensor * 0.5`` stays float32 (as in PyTorch)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, (numbers.Number, xp.generic)) and not isinstance(x, bool):
+        kind = like.data.dtype.kind
+        if kind == "f":
+            return Tensor(xp.asarray(x, dtype=like.data.dtype))
+        if isinstance(x, (float, xp.floating)):
+            return Tensor(xp.asarray(x, dtype=backend.get_default_dtype()))
+    return Tensor(x)
+
+
+from gradwork.autograd import engine  # noqa: E402
+from gradwork import ops  # noqa: E402  (ops are built on Tensor, so they are imported after it)

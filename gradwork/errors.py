@@ -1,0 +1,25 @@
+"""The exceptions gradwork raises at its boundaries, each with a message that says what to fix.
+
+They subclass the built-in exception a Python user would expect (``ValueError`` for bad
+values and shapes), so ``except ValueError`` keeps working.
+"""
+
+
+class GradworkError(Exception):
+    """Base of every gradwork-specific error."""
+
+
+class ShapeError(GradworkError, ValueError):
+    """An operation was given arrays whose shapes do not fit together."""
+
+
+class LabelError(GradworkError, ValueError):
+    """Class labels outside ``[0, num_classes)`` or of the wrong type."""
+
+
+class CheckpointError(GradworkError, ValueError):
+    """A checkpoint file is missing, truncated, corrupt or of another architecture."""
+
+
+class ConfigError(GradworkError, ValueError):
+    """An unknown name (model, optimizer, dataset, …) or an invalid setting."""

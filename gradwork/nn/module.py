@@ -1,0 +1,283 @@
+"""``Module``: the base of every layer and model.
+
+Assigning a :class:`Parameter` or another ``Module`` to an attribute registers it, so
+``model.parameters()`` finds every weight and ``model.state_dict()`` names each one by its
+attribute path (``layers.0.weight``) — the same names PyTorch uses, so weights can move between
+the two frameworks by name. Buffers (``register_buffer``) are state that is saved but not learned,
+such as BatchNorm's running statistics.
+"""
+from collections import OrderedDict, namedtuple
+
+from gradwork.autograd.tensor import Tensor
+from gradwork.backend import xp
+from gradwork.errors import CheckpointError
+from gradwork.nn.parameter import Parameter
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class for layers and models: subclasses set attributes in ``__init__`` and write ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", [])
+        object.__setattr__(self, "training", True)
+
+    # ----------------------------------------------------------------- registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if isinstance(value, Parameter):
+            self._forget(name)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            self._modules[name] = value
+        elif name in self._parameters or name in self._modules:
+            kind = "parameter" if name in self._parameters else "sub-module"
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to {name!r}: it is registered as a {kind} "
+                                f"(assign a {'Parameter' if kind == 'parameter' else 'Module'} or None)")
+            (self._parameters if kind == "parameter" else self._modules)[name] = None
+        elif name in self._buffers:
+            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(xp.asarray(value))
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: look in the registries.
+        d = self.__dict__
+        for table in ("_parameters", "_buffers", "_modules"):
+            if table in d and name in d[table]:
+                return d[table][name]
+        raise AttributeError(f"'{type(self).__name__}' has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        if any(name in t for t in (self._parameters, self._buffers, self._modules)):
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter or None) under ``name``."""
+        if param is None:
+            self._forget(name)
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name, value):
+        """Register state that is saved in the state dict but not trained (e.g. running means)."""
+        self._forget(name)
+        self._buffers[name] = None if value is None else (value if isinstance(value, Tensor) else Tensor(xp.asarray(value)))
+
+    def add_module(self, name, module):
+        """Register a sub-module under ``name`` (for names that are not valid attributes, like "0")."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        self._forget(name)
+        self._modules[name] = module
+
+    # ----------------------------------------------------------------- calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        output = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks:
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``."""
+        self._forward_hooks.append(hook)
+        hooks = self._forward_hooks
+
+        class Handle:
+            def remove(self):
+                if hook in hooks:
+                    hooks.remove(hook)
+
+        return Handle()
+
+    # ----------------------------------------------------------------- traversal
+    def named_modules(self, prefix=""):
+        """(path, module) for this module and every descendant, each module once, in definition order."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield path, module
+            children = [(f"{path}.{n}" if path else n, m) for n, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, table, recurse):
+        seen = set()
+        modules = self.named_modules() if recurse else [("", self)]
+        for path, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))  # a tensor shared by two layers (tied weights) is listed once
+                yield (f"{path}.{name}" if path else name), value
+
+    def named_parameters(self, recurse=True):
+        """(name, Parameter) pairs, in the order the attributes were assigned."""
+        return self._named_members("_parameters", recurse)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse):
+            yield p
+
+    def named_buffers(self, recurse=True):
+        return self._named_members("_buffers", recurse)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse):
+            yield b
+
+    def num_parameters(self, trainable_only=False):
+        """Total number of parameter values (only those that require grad, if asked)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every descendant and this module (e.g. a custom initialisation)."""
+        for module in list(self.modules())[::-1]:
+            fn(module)
+        return self
+
+    # ----------------------------------------------------------------- modes and state
+    def train(self, mode=True):
+        """Training mode (dropout active, batch statistics) for this module and all descendants."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode (dropout off, running statistics)."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Turn gradient tracking on or off for every parameter of this sub-tree (freezing)."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self):
+        """Forget every parameter's gradient (sets ``.grad`` to None, as PyTorch does by default)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def to(self, dtype):
+        """Convert floating-point parameters and buffers to ``dtype``, in place; returns self."""
+        dtype = xp.dtype(dtype)
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f":
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = t.grad.astype(dtype)
+        return self
+
+    def float(self):
+        return self.to(xp.float32)
+
+    def double(self):
+        return self.to(xp.float64)
+
+    def state_dict(self):
+        """Every parameter and buffer as an array, keyed by attribute path (``layers.0.weight``).
+
+        The arrays are the module's own (not copies): copy them to keep a snapshot.
+        """
+        state = OrderedDict()
+        for path, module in self.named_modules():
+            for table in (module._parameters, module._buffers):
+                for name, value in table.items():
+                    if value is not None:
+                        state[f"{path}.{name}" if path else name] = value.data
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` (arrays or tensors) into this module's parameters and buffers.
+
+        With ``strict`` (the default) every key must match; a mismatch raises one
+        :class:`CheckpointError` that names every missing key, unexpected key and shape difference.
+        """
+        own = self._state_tensors()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = []
+        for key, target in own.items():
+            if key in state_dict:
+                value = state_dict[key]
+                shape = tuple(value.shape) if hasattr(value, "shape") else xp.shape(value)
+                if shape != target.shape:
+                    mismatched.append(f"{key}: checkpoint {shape} vs model {target.shape}")
+        problems = []
+        if mismatched:
+            problems.append("shape mismatch: " + "; ".join(mismatched))
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        if problems:
+            raise CheckpointError(f"load_state_dict into {type(self).__name__}: the state dict does not fit this "
+                                  "architecture — " + " | ".join(problems))
+        for key, target in own.items():
+            if key in state_dict:
+                value = state_dict[key]
+                value = value.data if isinstance(value, Tensor) else xp.asarray(value)
+                target.data = value.astype(target.dtype, copy=True)
+        return IncompatibleKeys(missing, unexpected)
+
+    def _state_tensors(self):
+        tensors = OrderedDict()
+        for path, module in self.named_modules():
+            for table in (module._parameters, module._buffers):
+                for name, value in table.items():
+                    if value is not None:
+                        tensors[f"{path}.{name}" if path else name] = value
+        return tensors
+
+    # ----------------------------------------------------------------- display
+    def extra_repr(self):
+        """The arguments shown between the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self):
+        own = sum(p.size for p in self.parameters())
+        lines = []
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        count = f"  # {own:,} params" if own else ""
+        if not lines:
+            return head + ")" + count
+        return head + "\n" + "\n".join(lines) + "\n)" + count

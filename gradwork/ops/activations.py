@@ -1,0 +1,131 @@
+"""Activation functions and softmax: relu, leaky_relu, sigmoid, tanh, step, softmax, log_softmax.
+
+All are numerically stable: sigmoid never evaluates exp of a large positive number, softmax and
+log_softmax subtract the maximum first (log-sum-exp).
+"""
+from gradwork.autograd.function import Function
+from gradwork.backend import xp
+
+
+class ReLU(Function):
+    def forward(self, x):
+        y = xp.maximum(x, 0)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):  # 1 where the unit was active, else 0 (the ReLU gate)
+        (y,) = self.saved
+        return gy * (y > 0)
+
+
+class LeakyReLU(Function):
+    def __init__(self, negative_slope):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.where(x > 0, x, x * self.negative_slope)
+
+    def backward(self, gy):  # 1 for x > 0, negative_slope otherwise
+        (x,) = self.saved
+        return xp.where(x > 0, gy, gy * self.negative_slope)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        # σ(x) = 1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0: the exponent is never positive.
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):  # σ' = σ(1 − σ)
+        (y,) = self.saved
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        y = xp.tanh(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):  # tanh' = 1 − tanh²
+        (y,) = self.saved
+        return gy * (1 - y * y)
+
+
+class Step(Function):
+    """The perceptron's step function: 1 where x > 0, else 0. Its derivative is 0 wherever it exists,
+    which is why networks trained by gradient descent use smooth activations instead."""
+
+    def forward(self, x):
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, gy):
+        return xp.zeros_like(gy)
+
+
+class Softmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        y = e / e.sum(axis=self.axis, keepdims=True)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):  # ∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ)  ⇒  gx = y ⊙ (gy − Σ gy⊙y)
+        (y,) = self.saved
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):  # log softmax: gx = gy − softmax ⊙ Σ gy
+        (y,) = self.saved
+        return gy - xp.exp(y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+def relu(x):
+    """max(x, 0)."""
+    return ReLU()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope·x otherwise."""
+    return LeakyReLU(negative_slope)(x)
+
+
+def sigmoid(x):
+    """σ(x) = 1 / (1 + e⁻ˣ), computed without overflow."""
+    return Sigmoid()(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh()(x)
+
+
+def step(x):
+    """Heaviside step: 1 where x > 0, else 0 (zero gradient)."""
+    return Step()(x)
+
+
+def softmax(x, axis=-1, *, dim=None):
+    """exp(x) / Σ exp(x) along ``axis`` (stable: the maximum is subtracted first)."""
+    return Softmax(dim if dim is not None else axis)(x)
+
+
+def log_softmax(x, axis=-1, *, dim=None):
+    """log softmax(x) = x − log Σ exp(x), by log-sum-exp."""
+    return LogSoftmax(dim if dim is not None else axis)(x)

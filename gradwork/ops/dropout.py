@@ -1,0 +1,35 @@
+"""Inverted dropout: zero each unit with probability p during training and scale the survivors
+by 1/(1 − p), so the expected activation is unchanged and evaluation needs no rescaling."""
+from gradwork import backend
+from gradwork.autograd.function import Function
+from gradwork.autograd.tensor import as_tensor
+from gradwork.backend import xp
+
+
+class Dropout(Function):
+    def __init__(self, p):
+        self.p = p
+
+    def forward(self, x):
+        keep = 1.0 - self.p
+        if keep == 0:
+            mask = xp.zeros_like(x)
+        else:
+            draw_dtype = x.dtype if x.dtype in (xp.float32, xp.float64) else xp.float64
+            mask = (backend.rng().random(x.shape, dtype=draw_dtype) < keep).astype(x.dtype) / x.dtype.type(keep)
+        self.save_for_backward(mask)
+        return x * mask
+
+    def backward(self, gy):  # the same mask: dropped units get no gradient
+        (mask,) = self.saved
+        return gy * mask
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout with drop probability ``p``; the identity when ``training`` is False or p = 0."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p is a probability in [0, 1], got {p}")
+    x = as_tensor(x)
+    if not training or p == 0.0:
+        return x
+    return Dropout(p)(x)
