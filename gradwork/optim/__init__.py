@@ -1,0 +1,9 @@
+"""Optimisers (SGD, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules and gradient clipping."""
+from gradwork.optim import lr_scheduler
+from gradwork.optim.adagrad import Adagrad
+from gradwork.optim.adam import Adam
+from gradwork.optim.adamw import AdamW
+from gradwork.optim.clip_grad import clip_grad_norm_, clip_grad_value_
+from gradwork.optim.optimizer import Optimizer
+from gradwork.optim.rmsprop import RMSprop
+from gradwork.optim.sgd import SGD

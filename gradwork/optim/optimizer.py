@@ -1,0 +1,107 @@
+"""``Optimizer``: the base of every update rule, with parameter groups and a resumable state.
+
+Parameters are held in *groups*, each a dict with its own ``lr`` and options::
+
+    Adam([{"params": model.body.parameters()},
+          {"params": model.head.parameters(), "lr": 1e-2}], lr=1e-3)
+
+Schedulers change ``group["lr"]``; ``step()`` reads it on every call.
+"""
+from gradwork.autograd.tensor import Tensor
+from gradwork.backend import xp
+
+
+class Optimizer:
+    """Base class. Subclasses define ``update(param, grad, state, group)`` for one parameter."""
+
+    def __init__(self, params, defaults):
+        for name, value in defaults.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"{type(self).__name__}: {name} must be non-negative, got {value}")
+        self.defaults = defaults
+        self.param_groups = []
+        self.state = {}
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        """Add a group of parameters with its own options (missing options take the defaults)."""
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor) or not p.is_leaf:
+                raise TypeError(f"{type(self).__name__}: can only optimise leaf tensors (parameters), "
+                                f"got {type(p).__name__}")
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in existing for p in group["params"]):
+            raise ValueError(f"{type(self).__name__}: a parameter appears in more than one group")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self.param_groups.append(group)
+
+    def zero_grad(self):
+        """Forget all gradients (``.grad = None``) before the next backward pass."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self):
+        """Update every parameter that has a gradient, in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self.update(p.data, p.grad, self.state.setdefault(p, {}), group)
+
+    def update(self, param, grad, state, group):
+        """Update the array ``param`` in place from ``grad``; ``state`` is this parameter's memory."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- resuming
+    def state_dict(self):
+        """Options and per-parameter state, with parameters numbered in group order (as in PyTorch)."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state and self.state[p]:
+                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, xp.ndarray) else v)
+                                           for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict`` returned (for the same parameters in the same order)."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(g["params"]) != len(own["params"]) for g, own in zip(groups, self.param_groups)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has groups of sizes "
+                             f"{[len(g['params']) for g in groups]}, this optimizer "
+                             f"{[len(g['params']) for g in self.param_groups]}")
+        by_index = {}
+        for saved, own in zip(groups, self.param_groups):
+            for i, p in zip(saved["params"], own["params"]):
+                by_index[i] = p
+            own.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for i, values in state_dict["state"].items():
+            p = by_index[int(i)]
+            self.state[p] = {k: (xp.array(v, dtype=p.dtype) if isinstance(v, xp.ndarray) else v)
+                             for k, v in values.items()}
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            options = ", ".join(f"{k}={v}" for k, v in group.items() if k != "params")
+            lines.append(f"  group {i}: {len(group['params'])} tensors, {options}")
+        return "\n".join(lines) + "\n)"

@@ -1,0 +1,39 @@
+"""Stochastic gradient descent, with momentum and Nesterov momentum."""
+from gradwork.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's update rule exactly::
+
+        g = ∇θ + weight_decay·θ
+        v = momentum·v + (1 − dampening)·g        (v = g on the first step)
+        g = g + momentum·v   if nesterov   else   g = v
+        θ = θ − lr·g
+
+    The course writes momentum as ``v = β·v − lr·∇θ;  θ = θ + v``. With a constant learning rate the
+    two are the same algorithm: the course's v is −lr times this one (β = momentum, dampening = 0).
+
+    Args:
+        lr: learning rate. momentum: β (0 = plain SGD; 0.9 is usual). dampening: scales the new
+        gradient in v. nesterov: look-ahead momentum. weight_decay: L2 penalty coefficient.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                                      weight_decay=weight_decay))
+
+    def update(self, param, grad, state, group):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * param
+        momentum = group["momentum"]
+        if momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        param -= group["lr"] * grad
