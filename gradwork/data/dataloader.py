@@ -1,0 +1,33 @@
+"""``DataLoader``: mini-batches of a dataset, optionally shuffled each epoch."""
+import math
+import numbers
+
+from gradwork import backend
+from gradwork.backend import xp
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches of ``batch_size``, yielding tuples of stacked arrays.
+
+    Args:
+        shuffle: draw a new order every epoch (from gradwork's generator, so ``manual_seed`` repeats it).
+        drop_last: skip the last batch when it is smaller than ``batch_size``.
+    """
+
+    def __init__(self, dataset, batch_size=32, shuffle=False, drop_last=False):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        if len(dataset) == 0:
+            raise ValueError("DataLoader: the dataset is empty; check the path or the split that produced it")
+        self.dataset, self.batch_size = dataset, int(batch_size)
+        self.shuffle, self.drop_last = shuffle, drop_last
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = backend.rng().permutation(n) if self.shuffle else xp.arange(n)
+        for b in range(len(self)):
+            yield self.dataset.get_batch(order[b * self.batch_size:(b + 1) * self.batch_size])

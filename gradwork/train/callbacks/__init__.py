@@ -1,0 +1,6 @@
+"""Callbacks for ``fit``: progress bar, early stopping, checkpoints, NaN guard."""
+from gradwork.train.callbacks.base import Callback, FitState
+from gradwork.train.callbacks.checkpoint import ModelCheckpoint
+from gradwork.train.callbacks.early_stopping import EarlyStopping
+from gradwork.train.callbacks.nan_guard import NaNGuard
+from gradwork.train.callbacks.progress import ProgressBar

@@ -1,0 +1,189 @@
+"""``fit`` and ``evaluate``: the training loop, written out so every line can be read.
+
+One epoch of ``fit`` is the loop every course draws::
+
+    for x, y in batches:
+        optimizer.zero_grad()          # forget the last step's gradients
+        loss = loss_fn(model(x), y)    # forward pass, recording the graph
+        loss.backward()                # backward pass: d loss / d every parameter
+        optimizer.step()               # update the parameters in place
+
+followed by an evaluation on the validation data (eval mode, no graph) and the callbacks.
+"""
+import math
+
+from gradwork.autograd.grad_mode import no_grad
+from gradwork.autograd.tensor import Tensor
+from gradwork.backend import xp
+from gradwork.data.dataloader import DataLoader
+from gradwork.data.dataset import ArrayDataset, Dataset
+from gradwork.errors import ConfigError
+from gradwork.ops import losses
+from gradwork.optim.clip_grad import clip_grad_norm_
+from gradwork.optim.lr_scheduler import ReduceLROnPlateau
+from gradwork.train.callbacks import FitState, NaNGuard, ProgressBar
+from gradwork.train.history import History
+from gradwork.train.metrics import get_metric
+
+LOSSES = {
+    "cross_entropy": losses.cross_entropy,
+    "nll": losses.nll_loss,
+    "mse": losses.mse_loss,
+    "bce": losses.binary_cross_entropy,
+    "bce_with_logits": losses.binary_cross_entropy_with_logits,
+}
+
+
+def _loader(data, batch_size, shuffle, what):
+    if isinstance(data, DataLoader):
+        return data
+    if isinstance(data, tuple) and not isinstance(data, Dataset):
+        data = ArrayDataset(*data)
+    if not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
+        raise TypeError(f"{what} must be a DataLoader, a Dataset or a tuple of arrays (x, y); "
+                        f"got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError(f"{what} is empty: there are no examples to train or evaluate on")
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+
+
+def _loss_function(loss):
+    if callable(loss):
+        return loss
+    if loss in LOSSES:
+        return LOSSES[loss]
+    raise ConfigError(f"unknown loss {loss!r}; pass a function or module, or one of {sorted(LOSSES)}")
+
+
+def _split(batch):
+    """A batch is (inputs, target): the last array is the target, the others feed the model."""
+    if len(batch) < 2:
+        raise ValueError("each batch needs inputs and targets, e.g. a dataset of (x, y) pairs")
+    return [Tensor(a) for a in batch[:-1]], batch[-1]
+
+
+def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("accuracy",), scheduler=None,
+        callbacks=(), verbose=1, batch_size=32, shuffle=True, clip_grad_norm=None, initial_epoch=0, history=None):
+    """Train ``model`` and return a :class:`History` of per-epoch losses and metrics.
+
+    Args:
+        train_data, val_data: a ``DataLoader``, a ``Dataset`` or a tuple of arrays ``(x, y)``.
+        loss: a function or module ``loss(output, target)``, or a name ("cross_entropy", "mse", …).
+        optimizer: an ``optim.Optimizer`` over the model's parameters.
+        epochs: train until this many epochs have been done in total (counting ``initial_epoch``).
+        metrics: names or functions ``metric(output, target) -> float``, averaged over each epoch.
+        scheduler: a learning-rate schedule, stepped after every epoch (``ReduceLROnPlateau`` is
+            given ``val_loss``, or ``loss`` without validation data).
+        callbacks: ``Callback`` objects; a progress bar (``verbose``) and a ``NaNGuard`` are added.
+        verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        clip_grad_norm: if set, rescale gradients to this global norm before each step.
+        initial_epoch, history: to continue an earlier run (``History`` to append to).
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    train_loader = _loader(train_data, batch_size, shuffle, "train_data")
+    val_loader = _loader(val_data, max(batch_size, 256), False, "val_data") if val_data is not None else None
+    loss_fn = _loss_function(loss)
+    metric_fns = [get_metric(m) for m in metrics]
+    history = history if history is not None else History()
+    callbacks = list(callbacks)
+    if not any(isinstance(c, NaNGuard) for c in callbacks):
+        callbacks.append(NaNGuard())
+    if verbose:
+        callbacks.insert(0, ProgressBar(verbose))
+    state = FitState(model, optimizer, history, epochs, len(train_loader))
+    for c in callbacks:
+        c.on_train_begin(state)
+    for epoch in range(initial_epoch, epochs):
+        state.epoch = epoch
+        model.train()
+        for c in callbacks:
+            c.on_epoch_begin(state)
+        seen, loss_sum = 0, 0.0
+        metric_sums = [0.0] * len(metric_fns)
+        for step, batch in enumerate(train_loader):
+            state.step = step
+            inputs, target = _split(batch)
+            optimizer.zero_grad()
+            output = model(*inputs)
+            batch_loss = loss_fn(output, target)
+            batch_loss.backward()
+            if clip_grad_norm is not None:
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
+            optimizer.step()
+
+            n = len(target)
+            value = batch_loss.item()
+            seen += n
+            loss_sum += value * n
+            logs = {"batch_loss": value, "loss": loss_sum / seen}
+            for i, (name, fn) in enumerate(metric_fns):
+                metric_sums[i] += fn(output.data, target) * n
+                logs[name] = metric_sums[i] / seen
+            for c in callbacks:
+                c.on_batch_end(state, logs)
+            if state.stop_training:
+                break
+        if state.stop_training and not math.isfinite(logs["batch_loss"]):
+            break  # a diverged epoch has no meaningful averages to record
+        epoch_logs = {k: v for k, v in logs.items() if k != "batch_loss"}
+        if val_loader is not None:
+            results = evaluate(model, val_loader, loss=loss_fn, metrics=[m for m, _ in metric_fns])
+            epoch_logs.update({f"val_{k}": v for k, v in results.items()})
+        epoch_logs["lr"] = optimizer.param_groups[0]["lr"]
+        history.append(epoch, epoch_logs)
+        if scheduler is not None:
+            if isinstance(scheduler, ReduceLROnPlateau):
+                scheduler.step(epoch_logs.get("val_loss", epoch_logs["loss"]))
+            else:
+                scheduler.step()
+        for c in callbacks:
+            c.on_epoch_end(state, epoch_logs)
+        if state.stop_training:
+            break
+    for c in callbacks:
+        c.on_train_end(state)
+    history.stop_reason = state.stop_reason
+    return history
+
+
+def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
+    """Average ``loss`` (if given) and ``metrics`` over ``data``, in eval mode and without a graph.
+
+    Returns a dict such as ``{"loss": 0.08, "accuracy": 0.975}``. The model's mode is restored after.
+    """
+    loader = _loader(data, batch_size, False, "data")
+    loss_fn = _loss_function(loss) if loss is not None else None
+    metric_fns = [get_metric(m) for m in metrics]
+    was_training = model.training
+    model.eval()
+    seen, loss_sum = 0, 0.0
+    metric_sums = [0.0] * len(metric_fns)
+    try:
+        with no_grad():
+            for batch in loader:
+                inputs, target = _split(batch)
+                output = model(*inputs)
+                n = len(target)
+                seen += n
+                if loss_fn is not None:
+                    loss_sum += loss_fn(output, target).item() * n
+                for i, (_, fn) in enumerate(metric_fns):
+                    metric_sums[i] += fn(output.data, target) * n
+    finally:
+        model.train(was_training)
+    results = {"loss": loss_sum / seen} if loss_fn is not None else {}
+    results.update({name: s / seen for (name, _), s in zip(metric_fns, metric_sums)})
+    return results
+
+
+def predict(model, x, batch_size=256):
+    """Model outputs for inputs ``x`` (an array), in eval mode and without a graph, as an array."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            outputs = [model(Tensor(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return xp.concatenate(outputs) if outputs else xp.zeros((0,))
