@@ -1,0 +1,2 @@
+"""Tools that make training understandable: gradient checking, and pictures (``tools.viz``)."""
+from gradwork.tools.gradcheck import check_model_gradients, gradcheck, verdict

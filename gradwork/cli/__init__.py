@@ -1,0 +1,1 @@
+"""The ``gradwork`` command line."""

@@ -1,0 +1,141 @@
+"""``gradwork train``: train a model on a data set and write a run folder."""
+import datetime
+import os
+import shutil
+import sys
+import time
+
+import gradwork
+from gradwork import backend, data, models, train
+from gradwork.cli.common import OPTIMIZERS, build_optimizer, default_lr, load_dataset
+from gradwork.cli.run_folder import CURVES, RunFolder, SaveEveryEpoch
+from gradwork.data.datasets import LOADERS
+from gradwork.errors import ConfigError
+from gradwork.tools.viz import plot_history
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", default="mlp", help=f"architecture: {', '.join(models.MODELS)} (default mlp)")
+    parser.add_argument("--dataset", default="digits", help=f"data set: {', '.join(LOADERS)} (default digits)")
+    parser.add_argument("--epochs", type=int, default=30, help="total number of epochs (default 30)")
+    parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
+    parser.add_argument("--optimizer", default="adam", help=f"{'|'.join(OPTIMIZERS)} (default adam)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty / AdamW decay (default 0)")
+    parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability in hidden layers (default 0)")
+    parser.add_argument("--hidden", default="256,128", help="MLP hidden layer sizes, comma-separated (default 256,128)")
+    parser.add_argument("--activation", default="relu", help="MLP activation: relu|leaky_relu|tanh|sigmoid|linear")
+    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
+    parser.add_argument("--out", default=None, help="run folder to create (default runs/<model>-<dataset>-<time>)")
+    parser.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder up to --epochs")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
+
+
+def _hidden(text):
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--hidden must be comma-separated integers such as 128,64; got {text!r}") from None
+    if any(s <= 0 for s in sizes):
+        raise ConfigError(f"--hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def config_from_args(args):
+    if args.epochs <= 0:
+        raise ConfigError(f"--epochs must be positive, got {args.epochs}")
+    if args.batch_size <= 0:
+        raise ConfigError(f"--batch-size must be positive, got {args.batch_size}")
+    if args.optimizer not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {args.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    if args.model not in models.MODELS:
+        raise ConfigError(f"unknown model {args.model!r}; choose one of: {', '.join(models.MODELS)}")
+    if args.dataset not in LOADERS:
+        raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(LOADERS)}")
+    if args.lr is not None and not args.lr > 0:
+        raise ConfigError(f"--lr must be positive, got {args.lr}")
+    if not 0 <= args.dropout < 1:
+        raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.weight_decay < 0:
+        raise ConfigError(f"--weight-decay must be non-negative, got {args.weight_decay}")
+    if args.seed < 0:
+        raise ConfigError(f"--seed must be non-negative, got {args.seed}")
+    return {
+        "model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
+        "optimizer": args.optimizer, "lr": args.lr if args.lr is not None else default_lr(args.optimizer),
+        "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": _hidden(args.hidden),
+        "activation": args.activation, "seed": args.seed, "val_fraction": 0.2,
+        "gradwork_version": gradwork.__version__,
+    }
+
+
+class Experiment:
+    """The objects of one run, rebuilt the same way for a fresh run and for a resumed one."""
+
+    def __init__(self, config):
+        backend.manual_seed(config["seed"])
+        train_set, self.test_set, self.input_shape, self.num_classes = load_dataset(config["dataset"])
+        self.train_set, self.val_set = data.train_val_split(train_set, config["val_fraction"])
+        self.model = models.build_model(config["model"], self.input_shape, self.num_classes,
+                                        hidden=config["hidden"], activation=config["activation"],
+                                        dropout=config["dropout"])
+        self.optimizer = build_optimizer(config["optimizer"], self.model.parameters(), config["lr"],
+                                         config["weight_decay"])
+
+
+def run(args):
+    if args.resume:
+        folder = RunFolder(args.resume)
+        config = folder.read_config()
+        if args.epochs != 30 or "--epochs" in sys.argv:
+            config["epochs"] = args.epochs
+        experiment = Experiment(config)
+        if not folder.has_checkpoint():
+            raise ConfigError(f"{folder.path} has no model.safetensors yet: nothing to resume; start a new run")
+        checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
+        history, initial_epoch, created = folder.read_history(), checkpoint.epoch, False
+        if initial_epoch >= config["epochs"]:
+            print(f"{folder.path} already has {initial_epoch} epochs; pass --epochs N with N > {initial_epoch} "
+                  "to train further", file=sys.stderr)
+        folder.write_config(config)
+    else:
+        config = config_from_args(args)
+        name = f"{config['model']}-{config['dataset']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        folder = RunFolder(args.out or os.path.join("runs", name))
+        experiment = Experiment(config)  # data and model first: a failure here leaves no folder behind
+        folder.create()
+        folder.write_config(config)
+        history, initial_epoch, created = None, 0, True
+
+    model, optimizer = experiment.model, experiment.optimizer
+    print(f"{config['model']} on {config['dataset']}: {len(experiment.train_set)} train / {len(experiment.val_set)} "
+          f"validation / {len(experiment.test_set)} test examples, {model.num_parameters():,} parameters, "
+          f"{config['optimizer']} lr={config['lr']:g}", file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        history = train.fit(model, experiment.train_set, loss="cross_entropy", optimizer=optimizer,
+                            epochs=config["epochs"], val_data=experiment.val_set, batch_size=config["batch_size"],
+                            callbacks=[SaveEveryEpoch(folder)], verbose=args.verbose,
+                            initial_epoch=initial_epoch, history=history)
+    except BaseException:
+        if created and not folder.has_checkpoint():
+            shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave no half run behind
+        elif folder.has_checkpoint():
+            print(f"\nstopped; the run is saved after its last finished epoch: continue it with "
+                  f"gradwork train --resume {folder.path}", file=sys.stderr)
+        raise
+    seconds = time.perf_counter() - start
+    if history.stop_reason and "loss became" in history.stop_reason:
+        if created and not folder.has_checkpoint():
+            shutil.rmtree(folder.path, ignore_errors=True)
+        raise ConfigError(history.stop_reason)
+    if len(history):
+        plot_history(history, folder.file(CURVES), title=f"{config['model']} on {config['dataset']}")
+    results = train.evaluate(model, experiment.test_set, loss="cross_entropy")
+    if history.stop_reason:
+        print(history.stop_reason, file=sys.stderr)
+    print(f"trained {len(history)} epochs in {seconds:.1f}s")
+    print(f"test accuracy: {results['accuracy']:.4f} (loss {results['loss']:.4f}) on {len(experiment.test_set)} "
+          f"examples")
+    print(f"run folder: {folder.path}")
+    return 0
