@@ -1,4 +1,5 @@
 """Helpers shared by the ops: undoing broadcasting, and accepting both NumPy and PyTorch spellings."""
+from gradwork import backend
 from gradwork.autograd.tensor import Tensor, as_tensor
 from gradwork.backend import xp
 
@@ -18,11 +19,21 @@ def sum_to(g, shape):
 
 
 def pair(a, b):
-    """Both operands of a binary op as tensors; a bare number takes the dtype of the tensor beside it."""
+    """Both operands of a binary op as tensors; a bare number takes the dtype of the tensor beside it.
+
+    An integer tensor meeting a Python float becomes the default float type first, so
+    ``arange(3) * 0.5`` is float32 (as in PyTorch) rather than NumPy's float64.
+    """
     if isinstance(a, Tensor):
-        return a, as_tensor(b, like=a)
+        return _floated(a, b), as_tensor(b, like=a)
     b = as_tensor(b)
-    return as_tensor(a, like=b), b
+    return as_tensor(a, like=b), _floated(b, a)
+
+
+def _floated(t, other):
+    if t.data.dtype.kind in "iub" and isinstance(other, (float, xp.floating)):
+        return Tensor(t.data.astype(backend.get_default_dtype()))
+    return t
 
 
 def resolve_axis(axis, dim):

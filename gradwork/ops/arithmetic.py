@@ -115,9 +115,11 @@ class MatMul(Function):
         a, b = self.saved
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: the output is a scalar
+            gy = gy.reshape(1, 1)
+        elif a.ndim == 1:  # the promoted row axis was dropped from the output: put it back
             gy = xp.expand_dims(gy, -2)
-        if b.ndim == 1:
+        elif b.ndim == 1:  # likewise the promoted column axis
             gy = xp.expand_dims(gy, -1)
         ga = gb = None
         if self.needs_input_grad[0]:

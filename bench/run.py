@@ -1,0 +1,163 @@
+"""Throughput of gradwork against PyTorch on the same workloads, measured in the same run.
+
+    python bench/run.py [--rounds 7] [--seconds 1.0] [--only W1]
+
+Each workload is timed for gradwork and PyTorch alternately (interleaved rounds, so both see the
+same machine load), and the median samples/s over the rounds is reported with the ratio.
+PyTorch is optional: without it only gradwork's numbers are printed.
+
+Workloads:
+    W1        MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, float32: one SGD training step
+    W1-infer  the same MLP, forward only under no_grad, batch 1000
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import gradwork as gw  # noqa: E402
+import gradwork.nn.functional as F  # noqa: E402
+from gradwork import nn, optim  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def mlp_data(batch):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)
+
+
+def gradwork_mlp():
+    gw.manual_seed(0)
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def torch_mlp():
+    torch.manual_seed(0)
+    tnn = torch.nn
+    return tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 256), tnn.ReLU(), tnn.Linear(256, 10))
+
+
+def w1_gradwork(batch=128):
+    model = gradwork_mlp()
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    x, y = mlp_data(batch)
+    x = gw.Tensor(x)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    return step, batch
+
+
+def w1_torch(batch=128):
+    model = torch_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = mlp_data(batch)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    return step, batch
+
+
+def w1_infer_gradwork(batch=1000):
+    model = gradwork_mlp().eval()
+    x = gw.Tensor(mlp_data(batch)[0])
+
+    def step():
+        with gw.no_grad():
+            model(x)
+    return step, batch
+
+
+def w1_infer_torch(batch=1000):
+    model = torch_mlp().eval()
+    x = torch.from_numpy(mlp_data(batch)[0])
+
+    def step():
+        with torch.no_grad():
+            model(x)
+    return step, batch
+
+
+WORKLOADS = {
+    "W1": ("MLP 784-256-256-10 train step, batch 128, SGD", w1_gradwork, w1_torch, 0.75),
+    "W1-infer": ("MLP 784-256-256-10 inference, batch 1000, no_grad", w1_infer_gradwork, w1_infer_torch, 0.75),
+}
+
+
+def time_round(step, batch, seconds):
+    """Samples per second over as many steps as fit in ``seconds`` (after one warm-up step)."""
+    step()
+    n, start = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return n * batch / elapsed
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+        infos = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads, {i.get('threading_layer', '')})"
+                 for i in threadpool_info() if i.get("user_api") == "blas"]
+        return "; ".join(infos) or "unknown"
+    except ImportError:
+        return "unknown (install threadpoolctl to see)"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per round per framework")
+    parser.add_argument("--only", nargs="*", help="workload names to run")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"NumPy {np.__version__}")
+    print(f"NumPy BLAS: {blas_info()}")
+    if torch is not None:
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    else:
+        print("PyTorch not installed: gradwork numbers only")
+    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
+    print(f"thread environment: {env or 'none set'}")
+    print(f"{args.rounds} interleaved rounds of {args.seconds:.1f}s each; medians\n")
+    print(f"{'workload':<10} {'gradwork/s':>12} {'pytorch/s':>12} {'ratio':>7} {'target':>7}  description")
+    for name, (description, make_gw, make_torch, target) in WORKLOADS.items():
+        if args.only and name not in args.only:
+            continue
+        gw_step, batch = make_gw()
+        torch_step = make_torch()[0] if torch is not None else None
+        gw_rates, torch_rates = [], []
+        for _ in range(args.rounds):
+            gw_rates.append(time_round(gw_step, batch, args.seconds))
+            if torch_step is not None:
+                torch_rates.append(time_round(torch_step, batch, args.seconds))
+        g = statistics.median(gw_rates)
+        if torch_rates:
+            t = statistics.median(torch_rates)
+            ratio = g / t
+            verdict = "ok" if ratio >= target else "BELOW"
+            print(f"{name:<10} {g:>12,.0f} {t:>12,.0f} {ratio:>6.2f}x {target:>6.2f}x  {description} [{verdict}]")
+        else:
+            print(f"{name:<10} {g:>12,.0f} {'-':>12} {'-':>7} {target:>6.2f}x  {description}")
+
+
+if __name__ == "__main__":
+    main()
