@@ -1,0 +1,119 @@
+"""The gradwork command: train, resume, evaluate, gradcheck and its error messages."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gradwork.cli.main import main
+
+
+def train(tmp_path, *extra, name="run"):
+    out = tmp_path / name
+    code = main(["train", "--out", str(out), "--verbose", "0", *extra])
+    return code, out
+
+
+def test_default_train_writes_a_complete_run_folder(tmp_path, capsys):
+    code, out = train(tmp_path)
+    assert code == 0
+    assert sorted(os.listdir(out)) == ["config.json", "curves.png", "history.json", "model.safetensors"]
+    printed = capsys.readouterr().out
+    accuracy = float(printed.split("test accuracy: ")[1].split()[0])
+    assert accuracy >= 0.95
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["epoch"]) == 30 and "val_accuracy" in history["history"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "mlp" and config["dataset"] == "digits" and config["optimizer"] == "adam"
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_continues_exactly_the_same_history(tmp_path):
+    options = ["--epochs", "4", "--dropout", "0.2", "--optimizer", "momentum", "--hidden", "32"]
+    assert train(tmp_path, *options, name="straight")[0] == 0
+    options[1] = "2"
+    assert train(tmp_path, *options, name="interrupted")[0] == 0
+    assert main(["train", "--resume", str(tmp_path / "interrupted"), "--epochs", "4", "--verbose", "0"]) == 0
+    straight = json.loads((tmp_path / "straight" / "history.json").read_text())
+    resumed = json.loads((tmp_path / "interrupted" / "history.json").read_text())
+    assert resumed == straight
+
+
+def test_same_seed_gives_identical_history_files(tmp_path):
+    train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="a")
+    train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="b")
+    assert (tmp_path / "a" / "history.json").read_bytes() == (tmp_path / "b" / "history.json").read_bytes()
+
+
+def test_evaluate_prints_accuracy_and_confusion_matrix(tmp_path, capsys):
+    train(tmp_path, "--epochs", "2")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "confusion matrix" in out
+
+
+def test_gradcheck_command_prints_a_table_of_verdicts(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert "layers.0.weight" in out and "correct" in out and "wrong" not in out.split("thresholds")[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--optimizer", "adamm"], "unknown optimizer 'adamm'; choose one of: sgd, momentum, nesterov, adagrad, rmsprop"),
+    (["--model", "resnet"], "unknown model 'resnet'; choose one of"),
+    (["--dataset", "imagenet"], "unknown dataset 'imagenet'; choose one of: digits"),
+    (["--batch-size", "0"], "--batch-size must be positive"),
+    (["--epochs", "-1"], "--epochs must be positive"),
+    (["--lr", "-0.1"], "--lr must be positive"),
+    (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
+    (["--hidden", "12,x"], "--hidden must be comma-separated integers"),
+])
+def test_bad_arguments_get_one_clear_line_and_no_run_folder(tmp_path, capsys, args, message):
+    code, out = train(tmp_path, *args)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unwritable_output_folder_is_reported(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["train", "--out", str(blocker / "run"), "--epochs", "1", "--verbose", "0"]) == 2
+    assert "cannot write the run folder" in capsys.readouterr().err
+
+
+def test_existing_run_folder_is_not_overwritten(tmp_path, capsys):
+    train(tmp_path, "--epochs", "1")
+    assert train(tmp_path, "--epochs", "1")[0] == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_resume_of_a_corrupt_checkpoint_is_rejected_clearly(tmp_path, capsys):
+    train(tmp_path, "--epochs", "1")
+    model_file = tmp_path / "run" / "model.safetensors"
+    model_file.write_bytes(model_file.read_bytes()[:100])
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--verbose", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "truncated or corrupt" in err and "Traceback" not in err
+
+
+def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path), "--verbose", "0"]) == 2
+    assert "is not a run folder" in capsys.readouterr().err
+
+
+def test_diverging_training_stops_with_advice_and_exit_status(tmp_path, capsys):
+    code, out = train(tmp_path, "--optimizer", "sgd", "--lr", "1e6", "--epochs", "3")
+    assert code == 2
+    assert "lower learning rate" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_help_work():
+    result = subprocess.run([sys.executable, "-m", "gradwork", "train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--optimizer" in result.stdout and "--resume" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "gradwork", "train", "--epochs", "x"], capture_output=True, text=True)
+    assert result.returncode == 2 and "invalid int value" in result.stderr
