@@ -1,0 +1,120 @@
+"""Step-by-step agreement with PyTorch: same names, same numbers.
+
+PyTorch is not a dependency; these tests run only where it is installed
+(``pip install torch==2.13.0``) and are skipped elsewhere.
+"""
+import numpy as np
+import pytest
+
+import gradwork as gw
+import gradwork.nn.functional as F
+from gradwork import nn, optim
+
+torch = pytest.importorskip("torch")
+
+
+def torch_mlp():
+    tnn = torch.nn
+    return tnn.Sequential(tnn.Linear(6, 5), tnn.ReLU(), tnn.Linear(5, 3)).double()
+
+
+def gradwork_mlp():
+    return nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)).double()
+
+
+def test_state_dicts_move_between_the_frameworks_by_name():
+    reference = torch_mlp()
+    model = gradwork_mlp()
+    model.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    back = torch_mlp()
+    back.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 6))
+    np.testing.assert_allclose(model(gw.tensor(x)).data, back(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+
+
+def test_forward_and_gradients_match_for_an_mlp_with_cross_entropy():
+    reference = torch_mlp()
+    model = gradwork_mlp()
+    model.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    x = np.random.default_rng(1).standard_normal((8, 6))
+    y = np.arange(8) % 3
+    loss = F.cross_entropy(model(gw.tensor(x)), y)
+    loss.backward()
+    tloss = torch.nn.functional.cross_entropy(reference(torch.from_numpy(x)), torch.from_numpy(y))
+    tloss.backward()
+    assert loss.item() == pytest.approx(tloss.item(), rel=1e-12)
+    for (name, p), (_, q) in zip(model.named_parameters(), reference.named_parameters()):
+        np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy_smooth", "bce_with_logits", "bce", "mse", "nll", "log_softmax"])
+def test_losses_and_their_gradients_match(name):
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((5, 4))
+    labels = rng.integers(0, 4, 5)
+    targets = rng.integers(0, 2, (5, 4)).astype(float)
+    probs = 1 / (1 + np.exp(-z))
+    tf = torch.nn.functional
+    cases = {
+        "cross_entropy_smooth": (lambda t: F.cross_entropy(t, labels, label_smoothing=0.2), z,
+                                 lambda t: tf.cross_entropy(t, torch.from_numpy(labels), label_smoothing=0.2)),
+        "bce_with_logits": (lambda t: F.binary_cross_entropy_with_logits(t, targets, pos_weight=np.full(4, 2.0)), z,
+                            lambda t: tf.binary_cross_entropy_with_logits(t, torch.from_numpy(targets),
+                                                                          pos_weight=torch.full((4,), 2.0).double())),
+        "bce": (lambda t: F.binary_cross_entropy(t, targets), probs,
+                lambda t: tf.binary_cross_entropy(t, torch.from_numpy(targets))),
+        "mse": (lambda t: F.mse_loss(t, targets, reduction="sum"), z,
+                lambda t: tf.mse_loss(t, torch.from_numpy(targets), reduction="sum")),
+        "nll": (lambda t: F.nll_loss(t, labels), z, lambda t: tf.nll_loss(t, torch.from_numpy(labels))),
+        "log_softmax": (lambda t: (F.log_softmax(t, dim=0) * 1.5).sum(), z,
+                        lambda t: (tf.log_softmax(t, dim=0) * 1.5).sum()),
+    }
+    ours, data, theirs = cases[name]
+    x = gw.tensor(data, requires_grad=True)
+    tx = torch.tensor(data, requires_grad=True)
+    loss, tloss = ours(x), theirs(tx)
+    loss.backward()
+    tloss.backward()
+    assert loss.item() == pytest.approx(tloss.item(), rel=1e-10)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-14)
+
+
+OPTIMIZERS = [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
+    ("RMSprop", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01)), ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.5)),
+]
+
+
+@pytest.mark.parametrize("name, options", OPTIMIZERS, ids=lambda v: str(v))
+def test_optimizers_follow_pytorch_step_by_step(name, options):
+    start = np.random.default_rng(3).standard_normal((5, 3))
+    p, tp = nn.Parameter(start.copy()), torch.tensor(start.copy(), requires_grad=True)
+    opt, topt = getattr(optim, name)([p], **options), getattr(torch.optim, name)([tp], **options)
+    for step in range(25):
+        g = np.sin(np.arange(15.0).reshape(5, 3) * (step + 1)) + 0.3 * p.data
+        tg = np.sin(np.arange(15.0).reshape(5, 3) * (step + 1)) + 0.3 * tp.detach().numpy()
+        p.grad, tp.grad = g, torch.from_numpy(tg)
+        opt.step()
+        topt.step()
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda o: optim.lr_scheduler.StepLR(o, 3, 0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
+    (lambda o: optim.lr_scheduler.ExponentialLR(o, 0.9), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9)),
+    (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, 7, 0.01),
+     lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 7, 0.01)),
+])
+def test_schedules_match(ours, theirs):
+    opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=0.5)
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    s, ts = ours(opt), theirs(topt)
+    for _ in range(12):
+        topt.step()
+        s.step()
+        ts.step()
+        assert s.get_last_lr()[0] == pytest.approx(ts.get_last_lr()[0], rel=1e-12)
