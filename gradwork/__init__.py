@@ -12,6 +12,7 @@ from gradwork.autograd.factories import (arange, eye, full, ones, ones_like, ran
 from gradwork.ops import (abs, argmax, argmin, cat, clip, exp, flatten, log, matmul, max, mean, min, permute,
                           relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh, transpose, unsqueeze,
                           var, where)
-from gradwork import nn, optim  # noqa: E402
+from gradwork import data, io, models, nn, optim, tools, train  # noqa: E402
+from gradwork.io import load, save  # noqa: E402
 
 __version__ = "0.1.0"

@@ -14,10 +14,14 @@ from gradwork.errors import ConfigError
 from gradwork.tools.viz import plot_history
 
 
+DEFAULT_EPOCHS = 30
+
+
 def add_arguments(parser):
     parser.add_argument("--model", default="mlp", help=f"architecture: {', '.join(models.MODELS)} (default mlp)")
     parser.add_argument("--dataset", default="digits", help=f"data set: {', '.join(LOADERS)} (default digits)")
-    parser.add_argument("--epochs", type=int, default=30, help="total number of epochs (default 30)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"total number of epochs (default {DEFAULT_EPOCHS}; with --resume, the run's own)")
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
     parser.add_argument("--optimizer", default="adam", help=f"{'|'.join(OPTIMIZERS)} (default adam)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
@@ -42,6 +46,8 @@ def _hidden(text):
 
 
 def config_from_args(args):
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS
     if args.epochs <= 0:
         raise ConfigError(f"--epochs must be positive, got {args.epochs}")
     if args.batch_size <= 0:
@@ -87,7 +93,9 @@ def run(args):
     if args.resume:
         folder = RunFolder(args.resume)
         config = folder.read_config()
-        if args.epochs != 30 or "--epochs" in sys.argv:
+        if args.epochs is not None:
+            if args.epochs <= 0:
+                raise ConfigError(f"--epochs must be positive, got {args.epochs}")
             config["epochs"] = args.epochs
         experiment = Experiment(config)
         if not folder.has_checkpoint():

@@ -1,7 +1,4 @@
 """The handwritten-digits data set that ships inside scikit-learn: 1,797 images of 8×8 pixels."""
-from sklearn.datasets import load_digits as _sklearn_digits
-from sklearn.model_selection import train_test_split
-
 from gradwork.backend import get_default_dtype, xp
 from gradwork.data.dataset import ArrayDataset
 
@@ -16,7 +13,11 @@ def load_digits(test_fraction=TEST_FRACTION):
 
     Sizes: 1,437 train and 360 test examples.
     """
-    bunch = _sklearn_digits()
+    # scikit-learn takes a second to import: load it only when the digits are asked for.
+    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sklearn_digits()
     images = (bunch.images / 16.0).astype(get_default_dtype())[:, None, :, :]
     labels = bunch.target.astype(xp.int64)
     x_train, x_test, y_train, y_test = train_test_split(images, labels, test_size=test_fraction,
