@@ -94,6 +94,8 @@ def w1_infer_torch(batch=1000):
     return step, batch
 
 
+PAUSE = 0.5  # seconds between rounds
+
 WORKLOADS = {
     "W1": ("MLP 784-256-256-10 train step, batch 128, SGD", w1_gradwork, w1_torch, 0.75),
     "W1-infer": ("MLP 784-256-256-10 inference, batch 1000, no_grad", w1_infer_gradwork, w1_infer_torch, 0.75),
@@ -101,7 +103,12 @@ WORKLOADS = {
 
 
 def time_round(step, batch, seconds):
-    """Samples per second over as many steps as fit in ``seconds`` (after one warm-up step)."""
+    """Samples per second over as many steps as fit in ``seconds`` (after one warm-up step).
+
+    The pause first lets the other framework's worker threads, which busy-wait for a while after
+    their last task (OpenMP, OpenBLAS), go to sleep: otherwise they steal a core from this round.
+    """
+    time.sleep(PAUSE)
     step()
     n, start = 0, time.perf_counter()
     while True:

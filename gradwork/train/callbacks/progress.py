@@ -39,7 +39,7 @@ class ProgressBar(Callback):
             self.bar.close()
             self.bar = None
         elif self.verbose:
-            print(f"Epoch {state.epoch + 1}/{state.epochs} - {format_logs(logs)} - {seconds:.1f}s",
+            print(f"Epoch {state.epoch + 1}/{state.epochs} - {format_logs(logs)} - {seconds:.2f}s",
                   file=self.stream, flush=True)
 
     def on_train_end(self, state):
