@@ -4,6 +4,9 @@ import os
 import shutil
 import sys
 import time
+import warnings
+
+import numpy as np
 
 import gradwork
 from gradwork import backend, data, models, train
@@ -121,10 +124,14 @@ def run(args):
           f"{config['optimizer']} lr={config['lr']:g}", file=sys.stderr)
     start = time.perf_counter()
     try:
-        history = train.fit(model, experiment.train_set, loss="cross_entropy", optimizer=optimizer,
-                            epochs=config["epochs"], val_data=experiment.val_set, batch_size=config["batch_size"],
-                            callbacks=[SaveEveryEpoch(folder)], verbose=args.verbose,
-                            initial_epoch=initial_epoch, history=history)
+        # A diverging run is reported once, by the NaN guard's message below: NumPy's overflow
+        # warnings and the guard's own warning would only repeat it less clearly.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="loss became", category=RuntimeWarning)
+            history = train.fit(model, experiment.train_set, loss="cross_entropy", optimizer=optimizer,
+                                epochs=config["epochs"], val_data=experiment.val_set,
+                                batch_size=config["batch_size"], callbacks=[SaveEveryEpoch(folder)],
+                                verbose=args.verbose, initial_epoch=initial_epoch, history=history)
     except BaseException:
         if created and not folder.has_checkpoint():
             shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave no half run behind

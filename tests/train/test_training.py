@@ -105,6 +105,8 @@ def test_same_seed_gives_identical_histories():
     assert run() == run()
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_nan_guard_stops_with_a_helpful_message():
     x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32) * 1e3
     y = x.sum(axis=1, keepdims=True)
