@@ -1,0 +1,232 @@
+"""Convolution (``conv2d``) and transposed convolution (``conv_transpose2d``) by im2col.
+
+im2col turns convolution into one matrix product. For input (N, C, H, W) and kernel (kh, kw),
+every output pixel (n, h, w) has a *window* of C·kh·kw input values; lay the windows out as the
+rows of a matrix and the convolution is
+
+    cols  (N·H'·W', C·kh·kw)  @  Wᵀ (C·kh·kw, O)  =  out (N·H'·W', O)
+
+The slow, obvious version loops over n, h, w (and the kernel) in Python. Here the window matrix
+is a *strided view* of the padded input — the same memory read with different strides, no loop —
+copied once into a contiguous matrix for the product. Backward needs the opposite, **col2im**:
+every input pixel receives the sum of the gradients of all windows it appeared in; that is done
+with one strided, vectorised addition per kernel position (kh·kw of them), never per pixel.
+
+Output size along each axis: ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1.
+"""
+import numbers
+
+from gradwork.autograd.function import Function
+from gradwork.autograd.tensor import as_tensor
+from gradwork.backend import xp
+from gradwork.errors import ShapeError
+
+as_strided = xp.lib.stride_tricks.as_strided
+
+
+def pair(value, name="value"):
+    """An int or a pair of ints, as a pair: 3 → (3, 3)."""
+    if isinstance(value, numbers.Integral):
+        return (int(value), int(value))
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
+    return value
+
+
+def output_size(size, kernel, stride, padding, dilation):
+    """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: how many windows fit along one axis."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
+    """All windows of ``x`` (N, C, H, W) as a read-only view of shape (N, H', W', C, kh, kw)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    if ph or pw:
+        x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    n, c, h, w = x.shape
+    out_h = (h - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w - dw * (kw - 1) - 1) // sw + 1
+    s_n, s_c, s_h, s_w = x.strides
+    return as_strided(x, shape=(n, out_h, out_w, c, kh, kw),
+                      strides=(s_n, s_h * sh, s_w * sw, s_c, s_h * dh, s_w * dw), writeable=False)
+
+
+def col2im(cols, input_shape, stride, padding, dilation):
+    """The adjoint of :func:`im2col`: add each window's values back where they were read from.
+
+    cols (N, H', W', C, kh, kw) → (N, C, H, W). Overlapping windows add up.
+    """
+    n, out_h, out_w, c, kh, kw = cols.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    _, _, h, w = input_shape
+    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):  # one strided addition per kernel position, each covering every pixel at once
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            padded[:, :, rows, columns] += cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+def grouped_matmul(a, b, groups, transpose_b=False):
+    """Block-diagonal product for grouped convolution: the g groups of columns of ``a`` (M, g·K)
+    each meet their own block of ``b`` — (g·P, K) used as its transpose when ``transpose_b``, else
+    (g·K, P) — giving (M, g·P). With one group it is the plain ``a @ b`` (or ``a @ bᵀ``)."""
+    if groups == 1:
+        return a @ (b.T if transpose_b else b)
+    m = a.shape[0]
+    a3 = a.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
+    b3 = b.reshape(groups, b.shape[0] // groups, b.shape[1])
+    b3 = b3.transpose(0, 2, 1) if transpose_b else b3  # (g, K, P)
+    return (a3 @ b3).transpose(1, 0, 2).reshape(m, -1)
+
+
+class Conv2d(Function):
+    """out[n, o] = Σ_c Σ_ij W[o, c, i, j] · x_pad[n, c, s·h + d·i, s·w + d·j] + b[o]."""
+
+    def __init__(self, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    def forward(self, x, weight, bias=None):
+        n = x.shape[0]
+        out_channels, _, kh, kw = weight.shape
+        windows = im2col(x, (kh, kw), self.stride, self.padding, self.dilation)
+        out_h, out_w = windows.shape[1:3]
+        cols = xp.ascontiguousarray(windows).reshape(n * out_h * out_w, -1)  # the one im2col copy
+        w2 = weight.reshape(out_channels, -1)
+        y = grouped_matmul(cols, w2, self.groups, transpose_b=True)  # (N·H'·W', O)
+        if bias is not None:
+            y += bias
+        self.save_for_backward(cols, weight)
+        self.input_shape = x.shape
+        # (N, H', W', O) viewed as NCHW without copying; later ops keep this channels-last memory order.
+        return y.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, gy):
+        cols, weight = self.saved
+        out_channels, c_per_group, kh, kw = weight.shape
+        gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gcols = grouped_matmul(gy2, weight.reshape(out_channels, -1), self.groups)
+            n, _, out_h, out_w = gy.shape
+            gcols = gcols.reshape(n, out_h, out_w, c_per_group * self.groups, kh, kw)
+            gx = col2im(gcols, self.input_shape, self.stride, self.padding, self.dilation)
+        if self.needs_input_grad[1]:
+            gw = _weight_grad(gy2, cols, self.groups).reshape(weight.shape)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = gy2.sum(axis=0)
+        return gx, gw, gb
+
+
+def _weight_grad(gy2, cols, groups):
+    """dW = gyᵀ · cols, block by block for grouped convolution: (O, C/g·kh·kw)."""
+    if groups == 1:
+        return gy2.T @ cols
+    m = gy2.shape[0]
+    g3 = gy2.reshape(m, groups, -1).transpose(1, 2, 0)  # (g, O/g, M)
+    c3 = cols.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
+    return (g3 @ c3).reshape(gy2.shape[1], -1)
+
+
+class ConvTranspose2d(Function):
+    """The transposed convolution: the backward (input gradient) of ``conv2d`` used as a forward
+    pass, so every input pixel *spreads* a kernel-sized patch into a larger output. Upsampling."""
+
+    def __init__(self, stride, padding, output_padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.output_padding = output_padding
+
+    def forward(self, x, weight, bias=None):
+        n, c_in, h, w = x.shape
+        _, c_out_per_group, kh, kw = weight.shape
+        out_h = (h - 1) * self.stride[0] - 2 * self.padding[0] + self.dilation[0] * (kh - 1) + self.output_padding[0] + 1
+        out_w = (w - 1) * self.stride[1] - 2 * self.padding[1] + self.dilation[1] * (kw - 1) + self.output_padding[1] + 1
+        x2 = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
+        # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
+        cols = grouped_matmul(x2, weight.reshape(c_in, -1), self.groups)
+        cols = cols.reshape(n, h, w, c_out_per_group * self.groups, kh, kw)
+        y = col2im(cols, (n, c_out_per_group * self.groups, out_h, out_w), self.stride, self.padding, self.dilation)
+        if bias is not None:
+            y = y + bias.reshape(1, -1, 1, 1)
+        self.save_for_backward(x2, weight)
+        self.input_shape = x.shape
+        return y
+
+    def backward(self, gy):
+        x2, weight = self.saved
+        c_in, c_out_per_group, kh, kw = weight.shape
+        n, _, h, w = self.input_shape
+        windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation)
+        # output_padding can leave extra rows that no input reached: only the first h×w windows count.
+        cols = xp.ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, -1)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx2 = grouped_matmul(cols, weight.reshape(c_in, -1), self.groups, transpose_b=True)
+            gx = gx2.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)
+        if self.needs_input_grad[1]:
+            gw = _weight_grad(x2, cols, self.groups).reshape(weight.shape)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+def _check_conv_input(name, x, in_channels, kernel, stride, padding, dilation):
+    if x.ndim != 4:
+        raise ShapeError(f"{name}: expected input of shape (N, C, H, W), got {x.shape}")
+    if x.shape[1] != in_channels:
+        raise ShapeError(f"{name}: input has {x.shape[1]} channels but the layer expects {in_channels} "
+                         f"(input shape {x.shape})")
+    for axis, size, k, s, p, d in zip("HW", x.shape[2:], kernel, stride, padding, dilation):
+        if output_size(size, k, s, p, d) < 1:
+            smallest = d * (k - 1) + 1 - 2 * p
+            raise ShapeError(f"{name}: input of shape {x.shape} is too small for a {kernel[0]}×{kernel[1]} kernel "
+                             f"(dilation {d}, padding {p}): {axis} is {size}, the smallest that works is {smallest}")
+
+
+def resolve_padding(padding, kernel, dilation, stride):
+    """``padding`` as a pair; 'valid' is 0, 'same' keeps the size (stride 1, odd effective kernel)."""
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError("padding='same' needs stride 1")
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        if any(t % 2 for t in total):
+            raise ValueError(f"padding='same' needs an odd effective kernel size, got {kernel} with dilation {dilation}")
+        return (total[0] // 2, total[1] // 2)
+    return pair(padding, "padding")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as in every framework) of x (N, C, H, W) with
+    weight (O, C/groups, kh, kw) and optional bias (O,) → (N, O, H', W')."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    kernel = weight.shape[2:]
+    padding = resolve_padding(padding, kernel, dilation, stride)
+    if weight.ndim != 4:
+        raise ShapeError(f"conv2d: weight must have shape (O, C/groups, kh, kw), got {weight.shape}")
+    if weight.shape[0] % groups:
+        raise ShapeError(f"conv2d: {weight.shape[0]} output channels are not divisible by groups={groups}")
+    _check_conv_input("conv2d", x, weight.shape[1] * groups, kernel, stride, padding, dilation)
+    function = Conv2d(stride, padding, dilation, groups)
+    return function(x, weight) if bias is None else function(x, weight, bias)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out/groups, kh, kw) →
+    (N, C_out, (H−1)·s − 2p + d(k−1) + output_padding + 1, …)."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    output_padding = pair(output_padding, "output_padding")
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"conv_transpose2d: expected input (N, C, H, W) and weight (C_in, C_out/g, kh, kw), "
+                         f"got {x.shape} and {weight.shape}")
+    if x.shape[1] != weight.shape[0]:
+        raise ShapeError(f"conv_transpose2d: input has {x.shape[1]} channels but the weight expects {weight.shape[0]}")
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride or dilation")
+    function = ConvTranspose2d(stride, padding, output_padding, dilation, groups)
+    return function(x, weight) if bias is None else function(x, weight, bias)

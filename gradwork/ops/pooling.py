@@ -1,0 +1,128 @@
+"""Pooling: max, average and adaptive average over spatial windows of (N, C, H, W).
+
+Windows come from the same strided view as convolution (``im2col``); backward sends gradients
+back through ``col2im``. No Python loop over examples or pixels.
+"""
+from gradwork.autograd.function import Function
+from gradwork.autograd.tensor import as_tensor
+from gradwork.backend import xp
+from gradwork.errors import ShapeError
+from gradwork.ops.conv import col2im, im2col, output_size, pair
+
+
+class MaxPool2d(Function):
+    """out = max over each window. Backward routes the whole gradient to the one position that
+    held the maximum (the first, if several tie) — the max gate of a computational graph."""
+
+    def __init__(self, kernel, stride, padding):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        kh, kw = self.kernel
+        if self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0:
+            # Non-overlapping windows that tile the input: a reshape and transpose expose them, with
+            # no padding and no strided gather (the general path below, which works for any window).
+            blocks = x.reshape(n, c, h // kh, kh, w // kw, kw).transpose(0, 1, 2, 4, 3, 5)
+            flat = blocks.reshape(n, c, h // kh, w // kw, kh * kw)
+        else:
+            windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
+            flat = windows.transpose(0, 3, 1, 2, 4, 5).reshape(n, c, windows.shape[1], windows.shape[2], kh * kw)
+        arg = flat.argmax(axis=-1)
+        self.save_for_backward(arg)
+        self.input_shape, self.dtype = x.shape, x.dtype
+        return xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+
+    def backward(self, gy):
+        (arg,) = self.saved
+        n, c, out_h, out_w = gy.shape
+        kh, kw = self.kernel
+        routed = xp.zeros((n, c, out_h, out_w, kh * kw), dtype=gy.dtype)
+        xp.put_along_axis(routed, arg[..., None], gy[..., None], axis=-1)
+        cols = routed.reshape(n, c, out_h, out_w, kh, kw).transpose(0, 2, 3, 1, 4, 5)
+        return col2im(cols, self.input_shape, self.stride, self.padding, (1, 1))
+
+
+class AvgPool2d(Function):
+    """out = mean over each window (padding counts as zeros, PyTorch's count_include_pad=True)."""
+
+    def __init__(self, kernel, stride, padding):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1))
+        return windows.mean(axis=(4, 5)).transpose(0, 3, 1, 2)
+
+    def backward(self, gy):  # each of the kh·kw window positions gets 1/(kh·kw) of the gradient
+        kh, kw = self.kernel
+        share = (gy / (kh * kw)).transpose(0, 2, 3, 1)[..., None, None]
+        cols = xp.broadcast_to(share, share.shape[:4] + (kh, kw))
+        return col2im(cols, self.input_shape, self.stride, self.padding, (1, 1))
+
+
+class AdaptiveAvgPool2d(Function):
+    """Average pooling to a fixed output size, with PyTorch's windows: output row i averages input
+    rows ⌊i·H/out⌋ … ⌈(i+1)·H/out⌉ − 1. The windows are rectangles, so the pooling is separable:
+    y = P_h · x · P_wᵀ with averaging matrices P (out × in), and backward is gx = P_hᵀ · gy · P_w."""
+
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+    @staticmethod
+    def averaging_matrix(size_in, size_out, dtype):
+        starts = (xp.arange(size_out) * size_in) // size_out
+        ends = -((-(xp.arange(size_out) + 1) * size_in) // size_out)  # ceiling division
+        positions = xp.arange(size_in)
+        inside = (positions >= starts[:, None]) & (positions < ends[:, None])
+        return (inside / (ends - starts)[:, None]).astype(dtype)
+
+    def forward(self, x):
+        out_h, out_w = self.output_size
+        self.ph = self.averaging_matrix(x.shape[2], out_h, x.dtype)
+        self.pw = self.averaging_matrix(x.shape[3], out_w, x.dtype)
+        return self.ph @ x @ self.pw.T
+
+    def backward(self, gy):
+        return self.ph.T @ gy @ self.pw
+
+
+def _check_pool_input(name, x, kernel, stride, padding):
+    if x.ndim != 4:
+        raise ShapeError(f"{name}: expected input of shape (N, C, H, W), got {x.shape}")
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
+    for size, k, s, p in zip(x.shape[2:], kernel, stride, padding):
+        if output_size(size, k, s, p, 1) < 1:
+            raise ShapeError(f"{name}: input of shape {x.shape} is smaller than the {kernel[0]}×{kernel[1]} window; "
+                             f"the smallest spatial size that works is {k - 2 * p}")
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max over kernel_size windows (stride defaults to the kernel size)."""
+    x = as_tensor(x)
+    kernel = pair(kernel_size, "kernel_size")
+    stride = pair(stride, "stride") if stride is not None else kernel
+    padding = pair(padding, "padding")
+    _check_pool_input("max_pool2d", x, kernel, stride, padding)
+    return MaxPool2d(kernel, stride, padding)(x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over kernel_size windows (stride defaults to the kernel size)."""
+    x = as_tensor(x)
+    kernel = pair(kernel_size, "kernel_size")
+    stride = pair(stride, "stride") if stride is not None else kernel
+    padding = pair(padding, "padding")
+    _check_pool_input("avg_pool2d", x, kernel, stride, padding)
+    return AvgPool2d(kernel, stride, padding)(x)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average-pool (N, C, H, W) to (N, C, *output_size); ``output_size=1`` is global average pooling."""
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ShapeError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W), got {x.shape}")
+    size = pair(output_size, "output_size")
+    size = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(size))
+    return AdaptiveAvgPool2d(size)(x)
