@@ -2,9 +2,12 @@
 from gradwork.nn import functional, init
 from gradwork.nn.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Step, Tanh
 from gradwork.nn.containers import ModuleList, Sequential
-from gradwork.nn.dropout import Dropout
+from gradwork.nn.conv import Conv2d, ConvTranspose2d
+from gradwork.nn.dropout import Dropout, Dropout2d
 from gradwork.nn.flatten import Flatten
 from gradwork.nn.linear import Identity, Linear
 from gradwork.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from gradwork.nn.module import Module
+from gradwork.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from gradwork.nn.parameter import Parameter
+from gradwork.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d

@@ -189,6 +189,14 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    def freeze(self):
+        """Stop training this sub-tree (transfer learning: keep pretrained features fixed); returns self."""
+        return self.requires_grad_(False)
+
+    def unfreeze(self):
+        """Train this sub-tree again; returns self."""
+        return self.requires_grad_(True)
+
     def zero_grad(self):
         """Forget every parameter's gradient (sets ``.grad`` to None, as PyTorch does by default)."""
         for p in self.parameters():

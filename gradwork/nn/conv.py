@@ -1,0 +1,98 @@
+"""Convolution layers: ``Conv2d`` and ``ConvTranspose2d``."""
+import math
+
+from gradwork.backend import get_default_dtype, xp
+from gradwork.nn import init
+from gradwork.nn.module import Module
+from gradwork.nn.parameter import Parameter
+from gradwork.ops.conv import conv2d, conv_transpose2d, pair
+
+
+def _check_channels(name, in_channels, out_channels, groups):
+    for label, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name}: {label} must be a positive integer, got {value!r}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                         f"divisible by groups ({groups})")
+
+
+class Conv2d(Module):
+    """2-D convolution over (N, C_in, H, W) → (N, C_out, H', W'), H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1.
+
+    Parameters: ``weight`` (C_out, C_in/groups, kh, kw) and ``bias`` (C_out,), PyTorch's layout.
+    Default init (PyTorch's): weight and bias ~ U(−1/√fan_in, 1/√fan_in), fan_in = C_in/groups·kh·kw
+    (``kaiming_uniform_`` with a = √5). For ReLU networks, He init (``kaiming_normal_``) is better.
+    ``padding`` may be an int, a pair, 'valid' (0) or 'same' (stride 1: output size = input size).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, dtype=None):
+        super().__init__()
+        _check_channels("Conv2d", in_channels, out_channels, groups)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.dilation = pair(kernel_size), pair(stride), pair(dilation)
+        self.padding = padding if isinstance(padding, str) else pair(padding)
+        dtype = dtype or get_default_dtype()
+        self.weight = Parameter(xp.empty((out_channels, in_channels // groups) + self.kernel_size, dtype))
+        if bias:
+            self.bias = Parameter(xp.empty(out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.size // self.out_channels
+            init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+
+    def forward(self, x):
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution (N, C_in, H, W) → (N, C_out, (H − 1)s − 2p + d(k − 1) + output_padding + 1, …).
+
+    Parameters: ``weight`` (C_in, C_out/groups, kh, kw) — note the order, as in PyTorch — and ``bias``.
+    Default init as PyTorch: U(−1/√fan_in, 1/√fan_in) with fan_in = C_out/groups·kh·kw.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, dtype=None):
+        super().__init__()
+        _check_channels("ConvTranspose2d", in_channels, out_channels, groups)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
+        self.output_padding, self.dilation = pair(output_padding), pair(dilation)
+        dtype = dtype or get_default_dtype()
+        self.weight = Parameter(xp.empty((in_channels, out_channels // groups) + self.kernel_size, dtype))
+        if bias:
+            self.bias = Parameter(xp.empty(out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.size // self.in_channels
+            init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+
+    def forward(self, x):
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                self.groups, self.dilation)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}")

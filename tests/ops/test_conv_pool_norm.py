@@ -1,0 +1,179 @@
+"""Convolution, pooling and normalisation: gradient checks, a direct-loop reference, edge sizes."""
+import numpy as np
+import pytest
+
+import gradwork as gw
+import gradwork.nn.functional as F
+from gradwork.errors import ShapeError
+from gradwork.ops.conv import im2col, output_size
+from gradwork.tools import gradcheck
+from tests.conftest import leaf
+
+R = np.random.default_rng(11)
+
+
+def assert_grads(fn, *arrays):
+    report = gradcheck(fn, [leaf(a) for a in arrays])
+    assert report.max_error < 1e-6, str(report)
+
+
+def direct_conv2d(x, w, b, stride, padding, dilation, groups):
+    """The obvious definition, loop by loop: the reference im2col must agree with."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    xp_ = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out_h = output_size(h, kh, stride, padding, dilation)
+    out_w = output_size(wd, kw, stride, padding, dilation)
+    y = np.zeros((n, o, out_h, out_w))
+    per_group = o // groups
+    for ni in range(n):
+        for oi in range(o):
+            g = oi // per_group
+            for i in range(out_h):
+                for j in range(out_w):
+                    total = b[oi]
+                    for ci in range(cg):
+                        for a in range(kh):
+                            for bb in range(kw):
+                                total += w[oi, ci, a, bb] * xp_[ni, g * cg + ci, i * stride + a * dilation,
+                                                                j * stride + bb * dilation]
+                    y[ni, oi, i, j] = total
+    return y
+
+
+CONV_CASES = [  # (N, C, H, W, O, k, stride, padding, dilation, groups)
+    (2, 3, 7, 7, 4, 3, 1, 1, 1, 1),
+    (1, 2, 8, 9, 3, 3, 2, 0, 1, 1),
+    (2, 4, 9, 7, 6, 3, 2, 1, 2, 2),
+    (1, 3, 6, 6, 3, 5, 1, 2, 1, 3),
+    (2, 1, 5, 5, 2, 4, 3, 1, 1, 1),  # kernel larger than stride, odd size
+    (1, 2, 5, 6, 2, 1, 1, 0, 1, 1),  # 1×1 convolution
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_matches_the_direct_loop(case):
+    n, c, h, w, o, k, s, p, d, g = case
+    x, weight, bias = R.standard_normal((n, c, h, w)), R.standard_normal((o, c // g, k, k)), R.standard_normal(o)
+    y = F.conv2d(gw.tensor(x), gw.tensor(weight), gw.tensor(bias), s, p, d, g)
+    np.testing.assert_allclose(y.data, direct_conv2d(x, weight, bias, s, p, d, g), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_gradients(case):
+    n, c, h, w, o, k, s, p, d, g = case
+    assert_grads(lambda x, wt, b: F.conv2d(x, wt, b, s, p, d, g),
+                 R.standard_normal((n, c, h, w)), R.standard_normal((o, c // g, k, k)), R.standard_normal(o))
+
+
+@pytest.mark.parametrize("stride, padding, output_padding, dilation, groups", [
+    (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), (2, 0, 0, 1, 2), (3, 1, 2, 1, 1), (1, 1, 0, 2, 1)])
+def test_conv_transpose2d_gradients(stride, padding, output_padding, dilation, groups):
+    assert_grads(lambda x, wt, b: F.conv_transpose2d(x, wt, b, stride, padding, output_padding, groups, dilation),
+                 R.standard_normal((2, 4, 4, 3)), R.standard_normal((4, 6 // groups, 3, 3)), R.standard_normal(6))
+
+
+def test_conv_transpose2d_is_the_adjoint_of_conv2d():
+    """⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩: the transposed convolution really is the transpose."""
+    x, y, w = R.standard_normal((2, 3, 9, 9)), R.standard_normal((2, 5, 4, 4)), R.standard_normal((5, 3, 3, 3))
+    forward = F.conv2d(gw.tensor(x), gw.tensor(w), stride=2, padding=0).data
+    backward = F.conv_transpose2d(gw.tensor(y), gw.tensor(w), stride=2, padding=0).data
+    assert (forward * y).sum() == pytest.approx((x * backward).sum(), rel=1e-10)
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding, dilation, expected", [
+    (5, 5, 1, 0, 1, 1), (4, 5, 1, 0, 1, 0), (5, 3, 2, 0, 1, 2), (6, 3, 2, 0, 1, 2), (7, 3, 2, 1, 1, 4),
+    (28, 5, 1, 2, 1, 28), (7, 3, 1, 0, 3, 1), (32, 3, 2, 1, 1, 16)])
+def test_output_size_formula_at_the_edges(size, kernel, stride, padding, dilation, expected):
+    assert output_size(size, kernel, stride, padding, dilation) == expected
+    if expected > 0:
+        x = gw.zeros(1, 1, size, size)
+        y = F.conv2d(x, gw.zeros(1, 1, kernel, kernel), stride=stride, padding=padding, dilation=dilation)
+        assert y.shape[2:] == (expected, expected)
+
+
+def test_im2col_windows_are_the_input_patches():
+    x = np.arange(2 * 3 * 5 * 5, dtype=float).reshape(2, 3, 5, 5)
+    windows = im2col(x, (3, 3), (2, 2), (0, 0), (1, 1))
+    assert windows.shape == (2, 2, 2, 3, 3, 3)
+    np.testing.assert_array_equal(windows[1, 1, 0, 2], x[1, 2, 2:5, 0:3])
+
+
+def test_same_padding_keeps_the_size():
+    y = F.conv2d(gw.zeros(1, 2, 7, 6), gw.zeros(4, 2, 3, 3), padding="same")
+    assert y.shape == (1, 4, 7, 6)
+
+
+def test_conv_errors_name_the_problem():
+    with pytest.raises(ShapeError, match=r"input has 3 channels but the layer expects 1 \(input shape \(2, 3, 8, 8\)\)"):
+        gw.nn.Conv2d(1, 4, 3)(gw.zeros(2, 3, 8, 8))
+    with pytest.raises(ShapeError, match="too small for a 5×5 kernel.*smallest that works is 5"):
+        gw.nn.Conv2d(1, 4, 5)(gw.zeros(2, 1, 4, 8))
+    with pytest.raises(ShapeError, match=r"expected input of shape \(N, C, H, W\)"):
+        gw.nn.Conv2d(1, 4, 3)(gw.zeros(8, 8))
+    with pytest.raises(ValueError, match="divisible by groups"):
+        gw.nn.Conv2d(3, 4, 3, groups=2)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), (3, 1, 0), ((2, 3), (1, 2), (1, 1))])
+@pytest.mark.parametrize("size", [(6, 6), (7, 5)])
+def test_pooling_gradients(kernel, stride, padding, size):
+    x = R.permutation(2 * 3 * size[0] * size[1]).reshape(2, 3, *size) / 10.0  # distinct values: no ties
+    assert_grads(lambda t: F.max_pool2d(t, kernel, stride, padding), x)
+    assert_grads(lambda t: F.avg_pool2d(t, kernel, stride, padding), x)
+
+
+@pytest.mark.parametrize("output_size", [1, (2, 3), (3, 3), (5, 4)])
+def test_adaptive_avg_pool_gradients(output_size):
+    assert_grads(lambda t: F.adaptive_avg_pool2d(t, output_size), R.standard_normal((2, 3, 5, 7)))
+
+
+def test_global_average_pool_is_the_mean_per_channel():
+    x = R.standard_normal((2, 3, 4, 5))
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(gw.tensor(x), 1).data[:, :, 0, 0], x.mean(axis=(2, 3)))
+
+
+def test_max_pool_routes_gradient_to_the_max_only():
+    x = leaf([[[[1.0, 5.0], [3.0, 2.0]]]])
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[0, 1], [0, 0]]]])
+
+
+def test_max_pool_with_ties_gives_the_whole_gradient_to_one_position():
+    x = leaf(np.ones((1, 2, 4, 4)))
+    F.max_pool2d(x, 2).sum().backward()
+    windows = x.grad.reshape(1, 2, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(1, 2, 2, 2, 4)
+    np.testing.assert_array_equal(windows.sum(axis=-1), 1)
+    np.testing.assert_array_equal((windows != 0).sum(axis=-1), 1)
+
+
+def test_pooling_errors():
+    with pytest.raises(ShapeError, match="smaller than the 3×3 window"):
+        F.max_pool2d(gw.zeros(1, 1, 2, 2), 3)
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        F.max_pool2d(gw.zeros(1, 1, 8, 8), 2, padding=2)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 3, 4, 5)])
+def test_batch_norm_gradients_in_training(shape):
+    assert_grads(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                 R.standard_normal(shape) * 2 + 1, R.standard_normal(3), R.standard_normal(3))
+
+
+def test_batch_norm_gradients_in_eval_mode():
+    mean, var = R.standard_normal(3), R.uniform(0.5, 2, 3)
+    assert_grads(lambda x, w, b: F.batch_norm(x, mean, var, w, b, training=False),
+                 R.standard_normal((4, 3, 2, 2)), R.standard_normal(3), R.standard_normal(3))
+
+
+@pytest.mark.parametrize("normalized", [(5,), (4, 5)])
+def test_layer_norm_gradients(normalized):
+    assert_grads(lambda x, w, b: F.layer_norm(x, normalized, w, b),
+                 R.standard_normal((2, 4, 5)), R.standard_normal(normalized), R.standard_normal(normalized))
+
+
+def test_dropout2d_drops_whole_channels():
+    y = F.dropout2d(gw.ones(20, 30, 4, 4), 0.5).data
+    per_channel = y.reshape(20, 30, 16)
+    assert np.all((per_channel == 0).all(axis=-1) | (per_channel == 2).all(axis=-1))
+    assert 0.35 < (per_channel[..., 0] == 0).mean() < 0.65
