@@ -23,3 +23,7 @@ class CheckpointError(GradworkError, ValueError):
 
 class ConfigError(GradworkError, ValueError):
     """An unknown name (model, optimizer, dataset, …) or an invalid setting."""
+
+
+class DataFileError(GradworkError, ValueError):
+    """A data file is missing, truncated or not in the expected format."""
