@@ -9,6 +9,12 @@ PyTorch is optional: without it only gradwork's numbers are printed.
 Workloads:
     W1        MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, float32: one SGD training step
     W1-infer  the same MLP, forward only under no_grad, batch 1000
+    W2        CNN: conv 1→16 3×3 pad 1, ReLU, max-pool 2, conv 16→32 3×3 pad 1, ReLU, max-pool 2,
+              fc 1568→128, ReLU, fc 128→10; batch 128 of 28×28 images, one SGD step
+    W3        SimpleConvNet (conv 5×5 ×30, ReLU, max-pool 2, fc 100, fc 10), batch 100, one SGD step
+    W5        W2's forward pass under no_grad, batch 1000
+
+Peak memory of a process training W2: ``python bench/memory.py``.
 """
 import argparse
 import os
@@ -24,10 +30,13 @@ import gradwork as gw  # noqa: E402
 import gradwork.nn.functional as F  # noqa: E402
 from gradwork import nn, optim  # noqa: E402
 
-try:
-    import torch
-except ImportError:
-    torch = None
+if os.environ.get("GRADWORK_BENCH_NO_TORCH"):
+    torch = None  # bench/memory.py measures gradwork alone
+else:
+    try:
+        import torch
+    except ImportError:
+        torch = None
 
 
 def mlp_data(batch):
@@ -96,9 +105,81 @@ def w1_infer_torch(batch=1000):
 
 PAUSE = 0.5  # seconds between rounds
 
+def image_data(batch):
+    rng = np.random.default_rng(0)
+    return rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
+
+
+def cnn_layers(lib):
+    """W2's network, written once for both frameworks (same layer names and shapes)."""
+    return [lib.Conv2d(1, 16, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2),
+            lib.Conv2d(16, 32, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2), lib.Flatten(),
+            lib.Linear(1568, 128), lib.ReLU(), lib.Linear(128, 10)]
+
+
+def simple_convnet_layers(lib):
+    return [lib.Conv2d(1, 30, 5), lib.ReLU(), lib.MaxPool2d(2), lib.Flatten(),
+            lib.Linear(4320, 100), lib.ReLU(), lib.Linear(100, 10)]
+
+
+def train_step_gradwork(layers, batch):
+    gw.manual_seed(0)
+    model = nn.Sequential(*layers(nn))
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    x, y = image_data(batch)
+    x = gw.Tensor(x)
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step, batch
+
+
+def train_step_torch(layers, batch):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*layers(torch.nn))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = (torch.from_numpy(a) for a in image_data(batch))
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step, batch
+
+
+def inference_gradwork(layers, batch):
+    gw.manual_seed(0)
+    model = nn.Sequential(*layers(nn)).eval()
+    x = gw.Tensor(image_data(batch)[0])
+
+    def step():
+        with gw.no_grad():
+            model(x)
+    return step, batch
+
+
+def inference_torch(layers, batch):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*layers(torch.nn)).eval()
+    x = torch.from_numpy(image_data(batch)[0])
+
+    def step():
+        with torch.no_grad():
+            model(x)
+    return step, batch
+
+
 WORKLOADS = {
     "W1": ("MLP 784-256-256-10 train step, batch 128, SGD", w1_gradwork, w1_torch, 0.75),
     "W1-infer": ("MLP 784-256-256-10 inference, batch 1000, no_grad", w1_infer_gradwork, w1_infer_torch, 0.75),
+    "W2": ("CNN 2 conv + 2 fc train step, batch 128, SGD", lambda: train_step_gradwork(cnn_layers, 128),
+           lambda: train_step_torch(cnn_layers, 128), 0.5),
+    "W3": ("SimpleConvNet train step, batch 100, SGD", lambda: train_step_gradwork(simple_convnet_layers, 100),
+           lambda: train_step_torch(simple_convnet_layers, 100), 0.5),
+    "W5": ("W2's CNN inference, batch 1000, no_grad", lambda: inference_gradwork(cnn_layers, 1000),
+           lambda: inference_torch(cnn_layers, 1000), 0.6),
 }
 
 

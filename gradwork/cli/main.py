@@ -6,13 +6,14 @@ as one line, ``gradwork: error: …``, with exit status 2; never a traceback.
 import argparse
 import sys
 
-from gradwork.cli import evaluate, gradcheck, train
+from gradwork.cli import evaluate, gradcheck, summary, train
 from gradwork.errors import GradworkError
 
 COMMANDS = {
     "train": (train, "train a model and write a run folder (weights, config, history, curves)"),
     "evaluate": (evaluate, "evaluate a trained run on its test split"),
     "gradcheck": (gradcheck, "check a model's gradients against finite differences"),
+    "summary": (summary, "print each layer's output shape and parameter count"),
 }
 
 

@@ -13,6 +13,7 @@ from gradwork import backend, data, models, train
 from gradwork.cli.common import OPTIMIZERS, build_optimizer, default_lr, load_dataset
 from gradwork.cli.run_folder import CURVES, RunFolder, SaveEveryEpoch
 from gradwork.data.datasets import LOADERS
+from gradwork.data.transforms import AUGMENTATIONS, augmentation
 from gradwork.errors import ConfigError
 from gradwork.tools.viz import plot_history
 
@@ -21,7 +22,7 @@ DEFAULT_EPOCHS = 30
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", default="mlp", help=f"architecture: {', '.join(models.MODELS)} (default mlp)")
+    parser.add_argument("--model", default="lenet5", help=f"architecture: {', '.join(models.MODELS)} (default lenet5)")
     parser.add_argument("--dataset", default="digits", help=f"data set: {', '.join(LOADERS)} (default digits)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"total number of epochs (default {DEFAULT_EPOCHS}; with --resume, the run's own)")
@@ -32,6 +33,10 @@ def add_arguments(parser):
     parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability in hidden layers (default 0)")
     parser.add_argument("--hidden", default="256,128", help="MLP hidden layer sizes, comma-separated (default 256,128)")
     parser.add_argument("--activation", default="relu", help="MLP activation: relu|leaky_relu|tanh|sigmoid|linear")
+    parser.add_argument("--batchnorm", action="store_true", help="BatchNorm after every convolution (vggnet, vgg16)")
+    parser.add_argument("--variant", default="modern", help="lenet5: modern (ReLU, max-pool) or classic (tanh, avg-pool)")
+    parser.add_argument("--augment", default="", help=f"training augmentation, comma-separated: "
+                                                      f"{','.join(AUGMENTATIONS)} (default none)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
     parser.add_argument("--out", default=None, help="run folder to create (default runs/<model>-<dataset>-<time>)")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder up to --epochs")
@@ -69,11 +74,13 @@ def config_from_args(args):
         raise ConfigError(f"--weight-decay must be non-negative, got {args.weight_decay}")
     if args.seed < 0:
         raise ConfigError(f"--seed must be non-negative, got {args.seed}")
+    augmentation(args.augment, 1)  # rejects unknown names before anything is loaded
     return {
         "model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
         "optimizer": args.optimizer, "lr": args.lr if args.lr is not None else default_lr(args.optimizer),
         "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": _hidden(args.hidden),
-        "activation": args.activation, "seed": args.seed, "val_fraction": 0.2,
+        "activation": args.activation, "batchnorm": args.batchnorm, "variant": args.variant,
+        "augment": args.augment, "seed": args.seed, "val_fraction": 0.2,
         "gradwork_version": gradwork.__version__,
     }
 
@@ -87,7 +94,14 @@ class Experiment:
         self.train_set, self.val_set = data.train_val_split(train_set, config["val_fraction"])
         self.model = models.build_model(config["model"], self.input_shape, self.num_classes,
                                         hidden=config["hidden"], activation=config["activation"],
-                                        dropout=config["dropout"])
+                                        dropout=config["dropout"], batchnorm=config.get("batchnorm", False),
+                                        variant=config.get("variant", "modern"))
+        augment = config.get("augment", "")
+        transform = augmentation(augment, self.input_shape[-1]) if augment else None
+        if transform is not None:
+            transform.fit(self.train_set.get_batch(slice(None))[0])
+        self.train_loader = data.DataLoader(self.train_set, batch_size=config["batch_size"], shuffle=True,
+                                            transform=transform)
         self.optimizer = build_optimizer(config["optimizer"], self.model.parameters(), config["lr"],
                                          config["weight_decay"])
 
@@ -128,7 +142,7 @@ def run(args):
         # warnings and the guard's own warning would only repeat it less clearly.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="loss became", category=RuntimeWarning)
-            history = train.fit(model, experiment.train_set, loss="cross_entropy", optimizer=optimizer,
+            history = train.fit(model, experiment.train_loader, loss="cross_entropy", optimizer=optimizer,
                                 epochs=config["epochs"], val_data=experiment.val_set,
                                 batch_size=config["batch_size"], callbacks=[SaveEveryEpoch(folder)],
                                 verbose=args.verbose, initial_epoch=initial_epoch, history=history)

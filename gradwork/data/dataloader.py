@@ -12,15 +12,16 @@ class DataLoader:
     Args:
         shuffle: draw a new order every epoch (from gradwork's generator, so ``manual_seed`` repeats it).
         drop_last: skip the last batch when it is smaller than ``batch_size``.
+        transform: applied to each batch's first array (the inputs), e.g. random augmentation.
     """
 
-    def __init__(self, dataset, batch_size=32, shuffle=False, drop_last=False):
+    def __init__(self, dataset, batch_size=32, shuffle=False, drop_last=False, transform=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty; check the path or the split that produced it")
         self.dataset, self.batch_size = dataset, int(batch_size)
-        self.shuffle, self.drop_last = shuffle, drop_last
+        self.shuffle, self.drop_last, self.transform = shuffle, drop_last, transform
 
     def __len__(self):
         n = len(self.dataset)
@@ -30,4 +31,7 @@ class DataLoader:
         n = len(self.dataset)
         order = backend.rng().permutation(n) if self.shuffle else xp.arange(n)
         for b in range(len(self)):
-            yield self.dataset.get_batch(order[b * self.batch_size:(b + 1) * self.batch_size])
+            batch = self.dataset.get_batch(order[b * self.batch_size:(b + 1) * self.batch_size])
+            if self.transform is not None:
+                batch = (self.transform(batch[0]),) + tuple(batch[1:])
+            yield batch

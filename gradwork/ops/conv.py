@@ -39,34 +39,47 @@ def output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
-    """All windows of ``x`` (N, C, H, W) as a read-only view of shape (N, H', W', C, kh, kw)."""
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, groups=1):
+    """All windows of ``x`` (N, C, H, W) as a read-only view of shape (N, H', W', g, kh, kw, C/g).
+
+    The view walks the input in channels-last order (N, H, W, C): each window is kh·kw runs of C
+    neighbouring values in memory, which makes the one copy into the window matrix fast. Convolution
+    outputs are stored channels-last too (a transposed view presents them as NCHW), so a network's
+    activations stay in that order from layer to layer.
+    """
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    x = x.transpose(0, 2, 3, 1)  # (N, H, W, C): a free view, contiguous when x came from a convolution
     if ph or pw:
-        x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
-    n, c, h, w = x.shape
+        x = xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=pad_value)
+    n, h, w, c = x.shape
     out_h = (h - dh * (kh - 1) - 1) // sh + 1
     out_w = (w - dw * (kw - 1) - 1) // sw + 1
-    s_n, s_c, s_h, s_w = x.strides
-    return as_strided(x, shape=(n, out_h, out_w, c, kh, kw),
-                      strides=(s_n, s_h * sh, s_w * sw, s_c, s_h * dh, s_w * dw), writeable=False)
+    s_n, s_h, s_w, s_c = x.strides
+    return as_strided(x, shape=(n, out_h, out_w, groups, kh, kw, c // groups),
+                      strides=(s_n, s_h * sh, s_w * sw, s_c * (c // groups), s_h * dh, s_w * dw, s_c),
+                      writeable=False)
 
 
 def col2im(cols, input_shape, stride, padding, dilation):
     """The adjoint of :func:`im2col`: add each window's values back where they were read from.
 
-    cols (N, H', W', C, kh, kw) → (N, C, H, W). Overlapping windows add up.
+    cols (N, H', W', g, kh, kw, C/g) → (N, C, H, W) (stored channels-last). Overlapping windows add up.
     """
-    n, out_h, out_w, c, kh, kw = cols.shape
+    n, out_h, out_w, groups, kh, kw, c_group = cols.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    _, _, h, w = input_shape
-    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    _, c, h, w = input_shape
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
     for i in range(kh):  # one strided addition per kernel position, each covering every pixel at once
         for j in range(kw):
             rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
             columns = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
-            padded[:, :, rows, columns] += cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return padded[:, :, ph:ph + h, pw:pw + w]
+            padded[:, rows, columns, :] += cols[:, :, :, :, i, j, :].reshape(n, out_h, out_w, c)
+    return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+
+
+def channels_last_weight(weight, groups):
+    """(O, C/g, kh, kw) → (O, kh·kw·C/g): the weight in the order of the window matrix's columns."""
+    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
 
 
 def grouped_matmul(a, b, groups, transpose_b=False):
@@ -91,10 +104,10 @@ class Conv2d(Function):
     def forward(self, x, weight, bias=None):
         n = x.shape[0]
         out_channels, _, kh, kw = weight.shape
-        windows = im2col(x, (kh, kw), self.stride, self.padding, self.dilation)
+        windows = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
         out_h, out_w = windows.shape[1:3]
         cols = xp.ascontiguousarray(windows).reshape(n * out_h * out_w, -1)  # the one im2col copy
-        w2 = weight.reshape(out_channels, -1)
+        w2 = channels_last_weight(weight, self.groups)
         y = grouped_matmul(cols, w2, self.groups, transpose_b=True)  # (N·H'·W', O)
         if bias is not None:
             y += bias
@@ -109,12 +122,12 @@ class Conv2d(Function):
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gcols = grouped_matmul(gy2, weight.reshape(out_channels, -1), self.groups)
+            gcols = grouped_matmul(gy2, channels_last_weight(weight, self.groups), self.groups)
             n, _, out_h, out_w = gy.shape
-            gcols = gcols.reshape(n, out_h, out_w, c_per_group * self.groups, kh, kw)
+            gcols = gcols.reshape(n, out_h, out_w, self.groups, kh, kw, c_per_group)
             gx = col2im(gcols, self.input_shape, self.stride, self.padding, self.dilation)
         if self.needs_input_grad[1]:
-            gw = _weight_grad(gy2, cols, self.groups).reshape(weight.shape)
+            gw = _weight_grad(gy2, cols, self.groups).reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy2.sum(axis=0)
         return gx, gw, gb
@@ -145,8 +158,8 @@ class ConvTranspose2d(Function):
         out_w = (w - 1) * self.stride[1] - 2 * self.padding[1] + self.dilation[1] * (kw - 1) + self.output_padding[1] + 1
         x2 = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
         # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
-        cols = grouped_matmul(x2, weight.reshape(c_in, -1), self.groups)
-        cols = cols.reshape(n, h, w, c_out_per_group * self.groups, kh, kw)
+        cols = grouped_matmul(x2, channels_last_weight(weight, self.groups), self.groups)
+        cols = cols.reshape(n, h, w, self.groups, kh, kw, c_out_per_group)
         y = col2im(cols, (n, c_out_per_group * self.groups, out_h, out_w), self.stride, self.padding, self.dilation)
         if bias is not None:
             y = y + bias.reshape(1, -1, 1, 1)
@@ -158,15 +171,15 @@ class ConvTranspose2d(Function):
         x2, weight = self.saved
         c_in, c_out_per_group, kh, kw = weight.shape
         n, _, h, w = self.input_shape
-        windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation)
+        windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
         # output_padding can leave extra rows that no input reached: only the first h×w windows count.
         cols = xp.ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, -1)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gx2 = grouped_matmul(cols, weight.reshape(c_in, -1), self.groups, transpose_b=True)
+            gx2 = grouped_matmul(cols, channels_last_weight(weight, self.groups), self.groups, transpose_b=True)
             gx = gx2.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)
         if self.needs_input_grad[1]:
-            gw = _weight_grad(x2, cols, self.groups).reshape(weight.shape)
+            gw = _weight_grad(x2, cols, self.groups).reshape(c_in, kh, kw, c_out_per_group).transpose(0, 3, 1, 2)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb

@@ -12,34 +12,46 @@ from gradwork.ops.conv import col2im, im2col, output_size, pair
 
 class MaxPool2d(Function):
     """out = max over each window. Backward routes the whole gradient to the one position that
-    held the maximum (the first, if several tie) — the max gate of a computational graph."""
+    held the maximum (the first, if several tie) — the max gate of a computational graph.
+
+    Works channels-last like convolution: windows are (kh·kw, C) blocks of the (N, H, W, C) memory.
+    """
 
     def __init__(self, kernel, stride, padding):
         self.kernel, self.stride, self.padding = kernel, stride, padding
 
+    def tiles(self, shape):
+        """True when the windows tile the input exactly (stride = kernel, no padding, sizes divide)."""
+        (kh, kw), (_, _, h, w) = self.kernel, shape
+        return self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0
+
     def forward(self, x):
         n, c, h, w = x.shape
         kh, kw = self.kernel
-        if self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0:
-            # Non-overlapping windows that tile the input: a reshape and transpose expose them, with
-            # no padding and no strided gather (the general path below, which works for any window).
-            blocks = x.reshape(n, c, h // kh, kh, w // kw, kw).transpose(0, 1, 2, 4, 3, 5)
-            flat = blocks.reshape(n, c, h // kh, w // kw, kh * kw)
+        if self.tiles(x.shape):
+            # Tiling windows: a reshape of the channels-last input exposes them (no padding, no strided
+            # gather as in the general path below); one copy puts each window's kh·kw values together.
+            blocks = x.transpose(0, 2, 3, 1).reshape(n, h // kh, kh, w // kw, kw, c)
+            flat = blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, h // kh, w // kw, kh * kw, c)
         else:
             windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
-            flat = windows.transpose(0, 3, 1, 2, 4, 5).reshape(n, c, windows.shape[1], windows.shape[2], kh * kw)
-        arg = flat.argmax(axis=-1)
+            flat = windows.reshape(n, windows.shape[1], windows.shape[2], kh * kw, c)
+        arg = flat.argmax(axis=3)[:, :, :, None, :]
         self.save_for_backward(arg)
-        self.input_shape, self.dtype = x.shape, x.dtype
-        return xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        self.input_shape = x.shape
+        return xp.take_along_axis(flat, arg, axis=3)[:, :, :, 0, :].transpose(0, 3, 1, 2)
 
     def backward(self, gy):
         (arg,) = self.saved
         n, c, out_h, out_w = gy.shape
         kh, kw = self.kernel
-        routed = xp.zeros((n, c, out_h, out_w, kh * kw), dtype=gy.dtype)
-        xp.put_along_axis(routed, arg[..., None], gy[..., None], axis=-1)
-        cols = routed.reshape(n, c, out_h, out_w, kh, kw).transpose(0, 2, 3, 1, 4, 5)
+        routed = xp.zeros((n, out_h, out_w, kh * kw, c), dtype=gy.dtype)
+        xp.put_along_axis(routed, arg, gy.transpose(0, 2, 3, 1)[:, :, :, None, :], axis=3)
+        if self.tiles(self.input_shape):  # each input pixel is in exactly one window: undo the reshape
+            _, _, h, w = self.input_shape
+            blocks = routed.reshape(n, out_h, out_w, kh, kw, c).transpose(0, 1, 3, 2, 4, 5)
+            return blocks.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        cols = routed.reshape(n, out_h, out_w, 1, kh, kw, c)
         return col2im(cols, self.input_shape, self.stride, self.padding, (1, 1))
 
 
@@ -52,12 +64,12 @@ class AvgPool2d(Function):
     def forward(self, x):
         self.input_shape = x.shape
         windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1))
-        return windows.mean(axis=(4, 5)).transpose(0, 3, 1, 2)
+        return windows.mean(axis=(3, 4, 5)).transpose(0, 3, 1, 2)
 
     def backward(self, gy):  # each of the kh·kw window positions gets 1/(kh·kw) of the gradient
         kh, kw = self.kernel
-        share = (gy / (kh * kw)).transpose(0, 2, 3, 1)[..., None, None]
-        cols = xp.broadcast_to(share, share.shape[:4] + (kh, kw))
+        share = (gy / (kh * kw)).transpose(0, 2, 3, 1)[:, :, :, None, None, None, :]
+        cols = xp.broadcast_to(share, share.shape[:3] + (1, kh, kw, share.shape[-1]))
         return col2im(cols, self.input_shape, self.stride, self.padding, (1, 1))
 
 

@@ -26,7 +26,7 @@ def test_default_train_writes_a_complete_run_folder(tmp_path, capsys):
     history = json.loads((out / "history.json").read_text())
     assert len(history["epoch"]) == 30 and "val_accuracy" in history["history"]
     config = json.loads((out / "config.json").read_text())
-    assert config["model"] == "mlp" and config["dataset"] == "digits" and config["optimizer"] == "adam"
+    assert config["model"] == "lenet5" and config["dataset"] == "digits" and config["optimizer"] == "adam"
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -117,3 +117,20 @@ def test_python_dash_m_and_help_work():
     assert result.returncode == 0 and "--optimizer" in result.stdout and "--resume" in result.stdout
     result = subprocess.run([sys.executable, "-m", "gradwork", "train", "--epochs", "x"], capture_output=True, text=True)
     assert result.returncode == 2 and "invalid int value" in result.stderr
+
+
+def test_summary_command_prints_shapes_and_parameter_counts(capsys):
+    assert main(["summary", "--model", "simplecnn", "--dataset", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert "Conv2d" in out and "(N, 30, 4, 4)" in out and "total parameters: 13,890" in out
+
+
+def test_unknown_augmentation_is_rejected_before_training(tmp_path, capsys):
+    code, out = train(tmp_path, "--augment", "flip,blur")
+    assert code == 2 and "unknown augmentation 'blur'" in capsys.readouterr().err and not out.exists()
+
+
+def test_lenet5_with_augmentation_trains_from_the_cli(tmp_path):
+    code, out = train(tmp_path, "--model", "lenet5", "--augment", "crop", "--epochs", "2")
+    config = __import__("json").loads((out / "config.json").read_text())
+    assert code == 0 and config["model"] == "lenet5" and config["augment"] == "crop"

@@ -94,9 +94,9 @@ def test_output_size_formula_at_the_edges(size, kernel, stride, padding, dilatio
 
 def test_im2col_windows_are_the_input_patches():
     x = np.arange(2 * 3 * 5 * 5, dtype=float).reshape(2, 3, 5, 5)
-    windows = im2col(x, (3, 3), (2, 2), (0, 0), (1, 1))
-    assert windows.shape == (2, 2, 2, 3, 3, 3)
-    np.testing.assert_array_equal(windows[1, 1, 0, 2], x[1, 2, 2:5, 0:3])
+    windows = im2col(x, (3, 3), (2, 2), (0, 0), (1, 1))  # (N, H', W', groups, kh, kw, C / groups)
+    assert windows.shape == (2, 2, 2, 1, 3, 3, 3)
+    np.testing.assert_array_equal(windows[1, 1, 0, 0, :, :, 2], x[1, 2, 2:5, 0:3])
 
 
 def test_same_padding_keeps_the_size():

@@ -47,11 +47,11 @@ def test_zero_initialisation_keeps_hidden_units_identical():
     assert not np.allclose(w, w[0])
 
 
-def test_mlp_reaches_95_percent_on_digits_with_the_cli_defaults():
+def test_mlp_reaches_95_percent_on_digits_with_the_cli_defaults_for_mlp():
     from gradwork.cli.main import build_parser
     from gradwork.cli.train import Experiment, config_from_args
 
-    config = config_from_args(build_parser().parse_args(["train"]))
+    config = config_from_args(build_parser().parse_args(["train", "--model", "mlp"]))
     experiment = Experiment(config)
     history = fit(experiment.model, experiment.train_set, loss="cross_entropy", optimizer=experiment.optimizer,
                   epochs=config["epochs"], val_data=experiment.val_set, batch_size=config["batch_size"], verbose=0)

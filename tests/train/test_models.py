@@ -1,0 +1,67 @@
+"""Reference architectures: shapes, residual blocks, and a CNN that learns the digits."""
+import numpy as np
+import pytest
+
+import gradwork as gw
+from gradwork import models, nn, optim, train
+from gradwork.data import DataLoader, datasets, train_val_split
+from gradwork.data import transforms as T
+from gradwork.errors import ConfigError
+
+
+@pytest.mark.parametrize("name, shape", [("lenet5", (1, 28, 28)), ("lenet5", (1, 8, 8)), ("simplecnn", (1, 28, 28)),
+                                         ("vggnet", (1, 28, 28)), ("alexnet", (3, 32, 32)),
+                                         ("resnet-small", (3, 32, 32)), ("mlp", (1, 8, 8))])
+def test_models_map_images_to_class_scores(name, shape):
+    model = models.build_model(name, shape, 10)
+    assert model(gw.zeros(2, *shape)).shape == (2, 10)
+
+
+def test_large_models_build_with_their_documented_sizes():
+    assert models.build_model("vgg16", (3, 32, 32), 10).num_parameters() == 15_249_354
+    assert models.build_model("resnet18", (3, 32, 32), 10).num_parameters() == 11_173_962
+
+
+def test_lenet5_classic_has_the_paper_shapes():
+    model = models.LeNet5(1, 10, 28, variant="classic")
+    assert isinstance(model.features[1], nn.Tanh) and isinstance(model.features[2], nn.AvgPool2d)
+    assert model.classifier[0].in_features == 16 * 5 * 5
+
+
+def test_models_explain_inputs_they_cannot_take():
+    with pytest.raises(ConfigError, match="VGG16 needs inputs of at least 32×32"):
+        models.build_model("vgg16", (1, 28, 28), 10)
+    with pytest.raises(ConfigError, match="convolutional models need image inputs"):
+        models.build_model("lenet5", (64,), 10)
+
+
+def test_residual_block_with_zero_initialised_last_layer_is_identity_plus_relu():
+    block = models.BasicBlock(4, 4)
+    nn.init.zeros_(block.bn2.weight)
+    x = gw.randn(2, 4, 5, 5)
+    np.testing.assert_allclose(block(x).data, np.maximum(x.data, 0), atol=1e-6)
+    resnet = models.ResNet((1, 1), (4, 8), 1, 3, zero_init_residual=True)
+    assert all(np.all(b.bn2.weight.data == 0) for b in resnet.modules() if isinstance(b, models.BasicBlock))
+
+
+def test_projection_shortcut_when_the_shape_changes():
+    block = models.BasicBlock(4, 8, stride=2)
+    assert block.shortcut is not None and block(gw.randn(2, 4, 6, 6)).shape == (2, 8, 3, 3)
+    assert models.BasicBlock(8, 8).shortcut is None
+
+
+def test_a_small_cnn_reaches_97_percent_on_digits():
+    gw.manual_seed(0)
+    train_set, test_set = datasets.load_digits()
+    train_set, _ = train_val_split(train_set)
+    model = models.build_model("lenet5", (1, 8, 8), 10)
+    loader = DataLoader(train_set, batch_size=32, shuffle=True, transform=T.RandomCrop(8, padding=1))
+    train.fit(model, loader, loss="cross_entropy", optimizer=optim.Adam(model.parameters(), lr=3e-3), epochs=60,
+              verbose=0)
+    assert train.evaluate(model, test_set)["accuracy"] >= 0.97
+
+
+def test_summary_lists_every_layer_with_output_shapes():
+    text = gw.tools.summary(models.build_model("lenet5", (1, 28, 28), 10), (1, 28, 28))
+    assert "features.0    Conv2d     (N, 6, 28, 28)" in text and "(N, 16, 5, 5)" in text
+    assert "total parameters: 61,706 (61,706 trainable)" in text
