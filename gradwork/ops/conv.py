@@ -77,6 +77,34 @@ def col2im(cols, input_shape, stride, padding, dilation):
     return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
 
 
+def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dilation):
+    """col2im fused with the product that makes the columns: for each kernel position (i, j),
+    ``rows`` (N·H'·W', K) times that position's weight slice gives its contribution (N, H', W', C),
+    added where those windows read from. Each product's result is contiguous, so the additions
+    stream through memory (materialising the whole column matrix and then reading it with a stride
+    of kh·kw·C values is several times slower). ``weight``: (K, C/groups, kh, kw).
+
+    Returns the (N, C, H, W) result, stored channels-last.
+    """
+    n, c, h, w = output_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    kh, kw = weight.shape[2:]
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            contribution = grouped_matmul(rows, weight[:, :, i, j], groups).reshape(n, out_h, out_w, c)
+            padded[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :] += contribution
+    return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+
+
+def column_sums(matrix):
+    """Σ over the rows of a tall (M, K) matrix, as a BLAS vector product: NumPy's ``sum(axis=0)``
+    walks such a matrix K values at a time and is several times slower when K is small."""
+    return xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
+
+
 def channels_last_weight(weight, groups):
     """(O, C/g, kh, kw) → (O, kh·kw·C/g): the weight in the order of the window matrix's columns."""
     return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
@@ -121,15 +149,13 @@ class Conv2d(Function):
         out_channels, c_per_group, kh, kw = weight.shape
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
-        if self.needs_input_grad[0]:
-            gcols = grouped_matmul(gy2, channels_last_weight(weight, self.groups), self.groups)
-            n, _, out_h, out_w = gy.shape
-            gcols = gcols.reshape(n, out_h, out_w, self.groups, kh, kw, c_per_group)
-            gx = col2im(gcols, self.input_shape, self.stride, self.padding, self.dilation)
+        if self.needs_input_grad[0]:  # dx: every window's gradient W·gy, added back where the window read
+            gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
+                                    self.dilation)
         if self.needs_input_grad[1]:
             gw = _weight_grad(gy2, cols, self.groups).reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            gb = gy2.sum(axis=0)
+            gb = column_sums(gy2)
         return gx, gw, gb
 
 
@@ -158,9 +184,8 @@ class ConvTranspose2d(Function):
         out_w = (w - 1) * self.stride[1] - 2 * self.padding[1] + self.dilation[1] * (kw - 1) + self.output_padding[1] + 1
         x2 = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
         # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
-        cols = grouped_matmul(x2, channels_last_weight(weight, self.groups), self.groups)
-        cols = cols.reshape(n, h, w, self.groups, kh, kw, c_out_per_group)
-        y = col2im(cols, (n, c_out_per_group * self.groups, out_h, out_w), self.stride, self.padding, self.dilation)
+        y = accumulate_windows(x2, weight, self.groups, (n, c_out_per_group * self.groups, out_h, out_w),
+                               self.stride, self.padding, self.dilation)
         if bias is not None:
             y = y + bias.reshape(1, -1, 1, 1)
         self.save_for_backward(x2, weight)

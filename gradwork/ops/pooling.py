@@ -14,45 +14,51 @@ class MaxPool2d(Function):
     """out = max over each window. Backward routes the whole gradient to the one position that
     held the maximum (the first, if several tie) — the max gate of a computational graph.
 
-    Works channels-last like convolution: windows are (kh·kw, C) blocks of the (N, H, W, C) memory.
+    The windows are the strided view of convolution (``im2col``). Rather than gathering every
+    window into a (…, kh·kw) array for argmax, the loops walk the kh·kw kernel positions — 4 for a
+    2×2 pool — each a strided view that covers every window at once: forward keeps the running
+    maximum; backward finds, position by position, the first one equal to it. No loop over pixels.
     """
 
     def __init__(self, kernel, stride, padding):
         self.kernel, self.stride, self.padding = kernel, stride, padding
 
-    def tiles(self, shape):
-        """True when the windows tile the input exactly (stride = kernel, no padding, sizes divide)."""
-        (kh, kw), (_, _, h, w) = self.kernel, shape
-        return self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0
+    def positions(self, windows):
+        kh, kw = self.kernel
+        return [windows[:, :, :, 0, i, j, :] for i in range(kh) for j in range(kw)]
 
     def forward(self, x):
-        n, c, h, w = x.shape
-        kh, kw = self.kernel
-        if self.tiles(x.shape):
-            # Tiling windows: a reshape of the channels-last input exposes them (no padding, no strided
-            # gather as in the general path below); one copy puts each window's kh·kw values together.
-            blocks = x.transpose(0, 2, 3, 1).reshape(n, h // kh, kh, w // kw, kw, c)
-            flat = blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, h // kh, w // kw, kh * kw, c)
-        else:
-            windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
-            flat = windows.reshape(n, windows.shape[1], windows.shape[2], kh * kw, c)
-        arg = flat.argmax(axis=3)[:, :, :, None, :]
-        self.save_for_backward(arg)
-        self.input_shape = x.shape
-        return xp.take_along_axis(flat, arg, axis=3)[:, :, :, 0, :].transpose(0, 3, 1, 2)
+        windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
+        first, *rest = self.positions(windows)
+        out = first.copy()  # (N, H', W', C)
+        for candidate in rest:
+            xp.maximum(out, candidate, out=out)
+        self.save_for_backward(x, out)
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, gy):
-        (arg,) = self.saved
-        n, c, out_h, out_w = gy.shape
-        kh, kw = self.kernel
-        routed = xp.zeros((n, out_h, out_w, kh * kw, c), dtype=gy.dtype)
-        xp.put_along_axis(routed, arg, gy.transpose(0, 2, 3, 1)[:, :, :, None, :], axis=3)
-        if self.tiles(self.input_shape):  # each input pixel is in exactly one window: undo the reshape
-            _, _, h, w = self.input_shape
-            blocks = routed.reshape(n, out_h, out_w, kh, kw, c).transpose(0, 1, 3, 2, 4, 5)
-            return blocks.reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        cols = routed.reshape(n, out_h, out_w, 1, kh, kw, c)
-        return col2im(cols, self.input_shape, self.stride, self.padding, (1, 1))
+        x, out = self.saved
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        gy = gy.transpose(0, 2, 3, 1)  # (N, H', W', C), the layout of ``out``
+        windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
+        tiles = self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0
+        if tiles:  # every pixel is in exactly one window: write straight into the gradient's blocks
+            gx = xp.zeros((n, h, w, c), dtype=gy.dtype)
+            blocks = gx.reshape(n, h // kh, kh, w // kw, kw, c)
+            targets = [blocks[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
+        else:
+            routed = xp.zeros(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
+            targets = self.positions(routed)
+        unclaimed = xp.ones(out.shape, dtype=bool)
+        for candidate, target in zip(self.positions(windows), targets):
+            hit = candidate == out
+            hit &= unclaimed  # a tie goes to the first position only
+            unclaimed &= ~hit
+            xp.copyto(target, gy, where=hit)
+        if tiles:
+            return gx.transpose(0, 3, 1, 2)
+        return col2im(routed, x.shape, self.stride, self.padding, (1, 1))
 
 
 class AvgPool2d(Function):
