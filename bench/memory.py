@@ -19,6 +19,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
+    run.gw.backend.reuse_freed_memory()  # as bench/run.py and the gradwork command do
     step, batch = run.train_step_gradwork(run.cnn_layers, 128)
     for _ in range(args.steps):
         step()

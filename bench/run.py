@@ -211,6 +211,8 @@ def blas_info():
 
 
 def main():
+    # Both frameworks run in this process with the same allocator setting (see backend.reuse_freed_memory).
+    allocator = "freed memory kept for reuse (glibc mallopt)" if gw.backend.reuse_freed_memory() else "default"
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=1.0, help="time per round per framework")
@@ -224,7 +226,7 @@ def main():
     else:
         print("PyTorch not installed: gradwork numbers only")
     env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
-    print(f"thread environment: {env or 'none set'}")
+    print(f"thread environment: {env or 'none set'}; allocator: {allocator}")
     print(f"{args.rounds} interleaved rounds of {args.seconds:.1f}s each; medians\n")
     print(f"{'workload':<10} {'gradwork/s':>12} {'pytorch/s':>12} {'ratio':>7} {'target':>7}  description")
     for name, (description, make_gw, make_torch, target) in WORKLOADS.items():

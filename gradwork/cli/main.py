@@ -6,6 +6,7 @@ as one line, ``gradwork: error: …``, with exit status 2; never a traceback.
 import argparse
 import sys
 
+from gradwork import backend
 from gradwork.cli import evaluate, gradcheck, summary, train
 from gradwork.errors import GradworkError
 
@@ -32,6 +33,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    backend.reuse_freed_memory()  # this process trains: keep freed arrays' memory for the next step
     try:
         return COMMANDS[args.command][0].run(args)
     except (GradworkError, ValueError, TypeError, OSError, KeyError) as error:

@@ -44,18 +44,18 @@ class MaxPool2d(Function):
         windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
         tiles = self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0
         if tiles:  # every pixel is in exactly one window: write straight into the gradient's blocks
-            gx = xp.zeros((n, h, w, c), dtype=gy.dtype)
+            gx = xp.empty((n, h, w, c), dtype=gy.dtype)
             blocks = gx.reshape(n, h // kh, kh, w // kw, kw, c)
             targets = [blocks[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
         else:
-            routed = xp.zeros(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
+            routed = xp.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
             targets = self.positions(routed)
         unclaimed = xp.ones(out.shape, dtype=bool)
         for candidate, target in zip(self.positions(windows), targets):
             hit = candidate == out
             hit &= unclaimed  # a tie goes to the first position only
-            unclaimed &= ~hit
-            xp.copyto(target, gy, where=hit)
+            unclaimed ^= hit
+            xp.multiply(gy, hit, out=target)  # every target is written once, so no zero-filling first
         if tiles:
             return gx.transpose(0, 3, 1, 2)
         return col2im(routed, x.shape, self.stride, self.padding, (1, 1))
