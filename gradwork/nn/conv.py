@@ -17,7 +17,29 @@ def _check_channels(name, in_channels, out_channels, groups):
                          f"divisible by groups ({groups})")
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """What both convolution layers share: a weight whose first axis is the one fan_in is not taken
+    over, an optional bias, and PyTorch's default initialisation
+    U(−1/√fan_in, 1/√fan_in) for both (``kaiming_uniform_`` with a = √5), fan_in = weight.size / weight.shape[0]."""
+
+    def __init__(self, weight_shape, out_channels, bias, dtype):
+        super().__init__()
+        dtype = dtype or get_default_dtype()
+        self.weight = Parameter(xp.empty(weight_shape, dtype))
+        if bias:
+            self.bias = Parameter(xp.empty(out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.weight.size // self.weight.shape[0])
+            init.uniform_(self.bias, -bound, bound)
+
+
+class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W) → (N, C_out, H', W'), H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1.
 
     Parameters: ``weight`` (C_out, C_in/groups, kh, kw) and ``bias`` (C_out,), PyTorch's layout.
@@ -28,24 +50,12 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, dtype=None):
-        super().__init__()
         _check_channels("Conv2d", in_channels, out_channels, groups)
+        kernel_size = pair(kernel_size)
+        super().__init__((out_channels, in_channels // groups) + kernel_size, out_channels, bias, dtype)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride, self.dilation = pair(kernel_size), pair(stride), pair(dilation)
+        self.kernel_size, self.stride, self.dilation = kernel_size, pair(stride), pair(dilation)
         self.padding = padding if isinstance(padding, str) else pair(padding)
-        dtype = dtype or get_default_dtype()
-        self.weight = Parameter(xp.empty((out_channels, in_channels // groups) + self.kernel_size, dtype))
-        if bias:
-            self.bias = Parameter(xp.empty(out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.size // self.out_channels
-            init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
 
     def forward(self, x):
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -61,7 +71,7 @@ class Conv2d(Module):
         return text + ("" if self.bias is not None else ", bias=False")
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvNd):
     """Transposed convolution (N, C_in, H, W) → (N, C_out, (H − 1)s − 2p + d(k − 1) + output_padding + 1, …).
 
     Parameters: ``weight`` (C_in, C_out/groups, kh, kw) — note the order, as in PyTorch — and ``bias``.
@@ -70,24 +80,12 @@ class ConvTranspose2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, dtype=None):
-        super().__init__()
         _check_channels("ConvTranspose2d", in_channels, out_channels, groups)
+        kernel_size = pair(kernel_size)
+        super().__init__((in_channels, out_channels // groups) + kernel_size, out_channels, bias, dtype)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
+        self.kernel_size, self.stride, self.padding = kernel_size, pair(stride), pair(padding)
         self.output_padding, self.dilation = pair(output_padding), pair(dilation)
-        dtype = dtype or get_default_dtype()
-        self.weight = Parameter(xp.empty((in_channels, out_channels // groups) + self.kernel_size, dtype))
-        if bias:
-            self.bias = Parameter(xp.empty(out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.size // self.in_channels
-            init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
 
     def forward(self, x):
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,

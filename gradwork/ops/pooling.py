@@ -116,24 +116,23 @@ def _check_pool_input(name, x, kernel, stride, padding):
                              f"the smallest spatial size that works is {k - 2 * p}")
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Max over kernel_size windows (stride defaults to the kernel size)."""
+def _pool(function, name, x, kernel_size, stride, padding):
     x = as_tensor(x)
     kernel = pair(kernel_size, "kernel_size")
     stride = pair(stride, "stride") if stride is not None else kernel
     padding = pair(padding, "padding")
-    _check_pool_input("max_pool2d", x, kernel, stride, padding)
-    return MaxPool2d(kernel, stride, padding)(x)
+    _check_pool_input(name, x, kernel, stride, padding)
+    return function(kernel, stride, padding)(x)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max over kernel_size windows (stride defaults to the kernel size)."""
+    return _pool(MaxPool2d, "max_pool2d", x, kernel_size, stride, padding)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Mean over kernel_size windows (stride defaults to the kernel size)."""
-    x = as_tensor(x)
-    kernel = pair(kernel_size, "kernel_size")
-    stride = pair(stride, "stride") if stride is not None else kernel
-    padding = pair(padding, "padding")
-    _check_pool_input("avg_pool2d", x, kernel, stride, padding)
-    return AvgPool2d(kernel, stride, padding)(x)
+    return _pool(AvgPool2d, "avg_pool2d", x, kernel_size, stride, padding)
 
 
 def adaptive_avg_pool2d(x, output_size):
