@@ -98,7 +98,7 @@ class Experiment:
                                         variant=config.get("variant", "modern"))
         augment = config.get("augment", "")
         transform = augmentation(augment, self.input_shape[-1]) if augment else None
-        if transform is not None:
+        if transform is not None and transform.learns:
             transform.fit(self.train_set.get_batch(slice(None))[0])
         self.train_loader = data.DataLoader(self.train_set, batch_size=config["batch_size"], shuffle=True,
                                             transform=transform)

@@ -15,6 +15,8 @@ from gradwork.errors import ConfigError
 class Transform:
     """A function of a batch of images; ``fit`` (optional) learns from training images first."""
 
+    learns = False  # True for transforms whose fit learns statistics (Normalize, PCA colour)
+
     def fit(self, x):
         return self
 
@@ -32,10 +34,15 @@ class Compose(Transform):
     def __init__(self, transforms):
         self.transforms = list(transforms)
 
+    @property
+    def learns(self):
+        return any(t.learns for t in self.transforms)
+
     def fit(self, x):
-        for t in self.transforms:
+        for i, t in enumerate(self.transforms):
             t.fit(x)
-            x = t(x)
+            if any(later.learns for later in self.transforms[i + 1:]):  # only then is the output needed
+                x = t(x)
         return self
 
     def __call__(self, x):
@@ -55,6 +62,8 @@ class ToUnitRange(Transform):
 
 class Normalize(Transform):
     """(x − mean) / std per channel. Give mean and std, or ``fit`` them on the training images."""
+
+    learns = True
 
     def __init__(self, mean=None, std=None):
         self.mean = None if mean is None else xp.asarray(mean, dtype=xp.float64)
@@ -122,6 +131,8 @@ class PCAColorAugmentation(Transform):
     """AlexNet's colour augmentation (Krizhevsky et al., 2012): add to every pixel of an image
     Σᵢ αᵢ λᵢ pᵢ, with pᵢ, λᵢ the eigenvectors and eigenvalues of the RGB covariance of the training
     pixels and αᵢ ~ N(0, std²) drawn per image — colour changes along the directions natural images vary in."""
+
+    learns = True
 
     def __init__(self, std=0.1):
         self.std = std

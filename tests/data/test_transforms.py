@@ -71,3 +71,14 @@ def test_to_unit_range_and_loader_transform():
     loader = DataLoader(ArrayDataset(IMAGES, np.arange(16)), batch_size=4, transform=lambda x: x * 0)
     x, y = next(iter(loader))
     assert x.max() == 0 and y.tolist() == [0, 1, 2, 3]
+
+
+def test_compose_fit_feeds_later_learners_and_draws_nothing_otherwise():
+    norm = T.Normalize()
+    T.Compose([T.ColorShift(0.0), norm]).fit(IMAGES)  # a zero shift then normalise: fitted on the shifted output
+    np.testing.assert_allclose(norm.mean, IMAGES.mean(axis=(0, 2, 3)), rtol=1e-5)
+    gw.manual_seed(3)
+    T.Compose([T.RandomCrop(8, 2), T.RandomHorizontalFlip()]).fit(IMAGES)
+    after_fit = gw.rand(1).item()
+    gw.manual_seed(3)
+    assert gw.rand(1).item() == after_fit  # fitting random augmentations consumed no random numbers
