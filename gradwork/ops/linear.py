@@ -1,6 +1,5 @@
 """The affine map of a fully connected layer, y = x Wᵀ + b, as one op."""
 from gradwork.autograd.function import Function
-from gradwork.backend import xp
 from gradwork.errors import ShapeError
 
 

@@ -39,7 +39,7 @@ class MaxPool2d(Function):
     def backward(self, gy):
         x, out = self.saved
         n, c, h, w = x.shape
-        (kh, kw), (sh, sw) = self.kernel, self.stride
+        kh, kw = self.kernel
         gy = gy.transpose(0, 2, 3, 1)  # (N, H', W', C), the layout of ``out``
         windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
         tiles = self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0

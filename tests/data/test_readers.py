@@ -1,5 +1,4 @@
 """IDX and CIFAR-10 readers on tiny files the tests write, the search path, verified downloads."""
-import gzip
 import hashlib
 import io as stdio
 import os
