@@ -65,3 +65,12 @@ def test_summary_lists_every_layer_with_output_shapes():
     text = gw.tools.summary(models.build_model("lenet5", (1, 28, 28), 10), (1, 28, 28))
     assert "features.0    Conv2d     (N, 6, 28, 28)" in text and "(N, 16, 5, 5)" in text
     assert "total parameters: 61,706 (61,706 trainable)" in text
+
+
+def test_summary_says_where_an_output_size_was_rounded_down_and_how_to_fix_it():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, stride=3), nn.MaxPool2d(2))
+    text = gw.tools.summary(model, (1, 8, 8))
+    assert ("0 (Conv2d): H and W: (8 + 2·0 − 3)/3 is not whole: the last 2 input row(s) are never used; "
+            "padding=2 makes it exact") in text
+    assert "1 (MaxPool2d)" not in text  # 2×2 output of the conv, pooled by 2: exact
+    assert "rounded down" not in gw.tools.summary(models.build_model("lenet5", (1, 28, 28), 10), (1, 28, 28))
