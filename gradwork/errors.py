@@ -25,5 +25,9 @@ class ConfigError(GradworkError, ValueError):
     """An unknown name (model, optimizer, dataset, …) or an invalid setting."""
 
 
+class TrainingDivergedError(GradworkError, ArithmeticError):
+    """The loss became NaN or infinite during training."""
+
+
 class DataFileError(GradworkError, ValueError):
     """A data file is missing, truncated or not in the expected format."""

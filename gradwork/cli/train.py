@@ -14,7 +14,7 @@ from gradwork.cli.common import OPTIMIZERS, build_optimizer, default_lr, load_da
 from gradwork.cli.run_folder import CURVES, RunFolder, SaveEveryEpoch
 from gradwork.data.datasets import LOADERS
 from gradwork.data.transforms import AUGMENTATIONS, augmentation
-from gradwork.errors import ConfigError
+from gradwork.errors import ConfigError, TrainingDivergedError
 from gradwork.tools.viz import plot_history
 
 
@@ -154,10 +154,10 @@ def run(args):
                   f"gradwork train --resume {folder.path}", file=sys.stderr)
         raise
     seconds = time.perf_counter() - start
-    if history.stop_reason and "loss became" in history.stop_reason:
+    if history.diverged:
         if created and not folder.has_checkpoint():
             shutil.rmtree(folder.path, ignore_errors=True)
-        raise ConfigError(history.stop_reason)
+        raise TrainingDivergedError(history.stop_reason)
     if len(history):
         plot_history(history, folder.file(CURVES), title=f"{config['model']} on {config['dataset']}")
     results = train.evaluate(model, experiment.test_set, loss="cross_entropy")

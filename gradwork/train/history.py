@@ -8,10 +8,11 @@ class History:
     """``history.history["val_loss"]`` is the list of validation losses, one per epoch;
     ``history.epoch`` the epoch numbers (0-based). ``stop_reason`` says why training stopped early."""
 
-    def __init__(self, history=None, epoch=None, stop_reason=None):
+    def __init__(self, history=None, epoch=None, stop_reason=None, diverged=False):
         self.history = {k: list(v) for k, v in (history or {}).items()}
         self.epoch = list(epoch or [])
         self.stop_reason = stop_reason
+        self.diverged = diverged  # True when the NaN guard stopped training
 
     def append(self, epoch, logs):
         self.epoch.append(epoch)
@@ -28,11 +29,12 @@ class History:
         return len(self.epoch)
 
     def to_dict(self):
-        return {"epoch": self.epoch, "history": self.history, "stop_reason": self.stop_reason}
+        return {"epoch": self.epoch, "history": self.history, "stop_reason": self.stop_reason,
+                "diverged": self.diverged}
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d.get("history"), d.get("epoch"), d.get("stop_reason"))
+        return cls(d.get("history"), d.get("epoch"), d.get("stop_reason"), d.get("diverged", False))
 
     def save(self, path):
         """Write as JSON, atomically."""

@@ -143,7 +143,7 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
             break
     for c in callbacks:
         c.on_train_end(state)
-    history.stop_reason = state.stop_reason
+    history.stop_reason, history.diverged = state.stop_reason, state.diverged
     return history
 
 

@@ -15,6 +15,7 @@ class FitState:
     step: int = 0
     stop_training: bool = False
     stop_reason: str = None
+    diverged: bool = False
     extra: dict = field(default_factory=dict)
 
 

@@ -29,4 +29,5 @@ class NaNGuard(Callback):
                              + (f" (now {lr:g}, e.g. {lr / 10:g})" if lr else "")
                              + ", and check that the inputs are scaled.")
         state.stop_training = True
+        state.diverged = True
         warnings.warn(state.stop_reason, RuntimeWarning, stacklevel=2)
