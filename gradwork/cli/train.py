@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 import gradwork
-from gradwork import backend, data, models, train
+from gradwork import backend, data, models, optim, train
 from gradwork.cli.common import OPTIMIZERS, build_optimizer, default_lr, load_dataset
 from gradwork.cli.run_folder import CURVES, RunFolder, SaveEveryEpoch
 from gradwork.data.datasets import LOADERS
@@ -19,6 +19,16 @@ from gradwork.tools.viz import plot_history
 
 
 DEFAULT_EPOCHS = 30
+SCHEDULES = ("constant", "cosine", "step")
+
+
+def build_schedule(name, optimizer, epochs):
+    """The learning-rate schedule ``--schedule`` names, stepped once per epoch (None: constant)."""
+    if name == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    if name == "step":
+        return optim.lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    return None
 
 
 def add_arguments(parser):
@@ -29,6 +39,9 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
     parser.add_argument("--optimizer", default="adam", help=f"{'|'.join(OPTIMIZERS)} (default adam)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
+    parser.add_argument("--schedule", default="constant", choices=SCHEDULES,
+                        help="learning rate over the epochs: constant, cosine (annealed to 0 at the last epoch) "
+                             "or step (x0.1 after each third of the epochs) (default constant)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty / AdamW decay (default 0)")
     parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability in hidden layers (default 0)")
     parser.add_argument("--hidden", default="256,128", help="MLP hidden layer sizes, comma-separated (default 256,128)")
@@ -78,7 +91,7 @@ def config_from_args(args):
     return {
         "model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
         "optimizer": args.optimizer, "lr": args.lr if args.lr is not None else default_lr(args.optimizer),
-        "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": _hidden(args.hidden),
+        "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": _hidden(args.hidden),
         "activation": args.activation, "batchnorm": args.batchnorm, "variant": args.variant,
         "augment": args.augment, "seed": args.seed, "val_fraction": 0.2,
         "gradwork_version": gradwork.__version__,
@@ -104,6 +117,7 @@ class Experiment:
                                             transform=transform)
         self.optimizer = build_optimizer(config["optimizer"], self.model.parameters(), config["lr"],
                                          config["weight_decay"])
+        self.scheduler = build_schedule(config.get("schedule", "constant"), self.optimizer, config["epochs"])
 
 
 def run(args):
@@ -119,6 +133,9 @@ def run(args):
             raise ConfigError(f"{folder.path} has no model.safetensors yet: nothing to resume; start a new run")
         checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
         history, initial_epoch, created = folder.read_history(), checkpoint.epoch, False
+        if experiment.scheduler is not None:  # the schedule is a function of the epoch: pick it up there
+            experiment.scheduler.load_state_dict({"last_epoch": initial_epoch,
+                                                  "base_lrs": experiment.scheduler.base_lrs})
         if initial_epoch >= config["epochs"]:
             print(f"{folder.path} already has {initial_epoch} epochs; pass --epochs N with N > {initial_epoch} "
                   "to train further", file=sys.stderr)
@@ -143,7 +160,7 @@ def run(args):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="loss became", category=RuntimeWarning)
             history = train.fit(model, experiment.train_loader, loss="cross_entropy", optimizer=optimizer,
-                                epochs=config["epochs"], val_data=experiment.val_set,
+                                epochs=config["epochs"], val_data=experiment.val_set, scheduler=experiment.scheduler,
                                 batch_size=config["batch_size"], callbacks=[SaveEveryEpoch(folder)],
                                 verbose=args.verbose, initial_epoch=initial_epoch, history=history)
     except BaseException:

@@ -40,6 +40,24 @@ def test_resume_continues_exactly_the_same_history(tmp_path):
     assert resumed == straight
 
 
+def test_cosine_schedule_anneals_the_learning_rate_over_the_epochs(tmp_path):
+    assert train(tmp_path, "--epochs", "4", "--schedule", "cosine", "--lr", "0.002")[0] == 0
+    lrs = json.loads((tmp_path / "run" / "history.json").read_text())["history"]["lr"]
+    assert lrs == pytest.approx([0.002, 0.001 * (1 + 2 ** -0.5), 0.001, 0.001 * (1 - 2 ** -0.5)])
+
+
+def test_resume_picks_up_the_schedule_where_it_stopped(tmp_path):
+    options = ["--epochs", "4", "--schedule", "step", "--hidden", "32", "--model", "mlp"]
+    assert train(tmp_path, *options, name="straight")[0] == 0
+    options[1] = "2"
+    assert train(tmp_path, *options, name="interrupted")[0] == 0
+    assert main(["train", "--resume", str(tmp_path / "interrupted"), "--epochs", "4", "--verbose", "0"]) == 0
+    straight = json.loads((tmp_path / "straight" / "history.json").read_text())
+    resumed = json.loads((tmp_path / "interrupted" / "history.json").read_text())
+    assert straight["history"]["lr"] == pytest.approx([1e-3, 1e-4, 1e-5, 1e-6])
+    assert resumed == straight
+
+
 def test_same_seed_gives_identical_history_files(tmp_path):
     train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="a")
     train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="b")
