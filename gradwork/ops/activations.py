@@ -1,10 +1,16 @@
-"""Activation functions and softmax: relu, leaky_relu, sigmoid, tanh, step, softmax, log_softmax.
+"""Activation functions and softmax: relu, leaky_relu, sigmoid, tanh, gelu, step, softmax, log_softmax.
 
 All are numerically stable: sigmoid never evaluates exp of a large positive number, softmax and
 log_softmax subtract the maximum first (log-sum-exp).
 """
+import math
+
+from scipy import special
+
 from gradwork.autograd.function import Function
 from gradwork.backend import xp
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
 class ReLU(Function):
@@ -31,11 +37,16 @@ class LeakyReLU(Function):
         return xp.where(x > 0, gy, gy * self.negative_slope)
 
 
+def sigmoid_array(x):
+    """σ(x) on a plain array, without overflow (shared with the recurrent cells)."""
+    # σ(x) = 1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0: the exponent is never positive.
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
 class Sigmoid(Function):
     def forward(self, x):
-        # σ(x) = 1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0: the exponent is never positive.
-        e = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        y = sigmoid_array(x)
         self.save_for_backward(y)
         return y
 
@@ -53,6 +64,31 @@ class Tanh(Function):
     def backward(self, gy):  # tanh' = 1 − tanh²
         (y,) = self.saved
         return gy * (1 - y * y)
+
+
+class GELU(Function):
+    """Gaussian error linear unit, the Transformer's activation: x·Φ(x), with Φ the standard normal
+    CDF (``approximate="tanh"``: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), as in PyTorch)."""
+
+    def __init__(self, approximate="none"):
+        self.approximate = approximate
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        if self.approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            return 0.5 * x * (1 + xp.tanh(inner))
+        return 0.5 * x * (1 + special.erf(x / math.sqrt(2)))
+
+    def backward(self, gy):
+        (x,) = self.saved
+        if self.approximate == "tanh":
+            t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
+        cdf = 0.5 * (1 + special.erf(x / math.sqrt(2)))
+        pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return gy * (cdf + x * pdf)  # d/dx x·Φ(x) = Φ(x) + x·φ(x)
 
 
 class Step(Function):
@@ -114,6 +150,13 @@ def sigmoid(x):
 def tanh(x):
     """Hyperbolic tangent."""
     return Tanh()(x)
+
+
+def gelu(x, approximate="none"):
+    """x·Φ(x) (``approximate="tanh"`` for the tanh formula)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU(approximate)(x)
 
 
 def step(x):
