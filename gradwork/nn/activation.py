@@ -38,6 +38,23 @@ class Tanh(Module):
         return activations.tanh(x)
 
 
+class GELU(Module):
+    """x·Φ(x), Φ the standard normal CDF: the Transformer's smooth ReLU. ``approximate="tanh"`` for
+    the tanh formula."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return activations.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}" if self.approximate != "none" else ""
+
+
 class Step(Module):
     """The perceptron's step: 1 where x > 0, else 0 (zero gradient everywhere)."""
 

@@ -1,5 +1,5 @@
 """Every differentiable primitive, one file per family. ``gradwork.nn.functional`` is their public face."""
-from gradwork.ops.activations import leaky_relu, log_softmax, relu, sigmoid, softmax, step, tanh
+from gradwork.ops.activations import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, step, tanh
 from gradwork.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
 from gradwork.ops.dropout import dropout
 from gradwork.ops.elementwise import abs, cast, clip, exp, log, sqrt, where
