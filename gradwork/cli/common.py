@@ -1,4 +1,4 @@
-"""What several commands share: building the optimizer and loading a data set by name."""
+"""What several commands share: building the optimizer and its schedule, loading a data set by name."""
 from gradwork import data, optim
 from gradwork.errors import ConfigError
 
@@ -30,3 +30,15 @@ def load_dataset(name):
     train, test = data.datasets.load(name)
     x, _ = train[0]
     return train, test, tuple(x.shape), len(train.classes)
+
+
+SCHEDULES = ("constant", "cosine", "step")
+
+
+def build_schedule(name, optimizer, epochs):
+    """The learning-rate schedule ``--schedule`` names, stepped once per epoch (None: constant)."""
+    if name == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    if name == "step":
+        return optim.lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    return None

@@ -1,5 +1,6 @@
 """``gradwork evaluate RUN``: test accuracy, loss and confusion matrix of a trained run."""
 from gradwork import train
+from gradwork.cli.language_model import LANGUAGE_MODEL, LanguageModelExperiment
 from gradwork.cli.run_folder import RunFolder
 from gradwork.cli.train import Experiment
 from gradwork.errors import ConfigError
@@ -15,6 +16,15 @@ def run(args):
     config = folder.read_config()
     if not folder.has_checkpoint():
         raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch")
+    if config.get("model") == LANGUAGE_MODEL:
+        experiment = LanguageModelExperiment(config)
+        folder.load_checkpoint(experiment.model, optimizer=None)
+        ids = {"train": experiment.train_ids, "val": experiment.val_ids, "test": experiment.val_ids}[args.split]
+        results = train.evaluate_language_model(experiment.model, ids, config["batch_size"])
+        print(f"char-rnn ({args.split if args.split == 'train' else 'held-out tail'}, {len(ids):,} characters)")
+        for key, value in results.items():
+            print(f"  {key:<14} {value:.4f}")
+        return 0
     experiment = Experiment(config)
     folder.load_checkpoint(experiment.model, optimizer=None)
     dataset = {"train": experiment.train_set, "val": experiment.val_set, "test": experiment.test_set}[args.split]

@@ -1,4 +1,4 @@
-"""The ``gradwork`` command: ``gradwork train``, ``gradwork evaluate RUN``, ``gradwork gradcheck``.
+"""The ``gradwork`` command: ``train``, ``evaluate RUN``, ``generate RUN``, ``gradcheck``, ``summary``.
 
 Errors the user can fix (bad arguments, missing files, unknown names, diverged training) are printed
 as one line, ``gradwork: error: …``, with exit status 2; never a traceback.
@@ -7,12 +7,13 @@ import argparse
 import sys
 
 from gradwork import backend
-from gradwork.cli import evaluate, gradcheck, summary, train
+from gradwork.cli import evaluate, generate, gradcheck, summary, train
 from gradwork.errors import GradworkError
 
 COMMANDS = {
     "train": (train, "train a model and write a run folder (weights, config, history, curves)"),
     "evaluate": (evaluate, "evaluate a trained run on its test split"),
+    "generate": (generate, "sample text from a trained character language model (char-rnn)"),
     "gradcheck": (gradcheck, "check a model's gradients against finite differences"),
     "summary": (summary, "print each layer's output shape and parameter count"),
 }

@@ -9,8 +9,9 @@ import warnings
 import numpy as np
 
 import gradwork
-from gradwork import backend, data, models, optim, train
-from gradwork.cli.common import OPTIMIZERS, build_optimizer, default_lr, load_dataset
+from gradwork import backend, data, models, train
+from gradwork.cli.common import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule, default_lr, load_dataset
+from gradwork.cli.language_model import LANGUAGE_MODEL, LanguageModelExperiment, language_model_config
 from gradwork.cli.run_folder import CURVES, RunFolder, SaveEveryEpoch
 from gradwork.data.datasets import LOADERS
 from gradwork.data.transforms import AUGMENTATIONS, augmentation
@@ -19,23 +20,15 @@ from gradwork.tools.viz import plot_history
 
 
 DEFAULT_EPOCHS = 30
-SCHEDULES = ("constant", "cosine", "step")
-
-
-def build_schedule(name, optimizer, epochs):
-    """The learning-rate schedule ``--schedule`` names, stepped once per epoch (None: constant)."""
-    if name == "cosine":
-        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    if name == "step":
-        return optim.lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
-    return None
+LANGUAGE_MODEL_EPOCHS = 5
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", default="lenet5", help=f"architecture: {', '.join(models.MODELS)} (default lenet5)")
+    parser.add_argument("--model", default="lenet5", help=f"architecture: {', '.join(models.MODELS)}, char-rnn (default lenet5)")
     parser.add_argument("--dataset", default="digits", help=f"data set: {', '.join(LOADERS)} (default digits)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help=f"total number of epochs (default {DEFAULT_EPOCHS}; with --resume, the run's own)")
+                        help=f"total number of epochs (default {DEFAULT_EPOCHS}, char-rnn {LANGUAGE_MODEL_EPOCHS}; "
+                             "with --resume, the run's own)")
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
     parser.add_argument("--optimizer", default="adam", help=f"{'|'.join(OPTIMIZERS)} (default adam)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
@@ -44,12 +37,21 @@ def add_arguments(parser):
                              "or step (x0.1 after each third of the epochs) (default constant)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty / AdamW decay (default 0)")
     parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability in hidden layers (default 0)")
-    parser.add_argument("--hidden", default="256,128", help="MLP hidden layer sizes, comma-separated (default 256,128)")
+    parser.add_argument("--hidden", default=None,
+                        help="hidden layer sizes, comma-separated: MLP (default 256,128); char-rnn, one size per "
+                             "recurrent layer (default 256)")
     parser.add_argument("--activation", default="relu", help="MLP activation: relu|leaky_relu|tanh|sigmoid|linear")
     parser.add_argument("--batchnorm", action="store_true", help="BatchNorm after every convolution (vggnet, vgg16)")
     parser.add_argument("--variant", default="modern", help="lenet5: modern (ReLU, max-pool) or classic (tanh, avg-pool)")
     parser.add_argument("--augment", default="", help=f"training augmentation, comma-separated: "
                                                       f"{','.join(AUGMENTATIONS)} (default none)")
+    parser.add_argument("--clip-grad-norm", type=float, default=None,
+                        help="rescale gradients to at most this global norm each step (default: none; char-rnn 5)")
+    parser.add_argument("--text", default=None, metavar="FILE",
+                        help="char-rnn: UTF-8 text file to learn (default: the bundled Jargon File)")
+    parser.add_argument("--seq-len", type=int, default=64, help="char-rnn: characters per BPTT chunk (default 64)")
+    parser.add_argument("--cell", default="lstm", help="char-rnn: lstm, gru or rnn (default lstm)")
+    parser.add_argument("--embedding-dim", type=int, default=64, help="char-rnn: embedding size (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
     parser.add_argument("--out", default=None, help="run folder to create (default runs/<model>-<dataset>-<time>)")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder up to --epochs")
@@ -66,16 +68,20 @@ def _hidden(text):
     return sizes
 
 
+def _default_hidden(model):
+    return "256" if model == LANGUAGE_MODEL else "256,128"
+
+
 def config_from_args(args):
     if args.epochs is None:
-        args.epochs = DEFAULT_EPOCHS
+        args.epochs = LANGUAGE_MODEL_EPOCHS if args.model == LANGUAGE_MODEL else DEFAULT_EPOCHS
     if args.epochs <= 0:
         raise ConfigError(f"--epochs must be positive, got {args.epochs}")
     if args.batch_size <= 0:
         raise ConfigError(f"--batch-size must be positive, got {args.batch_size}")
     if args.optimizer not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer {args.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    if args.model not in models.MODELS:
+    if args.model not in models.MODELS and args.model != LANGUAGE_MODEL:
         raise ConfigError(f"unknown model {args.model!r}; choose one of: {', '.join(models.MODELS)}")
     if args.dataset not in LOADERS:
         raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(LOADERS)}")
@@ -87,11 +93,16 @@ def config_from_args(args):
         raise ConfigError(f"--weight-decay must be non-negative, got {args.weight_decay}")
     if args.seed < 0:
         raise ConfigError(f"--seed must be non-negative, got {args.seed}")
+    if args.clip_grad_norm is not None and not args.clip_grad_norm > 0:
+        raise ConfigError(f"--clip-grad-norm must be positive, got {args.clip_grad_norm}")
+    hidden = _hidden(args.hidden if args.hidden is not None else _default_hidden(args.model))
+    if args.model == LANGUAGE_MODEL:
+        return language_model_config(args, hidden)
     augmentation(args.augment, 1)  # rejects unknown names before anything is loaded
     return {
         "model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
         "optimizer": args.optimizer, "lr": args.lr if args.lr is not None else default_lr(args.optimizer),
-        "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": _hidden(args.hidden),
+        "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": hidden, "clip_grad_norm": args.clip_grad_norm,
         "activation": args.activation, "batchnorm": args.batchnorm, "variant": args.variant,
         "augment": args.augment, "seed": args.seed, "val_fraction": 0.2,
         "gradwork_version": gradwork.__version__,
@@ -118,6 +129,30 @@ class Experiment:
         self.optimizer = build_optimizer(config["optimizer"], self.model.parameters(), config["lr"],
                                          config["weight_decay"])
         self.scheduler = build_schedule(config.get("schedule", "constant"), self.optimizer, config["epochs"])
+        self.config = config
+
+    def describe(self):
+        c = self.config
+        return (f"{c['model']} on {c['dataset']}: {len(self.train_set)} train / {len(self.val_set)} validation / "
+                f"{len(self.test_set)} test examples, {self.model.num_parameters():,} parameters, "
+                f"{c['optimizer']} lr={c['lr']:g}")
+
+    def fit(self, callbacks, verbose, initial_epoch, history):
+        return train.fit(self.model, self.train_loader, loss="cross_entropy", optimizer=self.optimizer,
+                         epochs=self.config["epochs"], val_data=self.val_set, scheduler=self.scheduler,
+                         batch_size=self.config["batch_size"], callbacks=callbacks, verbose=verbose,
+                         initial_epoch=initial_epoch, history=history,
+                         clip_grad_norm=self.config.get("clip_grad_norm"))
+
+    def report(self):
+        """Lines that say how good the trained model is on the test split."""
+        results = train.evaluate(self.model, self.test_set, loss="cross_entropy")
+        return [f"test accuracy: {results['accuracy']:.4f} (loss {results['loss']:.4f}) on {len(self.test_set)} "
+                f"examples"]
+
+
+def build_experiment(config):
+    return LanguageModelExperiment(config) if config["model"] == LANGUAGE_MODEL else Experiment(config)
 
 
 def run(args):
@@ -128,7 +163,7 @@ def run(args):
             if args.epochs <= 0:
                 raise ConfigError(f"--epochs must be positive, got {args.epochs}")
             config["epochs"] = args.epochs
-        experiment = Experiment(config)
+        experiment = build_experiment(config)
         if not folder.has_checkpoint():
             raise ConfigError(f"{folder.path} has no model.safetensors yet: nothing to resume; start a new run")
         checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
@@ -144,25 +179,19 @@ def run(args):
         config = config_from_args(args)
         name = f"{config['model']}-{config['dataset']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         folder = RunFolder(args.out or os.path.join("runs", name))
-        experiment = Experiment(config)  # data and model first: a failure here leaves no folder behind
+        experiment = build_experiment(config)  # data and model first: a failure here leaves no folder behind
         folder.create()
         folder.write_config(config)
         history, initial_epoch, created = None, 0, True
 
-    model, optimizer = experiment.model, experiment.optimizer
-    print(f"{config['model']} on {config['dataset']}: {len(experiment.train_set)} train / {len(experiment.val_set)} "
-          f"validation / {len(experiment.test_set)} test examples, {model.num_parameters():,} parameters, "
-          f"{config['optimizer']} lr={config['lr']:g}", file=sys.stderr)
+    print(experiment.describe(), file=sys.stderr)
     start = time.perf_counter()
     try:
         # A diverging run is reported once, by the NaN guard's message below: NumPy's overflow
         # warnings and the guard's own warning would only repeat it less clearly.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="loss became", category=RuntimeWarning)
-            history = train.fit(model, experiment.train_loader, loss="cross_entropy", optimizer=optimizer,
-                                epochs=config["epochs"], val_data=experiment.val_set, scheduler=experiment.scheduler,
-                                batch_size=config["batch_size"], callbacks=[SaveEveryEpoch(folder)],
-                                verbose=args.verbose, initial_epoch=initial_epoch, history=history)
+            history = experiment.fit([SaveEveryEpoch(folder)], args.verbose, initial_epoch, history)
     except BaseException:
         if created and not folder.has_checkpoint():
             shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave no half run behind
@@ -177,11 +206,10 @@ def run(args):
         raise TrainingDivergedError(history.stop_reason)
     if len(history):
         plot_history(history, folder.file(CURVES), title=f"{config['model']} on {config['dataset']}")
-    results = train.evaluate(model, experiment.test_set, loss="cross_entropy")
     if history.stop_reason:
         print(history.stop_reason, file=sys.stderr)
     print(f"trained {len(history)} epochs in {seconds:.1f}s")
-    print(f"test accuracy: {results['accuracy']:.4f} (loss {results['loss']:.4f}) on {len(experiment.test_set)} "
-          f"examples")
+    for line in experiment.report():
+        print(line)
     print(f"run folder: {folder.path}")
     return 0

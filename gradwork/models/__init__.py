@@ -3,6 +3,7 @@ import math
 
 from gradwork.errors import ConfigError
 from gradwork.models.alexnet import AlexNet
+from gradwork.models.char_rnn import CharRNN
 from gradwork.models.lenet import LeNet5
 from gradwork.models.logistic_regression import LogisticRegression
 from gradwork.models.mlp import MLP

@@ -3,3 +3,5 @@ from gradwork.train.callbacks import Callback, EarlyStopping, FitState, ModelChe
 from gradwork.train.history import History
 from gradwork.train.loop import evaluate, fit, predict
 from gradwork.train.metrics import accuracy, confusion_matrix, top_k_accuracy
+from gradwork.train.language_model import (detach_state, evaluate_language_model, fit_language_model,
+                                           unigram_bpc)

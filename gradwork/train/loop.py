@@ -62,6 +62,16 @@ def _split(batch):
     return [Tensor(a) for a in batch[:-1]], batch[-1]
 
 
+def with_default_callbacks(callbacks, verbose):
+    """The user's callbacks plus a ``NaNGuard`` (unless given) and, when ``verbose``, a progress bar first."""
+    callbacks = list(callbacks)
+    if not any(isinstance(c, NaNGuard) for c in callbacks):
+        callbacks.append(NaNGuard())
+    if verbose:
+        callbacks.insert(0, ProgressBar(verbose))
+    return callbacks
+
+
 def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("accuracy",), scheduler=None,
         callbacks=(), verbose=1, batch_size=32, shuffle=True, clip_grad_norm=None, initial_epoch=0, history=None):
     """Train ``model`` and return a :class:`History` of per-epoch losses and metrics.
@@ -86,11 +96,7 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
     loss_fn = _loss_function(loss)
     metric_fns = [get_metric(m) for m in metrics]
     history = history if history is not None else History()
-    callbacks = list(callbacks)
-    if not any(isinstance(c, NaNGuard) for c in callbacks):
-        callbacks.append(NaNGuard())
-    if verbose:
-        callbacks.insert(0, ProgressBar(verbose))
+    callbacks = with_default_callbacks(callbacks, verbose)
     state = FitState(model, optimizer, history, epochs, len(train_loader))
     for c in callbacks:
         c.on_train_begin(state)

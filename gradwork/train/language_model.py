@@ -1,0 +1,129 @@
+"""Training a language model with truncated back-propagation through time (TBPTT).
+
+One epoch reads the training text once, as ``SequenceBatches`` chunks of ``seq_len`` characters in
+order. The recurrent state is carried from one chunk to the next — so the model sees the whole
+text as one sequence — but detached at every chunk boundary, so each backward pass runs through
+``seq_len`` steps only::
+
+    for x, y in chunks:
+        state = detach(state)                      # truncate: no gradient into the previous chunk
+        logits, state = model(x, state)
+        loss = cross_entropy(logits, y)            # mean over the chunk's characters, in nats
+        loss.backward()
+        clip_grad_norm_(parameters, max_norm)      # the course's cure for exploding gradients
+        optimizer.step()
+
+Reported per epoch: loss (nats per character), bits per character = loss / ln 2, perplexity = e^loss,
+for the training chunks and for held-out text.
+"""
+import math
+
+from gradwork.autograd.grad_mode import no_grad
+from gradwork.autograd.tensor import Tensor
+from gradwork.backend import xp
+from gradwork.data.text import SequenceBatches
+from gradwork.ops.losses import cross_entropy
+from gradwork.optim.clip_grad import clip_grad_norm_
+from gradwork.train.callbacks import FitState
+from gradwork.train.history import History
+from gradwork.train.loop import with_default_callbacks
+
+
+def detach_state(state):
+    """The carried state without its graph: a tensor, a tuple of them (LSTM) or None."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+def _chunk_loss(model, x, y, state):
+    logits, state = model(Tensor(x), state)
+    vocab = logits.shape[-1]
+    return cross_entropy(logits.reshape(-1, vocab), y.reshape(-1)), state
+
+
+def language_model_scores(loss):
+    """{"bpc": bits per character, "perplexity": e^loss} from a loss in nats."""
+    return {"bpc": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0))}
+
+
+def evaluate_language_model(model, ids, batch_size=32, seq_len=128):
+    """Mean cross-entropy (nats per character) of ``model`` on ``ids``, read in order with the state
+    carried along, plus bits per character and perplexity. Eval mode, no graph."""
+    batches = SequenceBatches(ids, batch_size, seq_len)
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    try:
+        with no_grad():
+            for x, y in batches:
+                loss, state = _chunk_loss(model, x, y, state)
+                total += loss.item() * y.size
+                count += y.size
+    finally:
+        model.train(was_training)
+    loss = total / count
+    return {"loss": loss, **language_model_scores(loss)}
+
+
+def fit_language_model(model, train_ids, *, optimizer, epochs, val_ids=None, batch_size=32, seq_len=64,
+                       clip_grad_norm=5.0, scheduler=None, callbacks=(), verbose=1, initial_epoch=0, history=None):
+    """Train ``model`` (ids (B, T), state → logits (B, T, V), state) on the id sequence ``train_ids``
+    with truncated BPTT, and return a :class:`History` with loss, bpc and perplexity per epoch
+    (and val_loss, val_bpc, val_perplexity on ``val_ids``)."""
+    batches = SequenceBatches(train_ids, batch_size, seq_len)
+    history = history if history is not None else History()
+    callbacks = with_default_callbacks(callbacks, verbose)
+    state = FitState(model, optimizer, history, epochs, len(batches))
+    for c in callbacks:
+        c.on_train_begin(state)
+    for epoch in range(initial_epoch, epochs):
+        state.epoch = epoch
+        model.train()
+        for c in callbacks:
+            c.on_epoch_begin(state)
+        carried, total, count = None, 0.0, 0
+        for step, (x, y) in enumerate(batches):
+            state.step = step
+            optimizer.zero_grad()
+            loss, carried = _chunk_loss(model, x, y, detach_state(carried))
+            loss.backward()
+            if clip_grad_norm is not None:
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
+            optimizer.step()
+            value = loss.item()
+            total += value * y.size
+            count += y.size
+            logs = {"batch_loss": value, "loss": total / count, "bpc": total / count / math.log(2)}
+            for c in callbacks:
+                c.on_batch_end(state, logs)
+            if state.stop_training:
+                break
+        if state.stop_training and not math.isfinite(logs["batch_loss"]):
+            break
+        epoch_logs = {"loss": total / count, **language_model_scores(total / count)}
+        if val_ids is not None:
+            results = evaluate_language_model(model, val_ids, batch_size, max(seq_len, 128))
+            epoch_logs.update({f"val_{k}": v for k, v in results.items()})
+        epoch_logs["lr"] = optimizer.param_groups[0]["lr"]
+        history.append(epoch, epoch_logs)
+        if scheduler is not None:
+            scheduler.step()
+        for c in callbacks:
+            c.on_epoch_end(state, epoch_logs)
+        if state.stop_training:
+            break
+    for c in callbacks:
+        c.on_train_end(state)
+    history.stop_reason, history.diverged = state.stop_reason, state.diverged
+    return history
+
+
+def unigram_bpc(train_ids, test_ids, vocab_size):
+    """Bits per character of the unigram baseline: every character predicted with its training
+    frequency (add-one smoothed), ignoring context. A language model must do clearly better."""
+    counts = xp.bincount(train_ids, minlength=vocab_size) + 1.0
+    p = counts / counts.sum()
+    return float(-xp.log2(p[test_ids]).mean())
