@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from gradwork import backend
-from gradwork.cli import evaluate, generate, gradcheck, summary, train
+from gradwork.cli import evaluate, generate, gradcheck, summary, train, word2vec
 from gradwork.errors import GradworkError
 
 COMMANDS = {
@@ -16,6 +16,7 @@ COMMANDS = {
     "generate": (generate, "sample text from a trained character language model (char-rnn)"),
     "gradcheck": (gradcheck, "check a model's gradients against finite differences"),
     "summary": (summary, "print each layer's output shape and parameter count"),
+    "word2vec": (word2vec, "learn word vectors from a text and show nearest neighbours"),
 }
 
 

@@ -146,3 +146,56 @@ class WordVocabulary:
     def encode(self, tokens):
         """Ids of the tokens in the vocabulary; rarer words are dropped, as word2vec does."""
         return xp.array([self.index[t] for t in tokens if t in self.index], dtype=xp.int64)
+
+
+def subsample_frequent(ids, counts, threshold, rng):
+    """Drop occurrences of frequent words at random (Mikolov et al.): a word of corpus frequency f is
+    kept with probability min(1, √(t/f) + t/f), so "the" and "of" stop crowding every window while
+    rare words are all kept. ``threshold`` t ≈ 1e-3 … 1e-5; 0 keeps everything."""
+    if not threshold:
+        return ids
+    f = counts / counts.sum()
+    keep = xp.minimum(1.0, xp.sqrt(threshold / f) + threshold / f)
+    return ids[rng.random(len(ids)) < keep[ids]]
+
+
+def skipgram_pairs(ids, window, rng):
+    """(center, context) id pairs: every word with each neighbour up to b positions away, where b is
+    drawn uniformly from 1..window per center word (nearer words are thus sampled more often, as in
+    word2vec). Vectorised per offset: no loop over the corpus."""
+    reach = rng.integers(1, window + 1, len(ids))
+    centers, contexts = [], []
+    for offset in range(1, window + 1):
+        right = reach[:-offset] >= offset   # the neighbour `offset` to the right of each center
+        centers.append(ids[:-offset][right])
+        contexts.append(ids[offset:][right])
+        left = reach[offset:] >= offset     # the neighbour `offset` to the left
+        centers.append(ids[offset:][left])
+        contexts.append(ids[:-offset][left])
+    return xp.concatenate(centers), xp.concatenate(contexts)
+
+
+def cbow_windows(ids, window, rng):
+    """(contexts (N, 2·window), centers (N,)) for continuous bag of words: each row holds the ids of
+    the words around one center, up to b positions each side (b drawn from 1..window), −1 elsewhere."""
+    n = len(ids)
+    reach = rng.integers(1, window + 1, n)
+    contexts = xp.full((n, 2 * window), -1, dtype=xp.int64)
+    for k, offset in enumerate(list(range(-window, 0)) + list(range(1, window + 1))):
+        positions = xp.arange(n) + offset
+        valid = (positions >= 0) & (positions < n) & (reach >= abs(offset))
+        contexts[valid, k] = ids[positions[valid]]
+    has_context = (contexts >= 0).any(axis=1)
+    return contexts[has_context], ids[has_context]
+
+
+class NegativeSampler:
+    """Draws "noise" words from the unigram distribution raised to 3/4 (word2vec's choice: rare words
+    a little more often than their frequency), by inverting the cumulative distribution."""
+
+    def __init__(self, counts, power=0.75):
+        p = xp.asarray(counts, dtype=xp.float64) ** power
+        self.cdf = xp.cumsum(p / p.sum())
+
+    def sample(self, shape, rng):
+        return xp.minimum(xp.searchsorted(self.cdf, rng.random(shape)), len(self.cdf) - 1)

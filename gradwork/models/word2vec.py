@@ -1,0 +1,101 @@
+"""``Word2Vec``: word embeddings learned by predicting context, with negative sampling.
+
+Skip-gram predicts each context word from the center word; CBOW (continuous bag of words)
+predicts the center word from the mean of its context. Both score a (input vector h, output
+word o) pair by the dot product h·u_o and learn, with k noise words n₁…n_k drawn from the unigram
+distribution^¾, to tell the true pair from the noise:
+
+    loss = −log σ(h·u_o) − Σᵢ log σ(−h·u_nᵢ)
+
+Two tables: ``in_embed`` (the word vectors one keeps, v) and ``out_embed`` (u, used only in training).
+"""
+from gradwork.autograd.grad_mode import no_grad
+from gradwork.autograd.tensor import Tensor
+from gradwork.backend import xp
+from gradwork.errors import ConfigError
+from gradwork.nn import init
+from gradwork.nn.embedding import Embedding
+from gradwork.nn.module import Module
+from gradwork.ops.arithmetic import matmul
+from gradwork.ops.losses import binary_cross_entropy_with_logits
+
+MODES = ("skipgram", "cbow")
+
+
+class Word2Vec(Module):
+    """Word vectors for ``words`` (a list, most frequent first), ``dim`` numbers each.
+
+    ``forward(inputs, targets, negatives)`` → mean negative-sampling loss over the batch, where for
+    skip-gram ``inputs`` are center ids (B,), for CBOW context ids (B, 2w) with −1 as padding;
+    ``targets`` (B,) are the words to predict and ``negatives`` (B, k) the noise words.
+    Init as word2vec's C code: v ~ U(−0.5/dim, 0.5/dim), u = 0.
+    """
+
+    def __init__(self, words, dim=100, mode="skipgram"):
+        super().__init__()
+        if mode not in MODES:
+            raise ConfigError(f"Word2Vec: mode must be 'skipgram' or 'cbow', got {mode!r}")
+        self.words, self.mode = list(words), mode
+        self.index = {w: i for i, w in enumerate(self.words)}
+        self.in_embed = Embedding(len(self.words), dim)
+        self.out_embed = Embedding(len(self.words), dim)
+        init.uniform_(self.in_embed.weight, -0.5 / dim, 0.5 / dim)
+        init.zeros_(self.out_embed.weight)
+
+    def _input_vectors(self, inputs):
+        if self.mode == "skipgram":
+            return self.in_embed(inputs)                                  # (B, D)
+        inputs = xp.asarray(getattr(inputs, "data", inputs))
+        present = (inputs >= 0).astype(self.in_embed.weight.dtype)       # (B, 2w): 1 for real context words
+        vectors = self.in_embed(xp.maximum(inputs, 0)) * Tensor(present[..., None])
+        return vectors.sum(axis=1) * Tensor(1 / xp.maximum(present.sum(axis=1, keepdims=True), 1))
+
+    def forward(self, inputs, targets, negatives):
+        h = self._input_vectors(inputs)                                   # (B, D)
+        positive = (h * self.out_embed(targets)).sum(axis=-1)            # (B,)   h·u_o
+        negative = matmul(self.out_embed(negatives), h.unsqueeze(-1)).squeeze(-1)  # (B, k)  h·u_n
+        batch = positive.shape[0]
+        loss = binary_cross_entropy_with_logits(positive, xp.ones(batch, positive.dtype), reduction="sum")
+        loss = loss + binary_cross_entropy_with_logits(negative, xp.zeros(negative.shape, negative.dtype),
+                                                       reduction="sum")
+        return loss * (1.0 / batch)
+
+    def vectors(self, normalized=True):
+        """The word vectors (V, dim) as an array; unit length when ``normalized`` (for cosine similarity)."""
+        v = self.in_embed.weight.data
+        return v / xp.maximum(xp.linalg.norm(v, axis=1, keepdims=True), 1e-12) if normalized else v.copy()
+
+    def vector(self, word):
+        if word not in self.index:
+            raise KeyError(f"{word!r} is not in the vocabulary of {len(self.words)} words (too rare, or never seen)")
+        return self.in_embed.weight.data[self.index[word]]
+
+    def _nearest(self, query, k, exclude):
+        vectors = self.vectors()
+        with no_grad():
+            similarity = vectors @ (query / max(float(xp.linalg.norm(query)), 1e-12))
+        similarity[[self.index[w] for w in exclude]] = -xp.inf
+        best = xp.argsort(-similarity)[:k]
+        return [(self.words[i], float(similarity[i])) for i in best]
+
+    def most_similar(self, word, k=10):
+        """The k words whose vectors have the largest cosine similarity to ``word``'s: [(word, cos), …]."""
+        return self._nearest(self.vector(word), k, [word])
+
+    def analogy(self, a, b, c, k=1):
+        """Words nearest to a − b + c ("king" − "man" + "woman" ≈ "queen"), the three inputs excluded."""
+        unit = self.vectors()
+        query = unit[self.index[a]] - unit[self.index[b]] + unit[self.index[c]] if all(
+            w in self.index for w in (a, b, c)) else None
+        if query is None:
+            missing = [w for w in (a, b, c) if w not in self.index]
+            raise KeyError(f"{', '.join(repr(w) for w in missing)} not in the vocabulary of {len(self.words)} words")
+        return self._nearest(query, k, [a, b, c])
+
+    def similarity(self, a, b):
+        """Cosine similarity of two words' vectors."""
+        va, vb = self.vector(a), self.vector(b)
+        return float(va @ vb / max(float(xp.linalg.norm(va) * xp.linalg.norm(vb)), 1e-12))
+
+    def extra_repr(self):
+        return f"{len(self.words)} words, dim={self.in_embed.embedding_dim}, mode={self.mode!r}"
