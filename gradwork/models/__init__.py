@@ -9,7 +9,9 @@ from gradwork.models.logistic_regression import LogisticRegression
 from gradwork.models.mlp import MLP
 from gradwork.models.resnet import BasicBlock, ResNet, resnet18, resnet_small
 from gradwork.models.simple_convnet import SimpleConvNet
+from gradwork.models.transformer_classifier import TransformerClassifier
 from gradwork.models.vgg import VGG16, VGGNet
+from gradwork.models.word2vec import Word2Vec
 
 
 def _mlp(input_shape, num_classes, hidden=(256, 128), activation="relu", dropout=0.0, **_):

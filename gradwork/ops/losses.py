@@ -231,3 +231,14 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
     if pos_weight is not None:
         pos_weight = xp.asarray(pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight, dtype=input.dtype)
     return _reduce(BinaryCrossEntropyWithLogits(t, pos_weight)(input), reduction, "binary_cross_entropy_with_logits")
+
+
+def token_cross_entropy(input, target, reduction="mean"):
+    """Cross-entropy of sequence outputs with the class axis last, as sequence models produce them:
+    logits (N, T, C) against class indices (N, T); every token is one example."""
+    input = as_tensor(input)
+    t = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    if input.ndim != 3 or t.shape != input.shape[:2]:
+        raise ShapeError(f"token_cross_entropy: expected logits (N, T, C) and targets (N, T), got {input.shape} "
+                         f"and {t.shape}")
+    return cross_entropy(shape.reshape(input, (-1, input.shape[-1])), t.reshape(-1), reduction)

@@ -27,6 +27,7 @@ from gradwork.train.metrics import get_metric
 
 LOSSES = {
     "cross_entropy": losses.cross_entropy,
+    "token_cross_entropy": losses.token_cross_entropy,
     "nll": losses.nll_loss,
     "mse": losses.mse_loss,
     "bce": losses.binary_cross_entropy,

@@ -54,6 +54,15 @@ def top_k_accuracy(output, target, k=5):
     return float((top == t[:, None]).any(axis=1).mean()) if len(out) else 0.0
 
 
+def token_accuracy(output, target):
+    """Fraction of positions predicted right, for sequence outputs: scores (N, T, C) against
+    classes (N, T). Every token counts once, wherever it is."""
+    out, t = _array(output), _array(target)
+    if out.ndim != 3 or t.shape != out.shape[:2]:
+        raise ShapeError(f"token_accuracy: expected scores (N, T, C) and targets (N, T), got {out.shape} and {t.shape}")
+    return float((out.argmax(axis=-1) == t).mean()) if t.size else 0.0
+
+
 def confusion_matrix(target, output, num_classes=None):
     """Counts C[i, j] of examples of true class i predicted as class j (rows: truth, columns: prediction).
 
@@ -70,13 +79,17 @@ def confusion_matrix(target, output, num_classes=None):
 
 
 def get_metric(name):
-    """A metric function by name: "accuracy" (or "acc"), "top5_accuracy" (any k), or a callable."""
+    """A metric function by name: "accuracy" (or "acc"), "top5_accuracy" (any k), "token_accuracy",
+    or a callable."""
     if callable(name):
         return getattr(name, "__name__", "metric"), name
     if name in ("accuracy", "acc"):
         return "accuracy", accuracy
+    if name == "token_accuracy":
+        return name, token_accuracy
     match = re.fullmatch(r"top_?(\d+)_accuracy", name)
     if match:
         k = int(match.group(1))
         return name, lambda output, target: top_k_accuracy(output, target, k)
-    raise ConfigError(f"unknown metric {name!r}; use 'accuracy', 'top5_accuracy' (any k) or a function")
+    raise ConfigError(f"unknown metric {name!r}; use 'accuracy', 'top5_accuracy' (any k), 'token_accuracy' "
+                      "or a function")
