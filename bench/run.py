@@ -13,6 +13,8 @@ Workloads:
               fc 1568→128, ReLU, fc 128→10; batch 128 of 28×28 images, one SGD step
     W3        SimpleConvNet (conv 5×5 ×30, ReLU, max-pool 2, fc 100, fc 10), batch 100, one SGD step
     W5        W2's forward pass under no_grad, batch 1000
+    W4        LSTM language model (embedding 65→128, LSTM 256, linear →65), sequences of 64, batch 32:
+              one SGD step with back-propagation through all 64 steps (PyTorch: nn.LSTM)
 
 Peak memory of a process training W2: ``python bench/memory.py``.
 """
@@ -171,6 +173,50 @@ def inference_torch(layers, batch):
     return step, batch
 
 
+LSTM_SIZES = dict(vocab=65, embed=128, hidden=256, seq=64, batch=32)
+
+
+def lstm_data():
+    rng = np.random.default_rng(0)
+    s = LSTM_SIZES
+    return rng.integers(0, s["vocab"], (s["batch"], s["seq"])), rng.integers(0, s["vocab"], (s["batch"], s["seq"]))
+
+
+def w4_gradwork():
+    s = LSTM_SIZES
+    gw.manual_seed(0)
+    model = gw.models.CharRNN(s["vocab"], s["embed"], s["hidden"])
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x, y = lstm_data()
+
+    def step():
+        opt.zero_grad()
+        logits, _ = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, s["vocab"]), y.reshape(-1))
+        loss.backward()
+        opt.step()
+    return step, s["batch"]
+
+
+def w4_torch():
+    s = LSTM_SIZES
+    torch.manual_seed(0)
+    embedding = torch.nn.Embedding(s["vocab"], s["embed"])
+    lstm = torch.nn.LSTM(s["embed"], s["hidden"], batch_first=True)
+    head = torch.nn.Linear(s["hidden"], s["vocab"])
+    params = [*embedding.parameters(), *lstm.parameters(), *head.parameters()]
+    opt = torch.optim.SGD(params, lr=0.1)
+    x, y = (torch.from_numpy(a) for a in lstm_data())
+
+    def step():
+        opt.zero_grad()
+        out, _ = lstm(embedding(x))
+        loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, s["vocab"]), y.reshape(-1))
+        loss.backward()
+        opt.step()
+    return step, s["batch"]
+
+
 WORKLOADS = {
     "W1": ("MLP 784-256-256-10 train step, batch 128, SGD", w1_gradwork, w1_torch, 0.75),
     "W1-infer": ("MLP 784-256-256-10 inference, batch 1000, no_grad", w1_infer_gradwork, w1_infer_torch, 0.75),
@@ -180,6 +226,8 @@ WORKLOADS = {
            lambda: train_step_torch(simple_convnet_layers, 100), 0.5),
     "W5": ("W2's CNN inference, batch 1000, no_grad", lambda: inference_gradwork(cnn_layers, 1000),
            lambda: inference_torch(cnn_layers, 1000), 0.6),
+    "W4": ("LSTM language-model step: vocab 65, embed 128, hidden 256, seq 64, batch 32, full BPTT, SGD",
+           w4_gradwork, w4_torch, 0.35),
 }
 
 

@@ -1,0 +1,121 @@
+"""Training sequence models: a char model memorises, word2vec groups words by context, attention
+reverses sequences, and clipping tames exploding gradients."""
+import numpy as np
+import pytest
+
+import gradwork as gw
+from gradwork import nn, optim
+from gradwork.data.synthetic import digit_sequences
+from gradwork.data.text import CharVocabulary, SequenceBatches, WordVocabulary, tokenize_words
+from gradwork.models import CharRNN, TransformerClassifier, Word2Vec
+from gradwork.train import evaluate_language_model, fit_language_model, unigram_bpc
+from gradwork.train.word2vec import fit_word2vec
+
+
+def test_a_tiny_char_model_memorises_a_short_string():
+    text = "hello gradwork! " * 40
+    vocab = CharVocabulary.from_text(text)
+    ids = vocab.encode(text)
+    model = CharRNN(len(vocab), embedding_dim=16, hidden_size=48)
+    history = fit_language_model(model, ids, val_ids=ids[:200], optimizer=optim.Adam(model.parameters(), lr=0.01),
+                                 epochs=25, batch_size=4, seq_len=16, verbose=0)
+    assert history.history["val_bpc"][-1] < 0.1 < history.history["val_bpc"][0]
+    sample = vocab.decode(model.generate(vocab.encode("hello "), 30, temperature=0.05))
+    assert sample == "gradwork! hello gradwork! hell"
+
+
+def test_language_model_beats_the_unigram_baseline_and_reports_bpc_and_perplexity():
+    text = "the quick brown fox jumps over the lazy dog. " * 30
+    vocab = CharVocabulary.from_text(text)
+    ids = vocab.encode(text)
+    model = CharRNN(len(vocab), 8, 32, cell="gru")
+    fit_language_model(model, ids, optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=5, batch_size=4,
+                       seq_len=20, verbose=0)
+    scores = evaluate_language_model(model, ids, batch_size=4)
+    assert scores["bpc"] < unigram_bpc(ids, ids, len(vocab)) - 1
+    assert scores["perplexity"] == pytest.approx(np.exp(scores["loss"]))
+    assert scores["bpc"] == pytest.approx(scores["loss"] / np.log(2))
+
+
+def test_sequence_batches_carry_each_row_on_from_the_previous_batch():
+    batches = list(SequenceBatches(np.arange(21), batch_size=2, seq_len=3))
+    (x0, y0), (x1, _) = batches[0], batches[1]
+    np.testing.assert_array_equal(x0, [[0, 1, 2], [10, 11, 12]])
+    np.testing.assert_array_equal(y0, [[1, 2, 3], [11, 12, 13]])
+    np.testing.assert_array_equal(x1, [[3, 4, 5], [13, 14, 15]])
+    assert len(batches) == 4 and batches[-1][0].shape == (2, 1)
+
+
+def test_word2vec_puts_words_that_share_contexts_closer_than_words_that_do_not():
+    rng = np.random.default_rng(0)
+    sentences = []
+    for _ in range(600):
+        animal, food = rng.choice(["cat", "dog"]), rng.choice(["fish", "meat"])
+        tool, part = rng.choice(["hammer", "wrench"]), rng.choice(["bolt", "nail"])
+        sentences += [f"the {animal} eats {food} happily", f"a {tool} fixes the {part} quickly"]
+    tokens = tokenize_words(" . ".join(sentences))
+    vocab = WordVocabulary.from_tokens(tokens, min_count=1)
+    for mode in ("skipgram", "cbow"):
+        gw.manual_seed(0)
+        model = Word2Vec(vocab.words, dim=16, mode=mode)
+        fit_word2vec(model, vocab.encode(tokens), vocab.counts, optimizer=optim.Adam(model.parameters(), lr=0.01),
+                     epochs=20, window=2, negatives=4, batch_size=256, subsample=0, verbose=0)
+        assert model.similarity("cat", "dog") > model.similarity("cat", "hammer") + 0.3, mode
+        assert model.most_similar("hammer", 1)[0][0] == "wrench", mode
+
+
+def test_word2vec_analogy_excludes_its_inputs_and_names_unknown_words():
+    model = Word2Vec(["king", "man", "woman", "queen"], dim=2)
+    model.in_embed.weight.data[:] = np.array([[1, 1], [1, 0], [0, 1.2], [0.1, 2.2]], np.float32)
+    assert model.analogy("king", "man", "woman")[0][0] == "queen"
+    with pytest.raises(KeyError, match="prince"):
+        model.analogy("prince", "man", "woman")
+
+
+def test_a_transformer_learns_to_reverse_digit_sequences():
+    gw.manual_seed(0)
+    train = digit_sequences("reverse", 4000, length=5, num_digits=5)
+    test = digit_sequences("reverse", 500, length=5, num_digits=5)
+    model = TransformerClassifier(5, 5, d_model=32, nhead=2, num_layers=2, dim_feedforward=64, max_len=5)
+    gw.train.fit(model, train, loss="token_cross_entropy", metrics=["token_accuracy"],
+                 optimizer=optim.Adam(model.parameters(), lr=3e-3), epochs=8, batch_size=64, verbose=0)
+    assert gw.train.evaluate(model, test, metrics=["token_accuracy"])["token_accuracy"] > 0.95
+    weights = model.attention_weights(test[0][:2])
+    assert len(weights) == 2 and weights[0].shape == (2, 2, 5, 5)
+    np.testing.assert_allclose(weights[0].sum(-1), 1, rtol=1e-5)
+
+
+class RecordingSGD(optim.SGD):
+    """SGD that remembers the global gradient norm it was asked to apply."""
+
+    norms = []
+
+    def step(self):
+        self.norms.append(np.sqrt(sum(float((p.grad ** 2).sum()) for p in self.params())))
+        super().step()
+
+    def params(self):
+        return [p for group in self.param_groups for p in group["params"] if p.grad is not None]
+
+
+def test_clipping_caps_the_global_norm_of_an_exploding_rnn_gradient_exactly():
+    class LastStep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(2, 8, nonlinearity="relu").double()
+            self.rnn.weight_hh_l0.data[:] = np.eye(8) * 1.5  # |λ| > 1: the gradient grows with every step back
+            self.head = nn.Linear(8, 2).double()
+
+        def forward(self, x):
+            return self.head(self.rnn(x.transpose(0, 1))[0][-1])
+
+    x = np.abs(np.random.default_rng(0).standard_normal((4, 40, 2)))
+    y = np.array([0, 1, 0, 1])
+    model = LastStep()
+    model(gw.tensor(x)).sum().backward()
+    unclipped = np.sqrt(sum(float((p.grad ** 2).sum()) for p in model.parameters()))
+    assert unclipped > 1e4
+    RecordingSGD.norms = []
+    gw.train.fit(model, (x, y), loss="cross_entropy", optimizer=RecordingSGD(model.parameters(), lr=1e-9),
+                 epochs=1, batch_size=4, clip_grad_norm=1.0, verbose=0)
+    assert RecordingSGD.norms == [pytest.approx(1.0, rel=1e-9)]
