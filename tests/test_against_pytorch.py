@@ -118,3 +118,77 @@ def test_schedules_match(ours, theirs):
         s.step()
         ts.step()
         assert s.get_last_lr()[0] == pytest.approx(ts.get_last_lr()[0], rel=1e-12)
+
+
+def _copy_weights(ours, theirs):
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float64)) for k, v in ours.state_dict().items()})
+
+
+def _assert_same_grads(ours, theirs):
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad.numpy(), atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("options", [{}, {"num_layers": 2, "bidirectional": True, "batch_first": True},
+                                     {"bias": False}])
+def test_recurrent_layers_match_pytorch_outputs_states_and_gradients(kind, options):
+    ours, theirs = getattr(nn, kind)(5, 4, **options).double(), getattr(torch.nn, kind)(5, 4, **options).double()
+    _copy_weights(ours, theirs)
+    x = np.random.default_rng(2).standard_normal((3, 6, 5))
+    out, state = ours(gw.tensor(x))
+    ref_out, ref_state = theirs(torch.from_numpy(x))
+    np.testing.assert_allclose(out.data, ref_out.detach().numpy(), atol=1e-12)
+    states = state if isinstance(state, tuple) else (state,)
+    ref_states = ref_state if isinstance(ref_state, tuple) else (ref_state,)
+    for s, r in zip(states, ref_states):
+        np.testing.assert_allclose(s.data, r.detach().numpy(), atol=1e-12)
+    (out.sum() + (states[-1] * 2).sum()).backward()
+    (ref_out.sum() + (ref_states[-1] * 2).sum()).backward()
+    _assert_same_grads(ours, theirs)
+
+
+def test_multihead_attention_matches_pytorch_with_masks():
+    ours = nn.MultiheadAttention(8, 2, batch_first=True).double()
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    _copy_weights(ours, theirs)
+    rng = np.random.default_rng(3)
+    q, kv = rng.standard_normal((3, 5, 8)), rng.standard_normal((3, 4, 8))
+    attn_mask = rng.random((5, 4)) < 0.3
+    attn_mask[:, 0] = False
+    padding = np.zeros((3, 4), bool)
+    padding[0, 3] = True
+    out, weights = ours(q, kv, kv, attn_mask=attn_mask, key_padding_mask=padding)
+    ref, ref_weights = theirs(*(torch.from_numpy(a) for a in (q, kv, kv)), attn_mask=torch.from_numpy(attn_mask),
+                              key_padding_mask=torch.from_numpy(padding))
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(weights.data, ref_weights.detach().numpy(), atol=1e-12)
+    out.sum().backward()
+    ref.sum().backward()
+    _assert_same_grads(ours, theirs)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_encoder_matches_pytorch(norm_first):
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                                            norm_first=norm_first, activation="gelu"), 2).double()
+    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                                                          norm_first=norm_first, activation="gelu"),
+                                         2, enable_nested_tensor=False).double()
+    _copy_weights(ours, theirs)
+    x = np.random.default_rng(4).standard_normal((2, 5, 8))
+    out, ref = ours(gw.tensor(x)), theirs(torch.from_numpy(x))
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), atol=1e-12)
+    out.sum().backward()
+    ref.sum().backward()
+    _assert_same_grads(ours, theirs)
+
+
+def test_embedding_matches_pytorch_with_repeated_ids():
+    ours = nn.Embedding(6, 3, padding_idx=1).double()
+    theirs = torch.nn.Embedding(6, 3, padding_idx=1).double()
+    _copy_weights(ours, theirs)
+    ids = np.array([[1, 2, 2], [5, 1, 0]])
+    (ours(ids) * 3).sum().backward()
+    (theirs(torch.from_numpy(ids)) * 3).sum().backward()
+    _assert_same_grads(ours, theirs)
