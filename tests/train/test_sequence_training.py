@@ -119,3 +119,39 @@ def test_clipping_caps_the_global_norm_of_an_exploding_rnn_gradient_exactly():
     gw.train.fit(model, (x, y), loss="cross_entropy", optimizer=RecordingSGD(model.parameters(), lr=1e-9),
                  epochs=1, batch_size=4, clip_grad_norm=1.0, verbose=0)
     assert RecordingSGD.norms == [pytest.approx(1.0, rel=1e-9)]
+
+
+def two_communities(rng, n=40):
+    """A graph of two communities (dense inside, sparse between) whose node features are noisy hints
+    of the community: graph layers must pool neighbours to classify well."""
+    labels = np.repeat([0, 1], n // 2)
+    same = labels[:, None] == labels[None, :]
+    adjacency = (rng.random((n, n)) < np.where(same, 0.3, 0.02)).astype(float)
+    adjacency = np.triu(adjacency, 1)
+    adjacency = adjacency + adjacency.T
+    features = rng.standard_normal((n, 4)) + 0.5 * labels[:, None]
+    return features, adjacency, labels
+
+
+@pytest.mark.parametrize("layer", ["conv", "attention"])
+def test_graph_networks_classify_the_unlabelled_nodes_of_a_small_graph(layer):
+    rng = np.random.default_rng(0)
+    features, adjacency, labels = two_communities(rng)
+    gw.manual_seed(0)
+    first = nn.GraphConv(4, 16) if layer == "conv" else nn.GraphAttention(4, 8, heads=2, dropout=0.3)
+    second = nn.GraphConv(16, 2) if layer == "conv" else nn.GraphAttention(16, 2, heads=1)
+    labelled, unlabelled = np.arange(0, 40, 2), np.arange(1, 40, 2)  # half the labels are known
+
+    def forward():
+        return second(gw.nn.functional.relu(first(x, adjacency)), adjacency)
+
+    optimizer = optim.Adam([*first.parameters(), *second.parameters()], lr=0.01, weight_decay=5e-3)
+    x = gw.tensor(features.astype(np.float32))
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = gw.nn.functional.cross_entropy(forward()[labelled], labels[labelled])
+        loss.backward()
+        optimizer.step()
+    first.eval()
+    predicted = forward().numpy().argmax(1)
+    assert (predicted[unlabelled] == labels[unlabelled]).mean() >= 0.9
