@@ -7,12 +7,13 @@ import argparse
 import sys
 
 from gradwork import backend
-from gradwork.cli import evaluate, generate, gradcheck, summary, train, word2vec
+from gradwork.cli import diagnose, evaluate, generate, gradcheck, summary, train, word2vec
 from gradwork.errors import GradworkError
 
 COMMANDS = {
     "train": (train, "train a model and write a run folder (weights, config, history, curves)"),
     "evaluate": (evaluate, "evaluate a trained run on its test split"),
+    "diagnose": (diagnose, "bias or variance? and is the loss curve healthy? read from a run folder"),
     "generate": (generate, "sample text from a trained character language model (char-rnn)"),
     "gradcheck": (gradcheck, "check a model's gradients against finite differences"),
     "summary": (summary, "print each layer's output shape and parameter count"),
