@@ -1,11 +1,6 @@
 """Attention weights as a heat map: row t shows how much output position t looked at each input."""
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from gradwork import _files  # noqa: E402
-from gradwork.backend import xp  # noqa: E402
+from gradwork.backend import xp
+from gradwork.tools.viz._figure import finish, plt
 
 
 def plot_attention(weights, path=None, x_labels=None, y_labels=None, title=None):
@@ -33,8 +28,4 @@ def plot_attention(weights, path=None, x_labels=None, y_labels=None, title=None)
     fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="weight")
     if title:
         fig.suptitle(title, y=1.04)
-    if path is not None:
-        with _files.atomic_open(path, "wb") as f:
-            fig.savefig(f, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return fig
+    return finish(fig, path, tight=True)

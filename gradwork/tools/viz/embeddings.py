@@ -4,14 +4,10 @@ t-SNE (scikit-learn's) places points in 2-D so that near neighbours in the high-
 stay near; distances between far-apart clusters mean little. Perplexity ≈ the number of neighbours
 each point pays attention to; it must be below the number of points.
 """
-import matplotlib
+from sklearn.manifold import TSNE
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.manifold import TSNE  # noqa: E402
-
-from gradwork import _files  # noqa: E402
-from gradwork.backend import xp  # noqa: E402
+from gradwork.backend import xp
+from gradwork.tools.viz._figure import finish, plt
 
 
 def tsne(points, perplexity=30.0, seed=0):
@@ -43,8 +39,4 @@ def plot_tsne(points, path=None, labels=None, words=None, perplexity=30.0, title
     ax.set_yticks([])
     ax.set_title(title or f"t-SNE (perplexity {perplexity:g}) of {len(xy)} points")
     fig.tight_layout()
-    if path is not None:
-        with _files.atomic_open(path, "wb") as f:
-            fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return fig
+    return finish(fig, path, dpi=110)

@@ -1,8 +1,5 @@
 """Learning curves: loss and each metric per epoch, training against validation."""
-import matplotlib
-
-matplotlib.use("Agg")  # draw to files; no display is needed (or available on a server)
-import matplotlib.pyplot as plt  # noqa: E402
+from gradwork.tools.viz._figure import finish, plt
 
 
 def plot_history(history, path=None, title=None):
@@ -30,10 +27,4 @@ def plot_history(history, path=None, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    if path is not None:
-        from gradwork import _files
-
-        with _files.atomic_open(path, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
-    return fig
+    return finish(fig, path)
