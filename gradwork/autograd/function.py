@@ -16,6 +16,8 @@ and is used as ``Exp()(tensor)``. ``__call__`` unwraps the input tensors, runs `
 wraps the outputs and — only when some input requires a gradient and recording is on —
 links the outputs to this function so that ``backward`` can find its way back.
 """
+import re
+
 from gradwork.autograd.grad_mode import is_grad_enabled
 from gradwork.autograd.tensor import Tensor, as_tensor
 from gradwork.backend import xp
@@ -65,11 +67,14 @@ class Function:
             self.saved = ()
         return results[0] if single else results
 
+    op_name = None  # a subclass may set its name when snake case would mangle it (ReLU → relu)
+
     @property
     def name(self):
-        """The operation's name in messages: the class name in snake case (``MatMul`` → ``mat_mul``)."""
-        name = type(self).__name__
-        return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+        """The operation's name in messages: ``op_name``, or the class name in snake case
+        (``MatMul`` → ``mat_mul``, ``LSTMLayer`` → ``lstm_layer``)."""
+        return self.op_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
+                                      type(self).__name__).lower()
 
     def save_for_backward(self, *arrays):
         """Keep the arrays ``backward`` needs; they are dropped once backward has used them."""

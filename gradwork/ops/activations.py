@@ -14,6 +14,8 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
 class ReLU(Function):
+    op_name = "relu"
+
     def forward(self, x):
         y = xp.maximum(x, 0)
         self.save_for_backward(y)
@@ -25,6 +27,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    op_name = "leaky_relu"
+
     def __init__(self, negative_slope):
         self.negative_slope = negative_slope
 

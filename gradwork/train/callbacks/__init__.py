@@ -4,3 +4,4 @@ from gradwork.train.callbacks.checkpoint import ModelCheckpoint
 from gradwork.train.callbacks.early_stopping import EarlyStopping
 from gradwork.train.callbacks.nan_guard import NaNGuard
 from gradwork.train.callbacks.progress import ProgressBar
+from gradwork.train.callbacks.parameter_statistics import ParameterStatistics
