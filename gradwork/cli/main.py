@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from gradwork import backend
-from gradwork.cli import diagnose, evaluate, generate, gradcheck, summary, train, word2vec
+from gradwork.cli import diagnose, evaluate, generate, gradcheck, search, summary, train, word2vec
 from gradwork.errors import GradworkError
 
 COMMANDS = {
@@ -16,6 +16,7 @@ COMMANDS = {
     "diagnose": (diagnose, "bias or variance? and is the loss curve healthy? read from a run folder"),
     "generate": (generate, "sample text from a trained character language model (char-rnn)"),
     "gradcheck": (gradcheck, "check a model's gradients against finite differences"),
+    "search": (search, "hyperparameter search (random, grid or TPE) over short training runs, resumable"),
     "summary": (summary, "print each layer's output shape and parameter count"),
     "word2vec": (word2vec, "learn word vectors from a text and show nearest neighbours"),
 }
