@@ -7,12 +7,13 @@ import argparse
 import sys
 
 from gradwork import backend
-from gradwork.cli import diagnose, evaluate, generate, gradcheck, search, summary, train, word2vec
+from gradwork.cli import demo, diagnose, evaluate, generate, gradcheck, search, summary, train, word2vec
 from gradwork.errors import GradworkError
 
 COMMANDS = {
     "train": (train, "train a model and write a run folder (weights, config, history, curves)"),
     "evaluate": (evaluate, "evaluate a trained run on its test split"),
+    "demo": (demo, "run one of the course examples (gradwork demo --list)"),
     "diagnose": (diagnose, "bias or variance? and is the loss curve healthy? read from a run folder"),
     "generate": (generate, "sample text from a trained character language model (char-rnn)"),
     "gradcheck": (gradcheck, "check a model's gradients against finite differences"),

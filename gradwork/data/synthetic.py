@@ -1,6 +1,7 @@
 """Small synthetic tasks that test one ability of a model, generated on the fly (seeded)."""
 from gradwork import backend
 from gradwork.backend import xp
+from gradwork.data.dataset import ArrayDataset
 
 SEQUENCE_TASKS = ("reverse", "sort")
 
@@ -17,3 +18,17 @@ def digit_sequences(task, n, length=8, num_digits=10, rng=None):
     x = rng.integers(0, num_digits, (n, length))
     y = x[:, ::-1].copy() if task == "reverse" else xp.sort(x, axis=1)
     return x.astype(xp.int64), y.astype(xp.int64)
+
+
+def with_label_noise(dataset, fraction, num_classes=None, rng=None):
+    """A copy of ``dataset`` (an (x, y) dataset) in which a random ``fraction`` of the labels is replaced
+    by random classes — the noise a large network memorises when it over-fits."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"with_label_noise: fraction must be in [0, 1], got {fraction}")
+    rng = rng or backend.rng()
+    x, y = dataset.get_batch(slice(None))
+    y = y.copy()
+    num_classes = num_classes or int(y.max()) + 1
+    noisy = rng.random(len(y)) < fraction
+    y[noisy] = rng.integers(0, num_classes, int(noisy.sum()))
+    return ArrayDataset(x, y)

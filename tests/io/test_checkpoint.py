@@ -111,3 +111,15 @@ def test_no_pickle_in_the_file(tmp_path):
     header_length = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8:8 + header_length])
     assert all(v["dtype"] in ("F32", "F64", "I64") for k, v in header.items() if k != "__metadata__")
+
+
+def test_written_files_get_the_usual_permissions_not_private_ones(tmp_path):
+    import os
+    import stat
+
+    from gradwork import _files
+
+    _files.write_bytes(tmp_path / "f.bin", b"data")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(tmp_path / "f.bin").st_mode) == 0o666 & ~mask
