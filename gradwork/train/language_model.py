@@ -23,10 +23,7 @@ from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.data.text import SequenceBatches
 from gradwork.ops.losses import cross_entropy
-from gradwork.optim.clip_grad import clip_grad_norm_
-from gradwork.train.callbacks import FitState
-from gradwork.train.history import History
-from gradwork.train.loop import with_default_callbacks
+from gradwork.train.loop import CallbackRunner, optimization_step
 
 
 def detach_state(state):
@@ -74,51 +71,29 @@ def fit_language_model(model, train_ids, *, optimizer, epochs, val_ids=None, bat
     with truncated BPTT, and return a :class:`History` with loss, bpc and perplexity per epoch
     (and val_loss, val_bpc, val_perplexity on ``val_ids``)."""
     batches = SequenceBatches(train_ids, batch_size, seq_len)
-    history = history if history is not None else History()
-    callbacks = with_default_callbacks(callbacks, verbose)
-    state = FitState(model, optimizer, history, epochs, len(batches))
-    for c in callbacks:
-        c.on_train_begin(state)
+    run = CallbackRunner(callbacks, verbose, model, optimizer, epochs, len(batches), history)
     for epoch in range(initial_epoch, epochs):
-        state.epoch = epoch
-        model.train()
-        for c in callbacks:
-            c.on_epoch_begin(state)
+        run.epoch_begin(epoch)
         carried, total, count = None, 0.0, 0
         for step, (x, y) in enumerate(batches):
-            state.step = step
             optimizer.zero_grad()
             loss, carried = _chunk_loss(model, x, y, detach_state(carried))
-            loss.backward()
-            if clip_grad_norm is not None:
-                clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
+            optimization_step(model, optimizer, loss, clip_grad_norm)
             value = loss.item()
             total += value * y.size
             count += y.size
             logs = {"batch_loss": value, "loss": total / count, "bpc": total / count / math.log(2)}
-            for c in callbacks:
-                c.on_batch_end(state, logs)
-            if state.stop_training:
+            if run.batch_end(step, logs):
                 break
-        if state.stop_training and not math.isfinite(logs["batch_loss"]):
+        if run.diverged(logs):
             break
         epoch_logs = {"loss": total / count, **language_model_scores(total / count)}
         if val_ids is not None:
             results = evaluate_language_model(model, val_ids, batch_size, max(seq_len, 128))
             epoch_logs.update({f"val_{k}": v for k, v in results.items()})
-        epoch_logs["lr"] = optimizer.param_groups[0]["lr"]
-        history.append(epoch, epoch_logs)
-        if scheduler is not None:
-            scheduler.step()
-        for c in callbacks:
-            c.on_epoch_end(state, epoch_logs)
-        if state.stop_training:
+        if run.epoch_end(epoch, epoch_logs, scheduler):
             break
-    for c in callbacks:
-        c.on_train_end(state)
-    history.stop_reason, history.diverged = state.stop_reason, state.diverged
-    return history
+    return run.end()
 
 
 def unigram_bpc(train_ids, test_ids, vocab_size):

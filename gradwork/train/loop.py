@@ -73,6 +73,65 @@ def with_default_callbacks(callbacks, verbose):
     return callbacks
 
 
+def optimization_step(model, optimizer, loss, clip_grad_norm=None):
+    """Back-propagate ``loss``, clip the gradients' global norm if asked, and update the parameters.
+    (``optimizer.zero_grad()`` comes before the forward pass that made ``loss``.)"""
+    loss.backward()
+    if clip_grad_norm is not None:
+        clip_grad_norm_(model.parameters(), clip_grad_norm)
+    optimizer.step()
+
+
+class CallbackRunner:
+    """The callback protocol shared by every training loop (``fit``, ``fit_language_model``,
+    ``fit_word2vec``): the loops say where they are, this object tells the callbacks and keeps the
+    :class:`FitState` and the :class:`History`."""
+
+    def __init__(self, callbacks, verbose, model, optimizer, epochs, steps_per_epoch=0, history=None):
+        self.history = history if history is not None else History()
+        self.callbacks = with_default_callbacks(callbacks, verbose)
+        self.state = FitState(model, optimizer, self.history, epochs, steps_per_epoch)
+        for c in self.callbacks:
+            c.on_train_begin(self.state)
+
+    def epoch_begin(self, epoch, steps_per_epoch=None):
+        self.state.epoch = epoch
+        if steps_per_epoch is not None:
+            self.state.steps_per_epoch = steps_per_epoch
+        self.state.model.train()
+        for c in self.callbacks:
+            c.on_epoch_begin(self.state)
+
+    def batch_end(self, step, logs):
+        """Report a step; True when a callback asked to stop."""
+        self.state.step = step
+        for c in self.callbacks:
+            c.on_batch_end(self.state, logs)
+        return self.state.stop_training
+
+    def diverged(self, logs):
+        """True when training stopped on a non-finite loss: the epoch has no averages worth keeping."""
+        return self.state.stop_training and not math.isfinite(logs["batch_loss"])
+
+    def epoch_end(self, epoch, logs, scheduler=None):
+        """Record the epoch, step the schedule, tell the callbacks; True when training should stop."""
+        logs["lr"] = self.state.optimizer.param_groups[0]["lr"]
+        self.history.append(epoch, logs)
+        if isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step(logs.get("val_loss", logs["loss"]))
+        elif scheduler is not None:
+            scheduler.step()
+        for c in self.callbacks:
+            c.on_epoch_end(self.state, logs)
+        return self.state.stop_training
+
+    def end(self):
+        for c in self.callbacks:
+            c.on_train_end(self.state)
+        self.history.stop_reason, self.history.diverged = self.state.stop_reason, self.state.diverged
+        return self.history
+
+
 def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("accuracy",), scheduler=None,
         callbacks=(), verbose=1, batch_size=32, shuffle=True, clip_grad_norm=None, initial_epoch=0, history=None):
     """Train ``model`` and return a :class:`History` of per-epoch losses and metrics.
@@ -96,28 +155,17 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
     val_loader = _loader(val_data, max(batch_size, 256), False, "val_data") if val_data is not None else None
     loss_fn = _loss_function(loss)
     metric_fns = [get_metric(m) for m in metrics]
-    history = history if history is not None else History()
-    callbacks = with_default_callbacks(callbacks, verbose)
-    state = FitState(model, optimizer, history, epochs, len(train_loader))
-    for c in callbacks:
-        c.on_train_begin(state)
+    run = CallbackRunner(callbacks, verbose, model, optimizer, epochs, len(train_loader), history)
     for epoch in range(initial_epoch, epochs):
-        state.epoch = epoch
-        model.train()
-        for c in callbacks:
-            c.on_epoch_begin(state)
+        run.epoch_begin(epoch)
         seen, loss_sum = 0, 0.0
         metric_sums = [0.0] * len(metric_fns)
         for step, batch in enumerate(train_loader):
-            state.step = step
             inputs, target = _split(batch)
             optimizer.zero_grad()
             output = model(*inputs)
             batch_loss = loss_fn(output, target)
-            batch_loss.backward()
-            if clip_grad_norm is not None:
-                clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
+            optimization_step(model, optimizer, batch_loss, clip_grad_norm)
 
             n = len(target)
             value = batch_loss.item()
@@ -127,31 +175,17 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
             for i, (name, fn) in enumerate(metric_fns):
                 metric_sums[i] += fn(output.data, target) * n
                 logs[name] = metric_sums[i] / seen
-            for c in callbacks:
-                c.on_batch_end(state, logs)
-            if state.stop_training:
+            if run.batch_end(step, logs):
                 break
-        if state.stop_training and not math.isfinite(logs["batch_loss"]):
+        if run.diverged(logs):
             break  # a diverged epoch has no meaningful averages to record
         epoch_logs = {k: v for k, v in logs.items() if k != "batch_loss"}
         if val_loader is not None:
             results = evaluate(model, val_loader, loss=loss_fn, metrics=[m for m, _ in metric_fns])
             epoch_logs.update({f"val_{k}": v for k, v in results.items()})
-        epoch_logs["lr"] = optimizer.param_groups[0]["lr"]
-        history.append(epoch, epoch_logs)
-        if scheduler is not None:
-            if isinstance(scheduler, ReduceLROnPlateau):
-                scheduler.step(epoch_logs.get("val_loss", epoch_logs["loss"]))
-            else:
-                scheduler.step()
-        for c in callbacks:
-            c.on_epoch_end(state, epoch_logs)
-        if state.stop_training:
+        if run.epoch_end(epoch, epoch_logs, scheduler):
             break
-    for c in callbacks:
-        c.on_train_end(state)
-    history.stop_reason, history.diverged = state.stop_reason, state.diverged
-    return history
+    return run.end()
 
 
 def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):

@@ -6,9 +6,7 @@ import math
 from gradwork import backend
 from gradwork.backend import xp
 from gradwork.data.text import NegativeSampler, cbow_windows, skipgram_pairs, subsample_frequent
-from gradwork.train.callbacks import FitState
-from gradwork.train.history import History
-from gradwork.train.loop import with_default_callbacks
+from gradwork.train.loop import CallbackRunner, optimization_step
 
 
 def fit_word2vec(model, ids, counts, *, optimizer, epochs, window=5, negatives=5, batch_size=1024,
@@ -20,12 +18,8 @@ def fit_word2vec(model, ids, counts, *, optimizer, epochs, window=5, negatives=5
                          f"got {window}, {negatives}, {batch_size}")
     counts = xp.asarray(counts)
     sampler = NegativeSampler(counts)
-    history = History()
-    callbacks = with_default_callbacks(callbacks, verbose)
     rng = backend.rng()
-    state = FitState(model, optimizer, history, epochs, 0)
-    for c in callbacks:
-        c.on_train_begin(state)
+    run = CallbackRunner(callbacks, verbose, model, optimizer, epochs)
     for epoch in range(epochs):
         kept = subsample_frequent(ids, counts, subsample, rng)
         if model.mode == "skipgram":
@@ -33,35 +27,18 @@ def fit_word2vec(model, ids, counts, *, optimizer, epochs, window=5, negatives=5
         else:
             inputs, targets = cbow_windows(kept, window, rng)
         order = rng.permutation(len(targets))
-        state.epoch, state.steps_per_epoch = epoch, math.ceil(len(order) / batch_size)
-        model.train()
-        for c in callbacks:
-            c.on_epoch_begin(state)
+        run.epoch_begin(epoch, steps_per_epoch=math.ceil(len(order) / batch_size))
         total, seen = 0.0, 0
         for step, start in enumerate(range(0, len(order), batch_size)):
-            state.step = step
             batch = order[start:start + batch_size]
             noise = sampler.sample((len(batch), negatives), rng)
             optimizer.zero_grad()
             loss = model(inputs[batch], targets[batch], noise)
-            loss.backward()
-            optimizer.step()
+            optimization_step(model, optimizer, loss)
             value = loss.item()
             total, seen = total + value * len(batch), seen + len(batch)
-            logs = {"batch_loss": value, "loss": total / seen}
-            for c in callbacks:
-                c.on_batch_end(state, logs)
-            if state.stop_training:
+            if run.batch_end(step, {"batch_loss": value, "loss": total / seen}):
                 break
-        epoch_logs = {"loss": total / max(seen, 1), "lr": optimizer.param_groups[0]["lr"]}
-        history.append(epoch, epoch_logs)
-        if scheduler is not None:
-            scheduler.step()
-        for c in callbacks:
-            c.on_epoch_end(state, epoch_logs)
-        if state.stop_training:
+        if run.epoch_end(epoch, {"loss": total / max(seen, 1)}, scheduler):
             break
-    for c in callbacks:
-        c.on_train_end(state)
-    history.stop_reason, history.diverged = state.stop_reason, state.diverged
-    return history
+    return run.end()

@@ -1,10 +1,8 @@
 """Bias/variance diagnosis, loss-curve checks and the sanity-check call."""
 import math
 
-import numpy as np
 import pytest
 
-import gradwork as gw
 from gradwork import nn
 from gradwork.cli.main import main
 from gradwork.data import datasets
