@@ -29,14 +29,16 @@ def test_default_train_writes_a_complete_run_folder(tmp_path, capsys):
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_resume_continues_exactly_the_same_history(tmp_path):
-    options = ["--epochs", "4", "--dropout", "0.2", "--optimizer", "momentum", "--hidden", "32"]
-    assert train(tmp_path, *options, name="straight")[0] == 0
-    options[1] = "2"
-    assert train(tmp_path, *options, name="interrupted")[0] == 0
+def straight_and_resumed(tmp_path, *options):
+    """Histories of a 4-epoch run, and of a 2-epoch run resumed to 4 epochs."""
+    assert train(tmp_path, "--epochs", "4", *options, name="straight")[0] == 0
+    assert train(tmp_path, "--epochs", "2", *options, name="interrupted")[0] == 0
     assert main(["train", "--resume", str(tmp_path / "interrupted"), "--epochs", "4", "--verbose", "0"]) == 0
-    straight = json.loads((tmp_path / "straight" / "history.json").read_text())
-    resumed = json.loads((tmp_path / "interrupted" / "history.json").read_text())
+    return [json.loads((tmp_path / name / "history.json").read_text()) for name in ("straight", "interrupted")]
+
+
+def test_resume_continues_exactly_the_same_history(tmp_path):
+    straight, resumed = straight_and_resumed(tmp_path, "--dropout", "0.2", "--optimizer", "momentum", "--hidden", "32")
     assert resumed == straight
 
 
@@ -47,13 +49,7 @@ def test_cosine_schedule_anneals_the_learning_rate_over_the_epochs(tmp_path):
 
 
 def test_resume_picks_up_the_schedule_where_it_stopped(tmp_path):
-    options = ["--epochs", "4", "--schedule", "step", "--hidden", "32", "--model", "mlp"]
-    assert train(tmp_path, *options, name="straight")[0] == 0
-    options[1] = "2"
-    assert train(tmp_path, *options, name="interrupted")[0] == 0
-    assert main(["train", "--resume", str(tmp_path / "interrupted"), "--epochs", "4", "--verbose", "0"]) == 0
-    straight = json.loads((tmp_path / "straight" / "history.json").read_text())
-    resumed = json.loads((tmp_path / "interrupted" / "history.json").read_text())
+    straight, resumed = straight_and_resumed(tmp_path, "--schedule", "step", "--hidden", "32", "--model", "mlp")
     assert straight["history"]["lr"] == pytest.approx([1e-3, 1e-4, 1e-5, 1e-6])
     assert resumed == straight
 
