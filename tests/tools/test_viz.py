@@ -92,9 +92,22 @@ def test_graph_as_dot_text_and_render_message():
     dot = viz.to_dot(out, dict(model.named_parameters()))
     assert dot.startswith("digraph") and '"linear"' in dot and '"relu"' in dot
     assert "0.weight\\n2×3" in dot and 'label="4×3"' in dot
-    if shutil.which("dot") is None:
-        with pytest.raises(GradworkError, match="apt-get install graphviz"):
-            viz.render_dot(dot, "graph.png")
+
+
+
+def test_graph_rendering_with_graphviz_and_a_clear_message_without(tmp_path, monkeypatch):
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    dot = viz.to_dot(model(gw.tensor(np.ones((4, 3), np.float32))).sum())
+    if shutil.which("dot") is not None:
+        viz.render_dot(dot, tmp_path / "graph.png")
+        png_size(tmp_path / "graph.png")
+        assert (tmp_path / "graph.svg").exists() is False
+        viz.render_dot(dot, tmp_path / "graph.svg")
+        assert (tmp_path / "graph.svg").read_text().lstrip().startswith("<?xml")
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # as on a machine without Graphviz
+    with pytest.raises(GradworkError, match="apt-get install graphviz"):
+        viz.render_dot(dot, tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_parameter_statistics_callback_and_its_plots(tmp_path):
