@@ -124,3 +124,17 @@ def test_parameter_statistics_callback_and_its_plots(tmp_path):
     png_size(tmp_path / "hist.png")
     with pytest.raises(ValueError, match="nothing recorded"):
         viz.plot_update_ratios(gw.train.ParameterStatistics())
+
+
+def test_tsne_of_a_hidden_layer_separates_the_digits(tmp_path):
+    train, _ = gw.data.datasets.load_digits()
+    x, y = train.get_batch(slice(0, 200))
+    model = gw.models.MLP([64, 32, 10])
+    gw.train.fit(model, train, loss="cross_entropy", optimizer=gw.optim.Adam(model.parameters(), lr=3e-3),
+                 epochs=5, verbose=0)
+    hidden = viz.layer_output(model, x, "layers.1")
+    assert hidden.shape == (200, 32)
+    viz.plot_tsne(hidden, tmp_path / "hidden.png", labels=y, perplexity=20)
+    png_size(tmp_path / "hidden.png")
+    with pytest.raises(ValueError, match="has no layer 'nope'"):
+        viz.layer_output(model, x, "nope")

@@ -14,6 +14,7 @@ from gradwork.backend import xp
 from gradwork.nn.activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from gradwork.ops.activations import relu, sigmoid, tanh
 from gradwork.tools.viz._figure import finish, plt
+from gradwork.tools.viz._record import record_outputs
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}
 INITS = ("std1", "std0.01", "xavier", "he")
@@ -72,23 +73,10 @@ def activation_histograms(model, x, path=None, layer_types=ACTIVATION_LAYERS, bi
     """Histogram of the outputs of every activation layer of ``model`` for the inputs ``x`` (a batch),
     recorded with forward hooks in eval mode and without a graph. Saves a PNG to ``path`` if given;
     returns the figure. Look for layers piled up at the ends (saturation) or collapsed to one value."""
-    recorded, handles = [], []
-    for name, module in model.named_modules():
-        if isinstance(module, layer_types):
-            handles.append(module.register_forward_hook(
-                lambda m, inputs, output, name=name: recorded.append((name, output.data.copy()))))
-    if not handles:
+    recorded = record_outputs(model, x, lambda name, module: isinstance(module, layer_types))
+    if not recorded:
         raise ValueError("activation_histograms: the model has no activation layers (ReLU, Sigmoid, Tanh, …) to "
                          "record; pass layer_types=(…) to record other layers")
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            model(Tensor(xp.asarray(getattr(x, "data", x))))
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
     fig, axes = plt.subplots(1, len(recorded), figsize=(2.6 * len(recorded), 2.4), squeeze=False)
     _histograms(axes[0], [v for _, v in recorded], [n for n, _ in recorded], bins=bins)
     fig.tight_layout()

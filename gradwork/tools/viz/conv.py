@@ -1,10 +1,9 @@
 """What a convolutional network sees: its first-layer filters as an image grid, and the feature
 maps one input produces in every convolution layer."""
-from gradwork.autograd.grad_mode import no_grad
-from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.nn.conv import Conv2d
 from gradwork.tools.viz._figure import finish, plt
+from gradwork.tools.viz._record import record_outputs
 
 
 def _grid(count, columns):
@@ -50,22 +49,10 @@ def feature_maps(model, x):
     x = xp.asarray(getattr(x, "data", x))
     if x.ndim != 3:
         raise ValueError(f"feature_maps: give one image (C, H, W), got shape {x.shape}")
-    recorded, handles = [], []
-    for name, module in model.named_modules():
-        if isinstance(module, Conv2d):
-            handles.append(module.register_forward_hook(
-                lambda m, inputs, output, name=name: recorded.append((name, output.data[0].copy()))))
-    if not handles:
+    recorded = [(name, maps[0]) for name, maps in
+                record_outputs(model, x[None], lambda name, module: isinstance(module, Conv2d))]
+    if not recorded:
         raise ValueError("feature_maps: the model has no Conv2d layer")
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            model(Tensor(x[None]))
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
     return recorded
 
 

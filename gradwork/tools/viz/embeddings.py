@@ -8,6 +8,7 @@ from sklearn.manifold import TSNE
 
 from gradwork.backend import xp
 from gradwork.tools.viz._figure import finish, plt
+from gradwork.tools.viz._record import record_outputs
 
 
 def tsne(points, perplexity=30.0, seed=0):
@@ -20,6 +21,16 @@ def tsne(points, perplexity=30.0, seed=0):
                          f"points than the perplexity; lower perplexity (e.g. {max(1, len(points) // 4)}) or "
                          f"give more points")
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(points)
+
+
+def layer_output(model, x, name):
+    """The output of the sub-module called ``name`` (as in ``model.named_modules()``) for the batch x,
+    flattened to (N, features): a hidden representation to map with ``plot_tsne``."""
+    names = [n for n, _ in model.named_modules() if n]
+    if name not in names:
+        raise ValueError(f"layer_output: the model has no layer {name!r}; its layers are: {', '.join(names)}")
+    (_, output), = record_outputs(model, x, lambda n, module: n == name)
+    return output.reshape(len(output), -1)
 
 
 def plot_tsne(points, path=None, labels=None, words=None, perplexity=30.0, title=None, seed=0):
