@@ -40,8 +40,9 @@ def main(out=OUT, epochs=100, decays=(0.0, 2.0)):
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
+        weight_norm = sum(float((p.data ** 2).sum()) for p in model.parameters()) ** 0.5
         print(f"weight decay {decay:<4}: training accuracy {h['accuracy'][-1]:.3f}, validation "
-              f"{h['val_accuracy'][-1]:.3f}, weight norm {sum(float((p.data ** 2).sum()) for p in model.parameters()) ** 0.5:.1f}")
+              f"{h['val_accuracy'][-1]:.3f}, weight norm {weight_norm:.1f}")
     axes[0][0].set_ylabel("accuracy")
     fig.tight_layout()
     os.makedirs(out, exist_ok=True)

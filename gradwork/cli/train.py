@@ -102,7 +102,8 @@ def config_from_args(args):
     return {
         "model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
         "optimizer": args.optimizer, "lr": args.lr if args.lr is not None else default_lr(args.optimizer),
-        "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": hidden, "clip_grad_norm": args.clip_grad_norm,
+        "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": hidden,
+        "clip_grad_norm": args.clip_grad_norm,
         "activation": args.activation, "batchnorm": args.batchnorm, "variant": args.variant,
         "augment": args.augment, "seed": args.seed, "val_fraction": 0.2,
         "gradwork_version": gradwork.__version__,
