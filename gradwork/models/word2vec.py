@@ -9,7 +9,6 @@ distribution^¾, to tell the true pair from the noise:
 
 Two tables: ``in_embed`` (the word vectors one keeps, v) and ``out_embed`` (u, used only in training).
 """
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.errors import ConfigError
@@ -65,15 +64,16 @@ class Word2Vec(Module):
         v = self.in_embed.weight.data
         return v / xp.maximum(xp.linalg.norm(v, axis=1, keepdims=True), 1e-12) if normalized else v.copy()
 
-    def vector(self, word):
+    def _id(self, word):
         if word not in self.index:
             raise KeyError(f"{word!r} is not in the vocabulary of {len(self.words)} words (too rare, or never seen)")
-        return self.in_embed.weight.data[self.index[word]]
+        return self.index[word]
+
+    def vector(self, word):
+        return self.in_embed.weight.data[self._id(word)]
 
     def _nearest(self, query, k, exclude):
-        vectors = self.vectors()
-        with no_grad():
-            similarity = vectors @ (query / max(float(xp.linalg.norm(query)), 1e-12))
+        similarity = self.vectors() @ (query / max(float(xp.linalg.norm(query)), 1e-12))
         similarity[[self.index[w] for w in exclude]] = -xp.inf
         best = xp.argsort(-similarity)[:k]
         return [(self.words[i], float(similarity[i])) for i in best]
@@ -84,18 +84,16 @@ class Word2Vec(Module):
 
     def analogy(self, a, b, c, k=1):
         """Words nearest to a − b + c ("king" − "man" + "woman" ≈ "queen"), the three inputs excluded."""
+        ia, ib, ic = (self._id(w) for w in (a, b, c))
         unit = self.vectors()
-        query = unit[self.index[a]] - unit[self.index[b]] + unit[self.index[c]] if all(
-            w in self.index for w in (a, b, c)) else None
-        if query is None:
-            missing = [w for w in (a, b, c) if w not in self.index]
-            raise KeyError(f"{', '.join(repr(w) for w in missing)} not in the vocabulary of {len(self.words)} words")
+        query = unit[ia] - unit[ib] + unit[ic]
         return self._nearest(query, k, [a, b, c])
 
     def similarity(self, a, b):
         """Cosine similarity of two words' vectors."""
-        va, vb = self.vector(a), self.vector(b)
-        return float(va @ vb / max(float(xp.linalg.norm(va) * xp.linalg.norm(vb)), 1e-12))
+        ia, ib = self._id(a), self._id(b)
+        unit = self.vectors()
+        return float(unit[ia] @ unit[ib])
 
     def extra_repr(self):
         return f"{len(self.words)} words, dim={self.in_embed.embedding_dim}, mode={self.mode!r}"

@@ -28,7 +28,6 @@ from gradwork.ops.dropout import dropout
 from gradwork.ops.linear import linear
 from gradwork.ops.shape import cat, getitem, stack, transpose, unsqueeze
 
-GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 REVERSED = slice(None, None, -1)
 
 
@@ -41,12 +40,11 @@ class RNNBase(Module):
     """What RNN, LSTM and GRU share: the parameters of every layer and direction, and the loop over
     layers (each layer's output is the next one's input, with dropout in between)."""
 
-    mode = None
+    gates = 1  # pre-activations per hidden unit: 1 for the Elman RNN, 4 for the LSTM, 3 for the GRU
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=None, mode=None):
+                 bidirectional=False, dtype=None):
         super().__init__()
-        self.mode = mode or self.mode
         cls = type(self).__name__
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             _check_size(cls, name, value)
@@ -55,7 +53,7 @@ class RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.num_directions = 2 if bidirectional else 1
-        gate_size = GATES[self.mode] * hidden_size
+        gate_size = self.gates * hidden_size
         dtype = dtype or get_default_dtype()
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
@@ -158,8 +156,7 @@ class RNN(RNNBase):
                  dropout=0.0, bidirectional=False, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
-                         mode="RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self.nonlinearity = nonlinearity
 
     def _layer(self, x, initial, weights):
@@ -172,7 +169,7 @@ class LSTM(RNNBase):
     ``forward(x, (h0, c0)=None)`` → (output, (h_n, c_n)); see the module docstring for shapes.
     """
 
-    mode = "LSTM"
+    gates = 4
 
     def _initial_states(self, hx, batch, dtype):
         if hx is None:
@@ -191,7 +188,7 @@ class GRU(RNNBase):
     ``forward(x, h0=None)`` → (output, h_n); see the module docstring for shapes.
     """
 
-    mode = "GRU"
+    gates = 3
 
     def _layer(self, x, initial, weights):
         return recurrent.gru_layer(x, initial[0], *weights)

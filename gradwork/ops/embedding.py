@@ -3,10 +3,10 @@
 An embedding is a table W of shape (num_embeddings, dim); looking up token ids picks rows of it.
 It is the same as one_hot(ids) @ W, without building the one-hot matrix.
 """
-from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.errors import LabelError
+from gradwork.ops.shape import GetItem
 
 
 def check_token_ids(ids, num_embeddings, what="embedding"):
@@ -19,26 +19,20 @@ def check_token_ids(ids, num_embeddings, what="embedding"):
                          f"(the largest allowed is {num_embeddings - 1}, for a table of {num_embeddings} rows)")
 
 
-class Embedding(Function):
+class Embedding(GetItem):
     """y[..., :] = W[ids[...], :] with ids (*) integer and W (num_embeddings, dim) → y (*, dim).
 
-    Backward scatter-adds: every occurrence of a token adds its gradient to that token's row, so a
-    token used twice in a batch gets the sum (``np.add.at``; a plain ``gW[ids] += g`` would keep
-    only one of them). Rows of ``padding_idx`` get no gradient.
+    It is integer-array indexing of the table, whose backward already scatter-adds: every
+    occurrence of a token adds its gradient to that token's row, so a token used twice in a batch
+    gets the sum. On top of that, the row of ``padding_idx`` gets no gradient.
     """
 
     def __init__(self, ids, padding_idx=None):
-        self.ids = ids
+        super().__init__(ids)
         self.padding_idx = padding_idx
 
-    def forward(self, weight):
-        self.num_embeddings = weight.shape[0]
-        self.weight_dtype = weight.dtype
-        return weight[self.ids]
-
     def backward(self, gy):
-        grad = xp.zeros((self.num_embeddings, gy.shape[-1]), self.weight_dtype)
-        xp.add.at(grad, self.ids.reshape(-1), gy.reshape(-1, gy.shape[-1]))
+        grad = super().backward(gy)
         if self.padding_idx is not None:
             grad[self.padding_idx] = 0
         return grad
