@@ -24,7 +24,8 @@ LANGUAGE_MODEL_EPOCHS = 5
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", default="lenet5", help=f"architecture: {', '.join(models.MODELS)}, char-rnn (default lenet5)")
+    parser.add_argument("--model", default="lenet5",
+                        help=f"architecture: {', '.join(models.MODELS)}, char-rnn (default lenet5)")
     parser.add_argument("--dataset", default="digits", help=f"data set: {', '.join(LOADERS)} (default digits)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"total number of epochs (default {DEFAULT_EPOCHS}, char-rnn {LANGUAGE_MODEL_EPOCHS}; "
