@@ -53,6 +53,9 @@ def add_arguments(parser):
     parser.add_argument("--seq-len", type=int, default=64, help="char-rnn: characters per BPTT chunk (default 64)")
     parser.add_argument("--cell", default="lstm", help="char-rnn: lstm, gru or rnn (default lstm)")
     parser.add_argument("--embedding-dim", type=int, default=64, help="char-rnn: embedding size (default 64)")
+    parser.add_argument("--val-fraction", type=float, default=0.2,
+                        help="share of the training split held out for validation; 0 trains on all of it "
+                             "(default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
     parser.add_argument("--out", default=None, help="run folder to create (default runs/<model>-<dataset>-<time>)")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder up to --epochs")
@@ -94,6 +97,8 @@ def config_from_args(args):
         raise ConfigError(f"--weight-decay must be non-negative, got {args.weight_decay}")
     if args.seed < 0:
         raise ConfigError(f"--seed must be non-negative, got {args.seed}")
+    if not 0 <= args.val_fraction < 1:
+        raise ConfigError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     if args.clip_grad_norm is not None and not args.clip_grad_norm > 0:
         raise ConfigError(f"--clip-grad-norm must be positive, got {args.clip_grad_norm}")
     hidden = _hidden(args.hidden if args.hidden is not None else _default_hidden(args.model))
@@ -106,7 +111,7 @@ def config_from_args(args):
         "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": hidden,
         "clip_grad_norm": args.clip_grad_norm,
         "activation": args.activation, "batchnorm": args.batchnorm, "variant": args.variant,
-        "augment": args.augment, "seed": args.seed, "val_fraction": 0.2,
+        "augment": args.augment, "seed": args.seed, "val_fraction": args.val_fraction,
         "gradwork_version": gradwork.__version__,
     }
 
@@ -117,7 +122,10 @@ class Experiment:
     def __init__(self, config):
         backend.manual_seed(config["seed"])
         train_set, self.test_set, self.input_shape, self.num_classes = load_dataset(config["dataset"])
-        self.train_set, self.val_set = data.train_val_split(train_set, config["val_fraction"])
+        if config["val_fraction"] > 0:
+            self.train_set, self.val_set = data.train_val_split(train_set, config["val_fraction"])
+        else:  # every training example is trained on; the test split stays untouched
+            self.train_set, self.val_set = train_set, None
         self.model = models.build_model(config["model"], self.input_shape, self.num_classes,
                                         hidden=config["hidden"], activation=config["activation"],
                                         dropout=config["dropout"], batchnorm=config.get("batchnorm", False),
@@ -135,7 +143,7 @@ class Experiment:
 
     def describe(self):
         c = self.config
-        return (f"{c['model']} on {c['dataset']}: {len(self.train_set)} train / {len(self.val_set)} validation / "
+        return (f"{c['model']} on {c['dataset']}: {len(self.train_set)} train / {len(self.val_set or ())} validation / "
                 f"{len(self.test_set)} test examples, {self.model.num_parameters():,} parameters, "
                 f"{c['optimizer']} lr={c['lr']:g}")
 

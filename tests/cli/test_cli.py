@@ -54,6 +54,14 @@ def test_resume_picks_up_the_schedule_where_it_stopped(tmp_path):
     assert resumed == straight
 
 
+def test_val_fraction_zero_trains_on_the_whole_training_split(tmp_path, capsys):
+    assert train(tmp_path, "--epochs", "2", "--model", "mlp", "--hidden", "32", "--val-fraction", "0")[0] == 0
+    assert "1437 train / 0 validation / 360 test" in capsys.readouterr().err  # the test split stays apart
+    history = json.loads((tmp_path / "run" / "history.json").read_text())["history"]
+    assert "val_accuracy" not in history and len(history["loss"]) == 2
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["val_fraction"] == 0
+
+
 def test_same_seed_gives_identical_history_files(tmp_path):
     train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="a")
     train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="b")
@@ -83,6 +91,7 @@ def test_gradcheck_command_prints_a_table_of_verdicts(capsys):
     (["--lr", "-0.1"], "--lr must be positive"),
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
     (["--hidden", "12,x"], "--hidden must be comma-separated integers"),
+    (["--val-fraction", "1"], "--val-fraction must be in [0, 1)"),
 ])
 def test_bad_arguments_get_one_clear_line_and_no_run_folder(tmp_path, capsys, args, message):
     code, out = train(tmp_path, *args)
