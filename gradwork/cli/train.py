@@ -55,7 +55,7 @@ def add_arguments(parser):
     parser.add_argument("--embedding-dim", type=int, default=64, help="char-rnn: embedding size (default 64)")
     parser.add_argument("--val-fraction", type=float, default=0.2,
                         help="share of the training split held out for validation; 0 trains on all of it "
-                             "(default 0.2)")
+                             "(default 0.2; char-rnn always holds out the last 5%% of the text)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
     parser.add_argument("--out", default=None, help="run folder to create (default runs/<model>-<dataset>-<time>)")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder up to --epochs")

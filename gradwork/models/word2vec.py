@@ -91,9 +91,8 @@ class Word2Vec(Module):
 
     def similarity(self, a, b):
         """Cosine similarity of two words' vectors."""
-        ia, ib = self._id(a), self._id(b)
-        unit = self.vectors()
-        return float(unit[ia] @ unit[ib])
+        va, vb = self.vector(a), self.vector(b)  # two rows only: no need to normalise the whole table
+        return float(va @ vb / max(float(xp.linalg.norm(va) * xp.linalg.norm(vb)), 1e-12))
 
     def extra_repr(self):
         return f"{len(self.words)} words, dim={self.in_embed.embedding_dim}, mode={self.mode!r}"
