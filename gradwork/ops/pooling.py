@@ -15,9 +15,12 @@ class MaxPool2d(Function):
     held the maximum (the first, if several tie) — the max gate of a computational graph.
 
     The windows are the strided view of convolution (``im2col``). Rather than gathering every
-    window into a (…, kh·kw) array for argmax, the loops walk the kh·kw kernel positions — 4 for a
-    2×2 pool — each a strided view that covers every window at once: forward keeps the running
-    maximum; backward finds, position by position, the first one equal to it. No loop over pixels.
+    window into a (…, kh·kw) array for argmax, the loop walks the kh·kw kernel positions — 4 for a
+    2×2 pool — each a strided view that covers every window at once, keeping the running maximum.
+    When a gradient will be needed, the same loop records the *winner*: for each output, the index
+    k of the first kernel position that holds the maximum (one byte per output). Backward then
+    only asks, position by position, "is k the winner?" — it never reads the input again.
+    No loop over pixels.
     """
 
     def __init__(self, kernel, stride, padding):
@@ -31,17 +34,25 @@ class MaxPool2d(Function):
         windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
         first, *rest = self.positions(windows)
         out = first.copy()  # (N, H', W', C)
-        for candidate in rest:
+        record = any(self.needs_input_grad)
+        winner = xp.zeros(out.shape, dtype=xp.min_scalar_type(len(rest))) if record else None
+        for k, candidate in enumerate(rest, start=1):
+            if record:  # strictly greater: a tie keeps the earlier position
+                better = (candidate > out).view(xp.uint8).astype(winner.dtype, copy=False)
             xp.maximum(out, candidate, out=out)
-        self.save_for_backward(x, out)
+            if record:  # k exceeds every earlier index, so max(winner, better·k) is "k where better"
+                better *= winner.dtype.type(k)
+                xp.maximum(winner, better, out=winner)
+        if record:
+            self.save_for_backward(winner)
+            self.input_shape = x.shape
         return out.transpose(0, 3, 1, 2)
 
     def backward(self, gy):
-        x, out = self.saved
-        n, c, h, w = x.shape
+        (winner,) = self.saved
+        n, c, h, w = self.input_shape
         kh, kw = self.kernel
-        gy = gy.transpose(0, 2, 3, 1)  # (N, H', W', C), the layout of ``out``
-        windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
+        gy = gy.transpose(0, 2, 3, 1)  # (N, H', W', C), the layout of ``winner``
         tiles = self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0
         if tiles:  # every pixel is in exactly one window: write straight into the gradient's blocks
             gx = xp.empty((n, h, w, c), dtype=gy.dtype)
@@ -50,15 +61,11 @@ class MaxPool2d(Function):
         else:
             routed = xp.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
             targets = self.positions(routed)
-        unclaimed = xp.ones(out.shape, dtype=bool)
-        for candidate, target in zip(self.positions(windows), targets):
-            hit = candidate == out
-            hit &= unclaimed  # a tie goes to the first position only
-            unclaimed ^= hit
-            xp.multiply(gy, hit, out=target)  # every target is written once, so no zero-filling first
+        for k, target in enumerate(targets):
+            xp.multiply(gy, winner == k, out=target)  # every target is written once, so no zero-filling first
         if tiles:
             return gx.transpose(0, 3, 1, 2)
-        return col2im(routed, x.shape, self.stride, self.padding, (1, 1))
+        return col2im(routed, self.input_shape, self.stride, self.padding, (1, 1))
 
 
 class AvgPool2d(Function):

@@ -74,15 +74,16 @@ def relative_error(analytic, numerical):
 def _numerical_gradient(scalar_fn, x, eps):
     """Central differences of ``scalar_fn()`` w.r.t. every element of the array ``x`` (changed and restored in place)."""
     grad = xp.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + eps
+    # Index ``x`` itself: ``x.reshape(-1)`` would be a copy when x is not contiguous (a transposed or
+    # channels-last array), and the perturbations would never reach the function.
+    for index in xp.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
         plus = scalar_fn()
-        flat[i] = original - eps
+        x[index] = original - eps
         minus = scalar_fn()
-        flat[i] = original
-        gflat[i] = (plus - minus) / (2 * eps)
+        x[index] = original
+        grad[index] = (plus - minus) / (2 * eps)
     return grad
 
 

@@ -5,7 +5,8 @@ import pytest
 import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork.errors import ShapeError
-from gradwork.ops.conv import im2col, output_size
+from gradwork.ops.conv import im2col, im2col_channels_first, output_size
+from gradwork.ops.pooling import MaxPool2d
 from gradwork.tools import gradcheck
 from tests.conftest import leaf
 
@@ -51,19 +52,47 @@ CONV_CASES = [  # (N, C, H, W, O, k, stride, padding, dilation, groups)
 ]
 
 
+def stored(array, layout):
+    """A float64 leaf holding ``array`` (N, C, H, W) in the given memory order: "channels-first"
+    as a data set delivers it, or "channels-last" as convolutions and pooling leave it. conv2d
+    builds its window matrix differently for the two (ops/conv.py), and both must agree."""
+    t = leaf(array)
+    if layout == "channels-last":
+        t.data = np.ascontiguousarray(t.data.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return t
+
+
+LAYOUTS = ["channels-first", "channels-last"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_matches_the_direct_loop(case):
+def test_conv2d_matches_the_direct_loop(case, layout):
     n, c, h, w, o, k, s, p, d, g = case
     x, weight, bias = R.standard_normal((n, c, h, w)), R.standard_normal((o, c // g, k, k)), R.standard_normal(o)
-    y = F.conv2d(gw.tensor(x), gw.tensor(weight), gw.tensor(bias), s, p, d, g)
+    y = F.conv2d(stored(x, layout), gw.tensor(weight), gw.tensor(bias), s, p, d, g)
     np.testing.assert_allclose(y.data, direct_conv2d(x, weight, bias, s, p, d, g), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_gradients(case):
+def test_conv2d_gradients(case, layout):
     n, c, h, w, o, k, s, p, d, g = case
-    assert_grads(lambda x, wt, b: F.conv2d(x, wt, b, s, p, d, g),
-                 R.standard_normal((n, c, h, w)), R.standard_normal((o, c // g, k, k)), R.standard_normal(o))
+    report = gradcheck(lambda x, wt, b: F.conv2d(x, wt, b, s, p, d, g),
+                       [stored(R.standard_normal((n, c, h, w)), layout), leaf(R.standard_normal((o, c // g, k, k))),
+                        leaf(R.standard_normal(o))])
+    assert report.max_error < 1e-6, str(report)
+
+
+@pytest.mark.parametrize("channels, stride, padding, dilation", [(1, 1, 1, 1), (1, 2, 0, 1), (3, 2, 1, 2)])
+def test_channels_first_window_matrix_holds_the_same_windows(channels, stride, padding, dilation):
+    """One-channel inputs build the window matrix transposed, columns in (C, kh, kw) order."""
+    x = R.standard_normal((2, channels, 7, 6))
+    args = ((3, 2), (stride, stride), (padding, padding), (dilation, dilation))
+    cols = np.ascontiguousarray(im2col(x, *args)).reshape(-1, channels * 6)  # (kh, kw, C) order
+    cols_t = im2col_channels_first(x, *args)  # (C·kh·kw, N·H'·W'), (C, kh, kw) order
+    reordered = cols.reshape(-1, 3, 2, channels).transpose(0, 3, 1, 2).reshape(-1, channels * 6)
+    np.testing.assert_array_equal(cols_t.T, reordered)
 
 
 @pytest.mark.parametrize("stride, padding, output_padding, dilation, groups", [
@@ -145,6 +174,20 @@ def test_max_pool_with_ties_gives_the_whole_gradient_to_one_position():
     windows = x.grad.reshape(1, 2, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(1, 2, 2, 2, 4)
     np.testing.assert_array_equal(windows.sum(axis=-1), 1)
     np.testing.assert_array_equal((windows != 0).sum(axis=-1), 1)
+    np.testing.assert_array_equal(windows[..., 0], 1)  # the first in row-major order, as PyTorch picks
+
+
+def test_max_pool_tie_goes_to_the_first_position_in_row_major_order():
+    x = leaf([[[[0.0, 7.0], [7.0, 7.0]], [[2.0, 1.0], [9.0, 9.0]]]])
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[0, 1], [0, 0]], [[0, 0], [1, 0]]]])
+
+
+def test_max_pool_without_gradient_keeps_nothing_for_backward():
+    pool = MaxPool2d((2, 2), (2, 2), (0, 0))
+    with gw.no_grad():
+        y = pool(gw.tensor(R.standard_normal((2, 3, 4, 4))))
+    assert y.shape == (2, 3, 2, 2) and pool.saved == ()
 
 
 def test_pooling_errors():

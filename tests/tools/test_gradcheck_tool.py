@@ -32,6 +32,14 @@ def test_gradcheck_passes_a_correct_op_and_catches_a_wrong_one():
     assert not report.ok and report.rows[0].verdict == "wrong"
 
 
+def test_gradcheck_perturbs_an_input_that_is_not_contiguous():
+    x = gw.tensor(np.random.default_rng(1).standard_normal((3, 4)), requires_grad=True)
+    x.data = x.data.T.copy().T  # same values, stored column by column
+    assert not x.data.flags.c_contiguous
+    report = gradcheck(lambda t: (t * t).sum(axis=0), [x])
+    assert report.ok, str(report)
+
+
 def test_gradcheck_insists_on_float64():
     with pytest.raises(TypeError, match="float64"):
         gradcheck(lambda t: t * t, [gw.tensor([1.0, 2.0], requires_grad=True)])
