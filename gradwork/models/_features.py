@@ -15,8 +15,12 @@ def flat_size(features, input_shape, model_name):
         with no_grad():
             out = features.eval()(Tensor(xp.zeros((1,) + tuple(input_shape), get_default_dtype())))
     except ValueError as error:
-        raise ConfigError(f"{model_name}: inputs of shape {tuple(input_shape)} do not fit this architecture: {error}") \
-            from None
+        # Name the failing layer by its path in the model ("features.12"), not inside ``features``.
+        origin = getattr(error, "layer_origin", None)
+        layer = next((f"{path} ({type(m).__name__}): " for path, m in features.named_modules("features")
+                      if m is origin), "")
+        raise ConfigError(f"{model_name}: inputs of shape {tuple(input_shape)} do not fit this architecture: "
+                          f"{layer}{getattr(error, 'bare_message', error)}") from None
     finally:
         features.train()
     return out.size

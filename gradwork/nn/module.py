@@ -10,7 +10,7 @@ from collections import OrderedDict, namedtuple
 
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
-from gradwork.errors import CheckpointError
+from gradwork.errors import CheckpointError, ShapeError
 from gradwork.nn.parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -91,7 +91,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        output = self.forward(*args, **kwargs)
+        try:
+            output = self.forward(*args, **kwargs)
+        except ShapeError as error:
+            _name_the_layer(error, self)
+            raise
         for hook in self._forward_hooks:
             result = hook(self, args, output)
             if result is not None:
@@ -289,3 +293,20 @@ class Module:
         if not lines:
             return head + ")" + count
         return head + "\n" + "\n".join(lines) + "\n)" + count
+
+
+def _name_the_layer(error, module):
+    """Put the path of the layer where a shape error arose in front of its message:
+    "features.3 (Conv2d): conv2d: input has 1 channels but the layer expects 16 …".
+
+    The innermost module the error passes through is its origin; every enclosing module, as the
+    error travels out, rewrites the prefix with the origin's path inside itself, so the outermost
+    call — the user's model — leaves the full path.
+    """
+    if not hasattr(error, "layer_origin"):
+        error.layer_origin, error.bare_message = module, str(error)
+    for path, candidate in module.named_modules():
+        if candidate is error.layer_origin:
+            if path:
+                error.args = (f"{path} ({type(candidate).__name__}): {error.bare_message}",)
+            return

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import gradwork as gw
-from gradwork import nn, optim
+from gradwork import models, nn, optim
+from gradwork.errors import ShapeError
 
 
 def test_conv2d_parameters_have_pytorch_shapes_and_default_init():
@@ -98,3 +99,15 @@ def test_pool_and_dropout2d_layers():
     assert nn.AdaptiveAvgPool2d(1)(x).shape == (2, 3, 1, 1)
     layer = nn.Dropout2d(0.5).eval()
     assert layer(x) is x
+
+
+def test_a_shape_error_inside_a_model_names_the_layer():
+    model = models.LeNet5()
+    with pytest.raises(ShapeError, match=r"^features\.0 \(Conv2d\): conv2d: input has 3 channels but the layer "
+                                         r"expects 1 \(input shape \(2, 3, 28, 28\)\)$"):
+        model(gw.tensor(np.zeros((2, 3, 28, 28), np.float32)))
+    with pytest.raises(ShapeError, match=r"^features\.3 \(Conv2d\): .*\(2, 6, 4, 4\) is too small .* smallest that works is 5"):
+        model(gw.tensor(np.zeros((2, 1, 9, 9), np.float32)))
+    # A layer called on its own keeps the message as it is.
+    with pytest.raises(ShapeError, match=r"^conv2d: input has 3 channels"):
+        nn.Conv2d(1, 4, 3)(gw.tensor(np.zeros((1, 3, 8, 8), np.float32)))

@@ -33,6 +33,9 @@ def test_models_explain_inputs_they_cannot_take():
         models.build_model("vgg16", (1, 28, 28), 10)
     with pytest.raises(ConfigError, match="convolutional models need image inputs"):
         models.build_model("lenet5", (64,), 10)
+    with pytest.raises(ConfigError, match=r"AlexNet: inputs of shape \(1, 8, 8\) do not fit this architecture: "
+                                          r"features\.12 \(MaxPool2d\): max_pool2d: .* smallest spatial size that works is 3"):
+        models.build_model("alexnet", (1, 8, 8), 10)
 
 
 def test_residual_block_with_zero_initialised_last_layer_is_identity_plus_relu():
