@@ -107,12 +107,21 @@ def col2im(cols, input_shape, stride, padding, dilation):
     return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
 
 
+# accumulate_windows works through the batch in blocks of images whose gradient fits in this many
+# bytes, so the nine additions of a 3×3 kernel hit cache rather than memory. Measured for batch 128
+# (bench/RESULTS.md): 16 channels at 28×28 (7 MB in all) 22.5 → 12.2 ms; 32 at 14×14 (4 MB)
+# 8.5 → 6.8 ms; 2.5 MB and less unchanged. Smaller blocks lose to the per-block overhead.
+CACHE_BLOCK_BYTES = 2 << 20
+
+
 def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dilation):
     """col2im fused with the product that makes the columns: for each kernel position (i, j),
     ``rows`` (N·H'·W', K) times that position's weight slice gives its contribution (N, H', W', C),
     added where those windows read from. Each product's result is contiguous, so the additions
     stream through memory (materialising the whole column matrix and then reading it with a stride
-    of kh·kw·C values is several times slower). ``weight``: (K, C/groups, kh, kw).
+    of kh·kw·C values is several times slower). The batch is taken in blocks of whole images that
+    fit in cache (``CACHE_BLOCK_BYTES``): a block's kh·kw additions then reuse the same memory.
+    ``weight``: (K, C/groups, kh, kw).
 
     Returns the (N, C, H, W) result, stored channels-last.
     """
@@ -122,10 +131,15 @@ def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dila
     out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            contribution = grouped_matmul(rows, weight[:, :, i, j], groups).reshape(n, out_h, out_w, c)
-            padded[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :] += contribution
+    block = max(1, CACHE_BLOCK_BYTES // padded[0].nbytes)  # images per block
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        target, block_rows = padded[start:stop], rows[start * out_h * out_w:stop * out_h * out_w]
+        for i in range(kh):
+            for j in range(kw):
+                contribution = grouped_matmul(block_rows, weight[:, :, i, j], groups)
+                target[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :] += \
+                    contribution.reshape(stop - start, out_h, out_w, c)
     return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
 
 

@@ -5,6 +5,7 @@ import pytest
 import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork.errors import ShapeError
+import gradwork.ops.conv as conv_ops
 from gradwork.ops.conv import im2col, im2col_channels_first, output_size
 from gradwork.ops.pooling import MaxPool2d
 from gradwork.tools import gradcheck
@@ -108,6 +109,22 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d():
     forward = F.conv2d(gw.tensor(x), gw.tensor(w), stride=2, padding=0).data
     backward = F.conv_transpose2d(gw.tensor(y), gw.tensor(w), stride=2, padding=0).data
     assert (forward * y).sum() == pytest.approx((x * backward).sum(), rel=1e-10)
+
+
+def test_input_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch):
+    """accumulate_windows (conv2d's input gradient, conv_transpose2d's forward) works through the
+    batch in cache-sized blocks; a budget of one byte makes every image its own block."""
+    x, w, gy = R.standard_normal((3, 4, 7, 6)), R.standard_normal((6, 2, 3, 3)), R.standard_normal((3, 6, 4, 3))
+    results = []
+    for budget in (conv_ops.CACHE_BLOCK_BYTES, 1):
+        monkeypatch.setattr(conv_ops, "CACHE_BLOCK_BYTES", budget)
+        xt = leaf(x)
+        F.conv2d(xt, gw.tensor(w), None, 2, 1, 1, 2).backward(gw.tensor(gy))
+        results.append((xt.grad, F.conv_transpose2d(gw.tensor(gy), gw.tensor(w), stride=2, padding=1).data))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+    assert_grads(lambda x_, wt: F.conv2d(x_, wt, None, 1, 1), R.standard_normal((3, 2, 5, 5)),
+                 R.standard_normal((3, 2, 3, 3)))
 
 
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation, expected", [
