@@ -20,6 +20,7 @@ from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import xp
 from gradwork.errors import ShapeError
+from gradwork.ops._util import column_sums
 
 as_strided = xp.lib.stride_tricks.as_strided
 
@@ -141,12 +142,6 @@ def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dila
                 target[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :] += \
                     contribution.reshape(stop - start, out_h, out_w, c)
     return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
-
-
-def column_sums(matrix):
-    """Σ over the rows of a tall (M, K) matrix, as a BLAS vector product: NumPy's ``sum(axis=0)``
-    walks such a matrix K values at a time and is several times slower when K is small."""
-    return xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
 
 
 def channels_last_weight(weight, groups):

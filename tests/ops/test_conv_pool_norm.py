@@ -220,6 +220,37 @@ def test_batch_norm_gradients_in_training(shape):
                  R.standard_normal(shape) * 2 + 1, R.standard_normal(3), R.standard_normal(3))
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_batch_norm_gradients_in_training_for_both_layouts_and_without_affine(layout):
+    x = stored(R.standard_normal((4, 3, 3, 5)) * 2 + 1, layout)
+    report = gradcheck(lambda x_, w, b: F.batch_norm(x_, None, None, w, b, training=True),
+                       [x, leaf(R.standard_normal(3)), leaf(R.standard_normal(3))])
+    assert report.max_error < 1e-6, str(report)
+    report = gradcheck(lambda x_: F.batch_norm(x_, None, None, None, None, training=True), [x])
+    assert report.max_error < 1e-6, str(report)
+
+
+def test_fused_batch_norm_equals_standardize_scale_shift():
+    """batch_norm with γ and β is one fused op; it must equal the three-op composition, forward
+    and backward, and leave the same running statistics."""
+    x, w, b, g = (R.standard_normal((5, 4, 3, 3)) * 3 + 2, R.standard_normal(4), R.standard_normal(4),
+                  R.standard_normal((5, 4, 3, 3)))
+    grads, outputs, stats = [], [], []
+    for fused in (True, False):
+        xt, wt, bt = leaf(x), leaf(w), leaf(b)
+        mean, var = np.zeros(4), np.ones(4)
+        if fused:
+            y = F.batch_norm(xt, mean, var, wt, bt, training=True, momentum=0.3)
+        else:
+            y = F.batch_norm(xt, mean, var, None, None, training=True, momentum=0.3) * wt.reshape(1, 4, 1, 1) \
+                + bt.reshape(1, 4, 1, 1)
+        y.backward(gw.tensor(g))
+        outputs.append(y.data), grads.append((xt.grad, wt.grad, bt.grad)), stats.append((mean, var))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-12, atol=1e-12)
+    for a, c in zip(grads[0] + stats[0], grads[1] + stats[1]):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)
+
+
 def test_batch_norm_gradients_in_eval_mode():
     mean, var = R.standard_normal(3), R.uniform(0.5, 2, 3)
     assert_grads(lambda x, w, b: F.batch_norm(x, mean, var, w, b, training=False),
