@@ -39,8 +39,8 @@ class Standardize(Function):
                 - x_hat * (g * x_hat).mean(axis=self.axes, keepdims=True)) * inv_std
 
 
-class BatchNormTraining(Function):
-    """Batch normalisation in training mode together with its affine step, as one op:
+class BatchNormalize(Function):
+    """Batch normalisation with the batch's own statistics (training mode) and the affine step, as one op:
 
         x̂ = (x − μ) / √(σ² + ε),   y = γ ⊙ x̂ + β
 
@@ -117,30 +117,40 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         if count < 2 and training:
             raise ValueError(f"batch_norm: training needs more than one value per channel to estimate a variance, "
                              f"got input of shape {x.shape} (use a batch of 2 or more, or eval mode)")
-        if weight is not None and bias is not None:  # the common case, fused: normalise, scale and shift
-            standardize = BatchNormTraining(eps)
-            x_hat = standardize(x, weight, bias)
-            weight = bias = None  # already applied
+        if weight is not None and bias is not None:  # the usual case: normalise, scale and shift in one op
+            normalize = BatchNormalize(eps)
+            out = normalize(x, weight, bias)
         else:
-            standardize = Standardize(axes, eps)
-            x_hat = standardize(x)
+            normalize = Standardize(axes, eps)
+            out = _scale_and_shift(normalize(x), weight, bias, shape)
         if training and running_mean is not None:
-            batch_mean = standardize.mean.reshape(channels)
-            batch_var = standardize.var.reshape(channels) * (count / max(count - 1, 1))
-            for stat, value in ((running_mean, batch_mean), (running_var, batch_var)):
-                data = stat.data if isinstance(stat, Tensor) else stat
-                data *= 1 - momentum
-                data += momentum * value.astype(data.dtype, copy=False)
-    else:
-        mean = running_mean.data if isinstance(running_mean, Tensor) else running_mean
-        var = running_var.data if isinstance(running_var, Tensor) else running_var
-        inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype).reshape(shape)
-        x_hat = (x - mean.astype(x.dtype).reshape(shape)) * inv_std
+            _update_running_statistics(normalize, running_mean, running_var, momentum, count)
+        return out
+    mean = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+    var = running_var.data if isinstance(running_var, Tensor) else running_var
+    inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype).reshape(shape)
+    return _scale_and_shift((x - mean.astype(x.dtype).reshape(shape)) * inv_std, weight, bias, shape)
+
+
+def _scale_and_shift(x_hat, weight, bias, shape):
+    """γ ⊙ x̂ + β, either of them optional, broadcast over the channel axis."""
     if weight is not None:
         x_hat = x_hat * shape_ops.reshape(weight, shape)
     if bias is not None:
         x_hat = x_hat + shape_ops.reshape(bias, shape)
     return x_hat
+
+
+def _update_running_statistics(normalize, running_mean, running_var, momentum, count):
+    """running = (1 − momentum)·running + momentum·batch, in place, from the batch statistics that
+    ``normalize`` kept; the running variance takes the unbiased batch variance, count/(count − 1)·σ²."""
+    channels = running_mean.shape[0]
+    batch_mean = normalize.mean.reshape(channels)
+    batch_var = normalize.var.reshape(channels) * (count / max(count - 1, 1))
+    for stat, value in ((running_mean, batch_mean), (running_var, batch_var)):
+        data = stat.data if isinstance(stat, Tensor) else stat
+        data *= 1 - momentum
+        data += momentum * value.astype(data.dtype, copy=False)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
