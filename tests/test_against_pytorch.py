@@ -192,3 +192,54 @@ def test_embedding_matches_pytorch_with_repeated_ids():
     (ours(ids) * 3).sum().backward()
     (theirs(torch.from_numpy(ids)) * 3).sum().backward()
     _assert_same_grads(ours, theirs)
+
+
+def _small_cnn(lib):
+    """One-channel 3×3 convolution (the transposed window matrix), BatchNorm with γ and β (the fused
+    op), ReLU, 2×2 max-pool, a 16-channel convolution (channels-last windows), BatchNorm, a linear head."""
+    return lib.Sequential(lib.Conv2d(1, 4, 3, padding=1), lib.BatchNorm2d(4), lib.ReLU(), lib.MaxPool2d(2),
+                          lib.Conv2d(4, 6, 3, padding=1, stride=2), lib.BatchNorm2d(6), lib.ReLU(), lib.Flatten(),
+                          lib.Linear(6 * 2 * 2, 3))
+
+
+def test_a_small_cnn_trains_like_pytorch_step_by_step():
+    """Two SGD steps with momentum: the same losses, gradients, weights and BatchNorm running statistics."""
+    reference = _small_cnn(torch.nn).double()
+    model = _small_cnn(nn).double()
+    model.load_state_dict({k: v.detach().numpy().copy() for k, v in reference.state_dict().items()})
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 1, 8, 8))
+    y = np.arange(5) % 3
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    for step in range(2):
+        opt.zero_grad()
+        topt.zero_grad()
+        loss = F.cross_entropy(model(gw.tensor(x)), y)
+        loss.backward()
+        tloss = torch.nn.functional.cross_entropy(reference(torch.from_numpy(x)), torch.from_numpy(y))
+        tloss.backward()
+        assert loss.item() == pytest.approx(tloss.item(), rel=1e-10), f"step {step}"
+        for (name, p), (_, q) in zip(model.named_parameters(), reference.named_parameters()):
+            np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=f"step {step}: {name}")
+        opt.step()
+        topt.step()
+    theirs = reference.state_dict()
+    for name, value in model.state_dict().items():
+        np.testing.assert_allclose(value, theirs[name].numpy(), rtol=1e-8, atol=1e-12, err_msg=name)
+    model.eval(), reference.eval()
+    np.testing.assert_allclose(model(gw.tensor(x)).data, reference(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), (2, 1, 0)])
+def test_max_pool_sends_tied_gradients_where_pytorch_does(kernel, stride, padding):
+    """Values from {0, 1, 2}: most windows hold ties; the gradient goes to the first maximum."""
+    x = np.random.default_rng(4).integers(0, 3, (2, 3, 7, 6)).astype(np.float64)
+    g = np.random.default_rng(5).standard_normal((2, 3) + (((7 + 2 * padding - kernel) // stride + 1),
+                                                           ((6 + 2 * padding - kernel) // stride + 1)))
+    ours = gw.tensor(x, requires_grad=True)
+    F.max_pool2d(ours, kernel, stride, padding).backward(gw.tensor(g))
+    theirs = torch.from_numpy(x).requires_grad_()
+    torch.nn.functional.max_pool2d(theirs, kernel, stride, padding).backward(torch.from_numpy(g))
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-12)  # overlaps add up in another order
