@@ -8,9 +8,11 @@ rows of a matrix and the convolution is
 
 The slow, obvious version loops over n, h, w (and the kernel) in Python. Here the window matrix
 is a *strided view* of the padded input — the same memory read with different strides, no loop —
-copied once into a contiguous matrix for the product. Backward needs the opposite, **col2im**:
-every input pixel receives the sum of the gradients of all windows it appeared in; that is done
-with one strided, vectorised addition per kernel position (kh·kw of them), never per pixel.
+copied once into a contiguous matrix for the product (for a one-channel input, such as the first
+layer on grey images, the matrix is built transposed, which copies longer runs). Backward needs
+the opposite, **col2im**: every input pixel receives the sum of the gradients of all windows it
+appeared in; that is done with one strided, vectorised addition per kernel position (kh·kw of
+them), never per pixel, taking the batch in cache-sized blocks of images.
 
 Output size along each axis: ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1.
 """
