@@ -23,7 +23,7 @@ def flat_size(features, input_shape, model_name):
                           f"{layer}{getattr(error, 'bare_message', error)}") from None
     finally:
         features.train()
-    return out.size
+    return out.numel()
 
 
 def he_init(module):

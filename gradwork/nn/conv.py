@@ -20,7 +20,7 @@ def _check_channels(name, in_channels, out_channels, groups):
 class _ConvNd(Module):
     """What both convolution layers share: a weight whose first axis is the one fan_in is not taken
     over, an optional bias, and PyTorch's default initialisation
-    U(−1/√fan_in, 1/√fan_in) for both (``kaiming_uniform_`` with a = √5), fan_in = weight.size / weight.shape[0]."""
+    U(−1/√fan_in, 1/√fan_in) for both (``kaiming_uniform_`` with a = √5), fan_in = weight.numel() / weight.shape[0]."""
 
     def __init__(self, weight_shape, out_channels, bias, dtype):
         super().__init__()
@@ -35,7 +35,7 @@ class _ConvNd(Module):
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1 / math.sqrt(self.weight.size // self.weight.shape[0])
+            bound = 1 / math.sqrt(self.weight.numel() // self.weight.shape[0])
             init.uniform_(self.bias, -bound, bound)
 
 

@@ -168,7 +168,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """Total number of parameter values (only those that require grad, if asked)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def apply(self, fn):
         """Call ``fn(module)`` on every descendant and this module (e.g. a custom initialisation)."""
@@ -283,7 +283,7 @@ class Module:
         return ""
 
     def __repr__(self):
-        own = sum(p.size for p in self.parameters())
+        own = sum(p.numel() for p in self.parameters())
         lines = []
         for name, module in self._modules.items():
             child = repr(module).replace("\n", "\n  ")

@@ -39,7 +39,7 @@ def summary(model, input_shape):
         if not list(module.children()):
             def record(m, inputs, output):
                 rows.append((names[id(m)], type(m).__name__, ("N",) + tuple(output.shape[1:]),
-                             sum(p.size for p in m.parameters())))
+                             sum(p.numel() for p in m.parameters())))
                 note = floored_size_note(m, inputs[0].shape)
                 if note:
                     notes.append(f"{names[id(m)]} ({type(m).__name__}): {note}")
