@@ -1,4 +1,9 @@
-"""Optimisers (SGD, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules and gradient clipping."""
+"""Optimisers (SGD, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules and gradient clipping.
+
+The schedules live where PyTorch keeps them, in ``optim.lr_scheduler``: ``StepLR``, ``MultiStepLR``,
+``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``, ``OneCycleLR``,
+``ReduceLROnPlateau``, and the course's ``InverseTimeDecay`` and ``LinearWarmup``.
+"""
 from gradwork.optim import lr_scheduler
 from gradwork.optim.adagrad import Adagrad
 from gradwork.optim.adam import Adam
