@@ -83,10 +83,17 @@ class Word2Vec(Module):
         return self._nearest(self.vector(word), k, [word])
 
     def analogy(self, a, b, c, k=1):
-        """Words nearest to a − b + c ("king" − "man" + "woman" ≈ "queen"), the three inputs excluded."""
+        """``a`` is to ``b`` as ``c`` is to what? The k words nearest to b − a + c, the inputs excluded.
+
+        ``analogy("man", "king", "woman")`` looks near king − man + woman and should find "queen". The
+        order is that of a line ``a b c d`` of the Google analogy test set ("Athens Greece Baghdad Iraq":
+        ``analogy("Athens", "Greece", "Baghdad")`` → "Iraq") and of gensim's
+        ``most_similar(positive=[b, c], negative=[a])``. Each vector is first scaled to unit length, so
+        frequent words with long vectors do not outweigh the others. Returns [(word, cosine), …].
+        """
         ia, ib, ic = (self._id(w) for w in (a, b, c))
         unit = self.vectors()
-        query = unit[ia] - unit[ib] + unit[ic]
+        query = unit[ib] - unit[ia] + unit[ic]
         return self._nearest(query, k, [a, b, c])
 
     def similarity(self, a, b):

@@ -67,9 +67,22 @@ def test_word2vec_puts_words_that_share_contexts_closer_than_words_that_do_not()
 def test_word2vec_analogy_excludes_its_inputs_and_names_unknown_words():
     model = Word2Vec(["king", "man", "woman", "queen"], dim=2)
     model.in_embed.weight.data[:] = np.array([[1, 1], [1, 0], [0, 1.2], [0.1, 2.2]], np.float32)
-    assert model.analogy("king", "man", "woman")[0][0] == "queen"
+    assert model.analogy("man", "king", "woman")[0][0] == "queen"
     with pytest.raises(KeyError, match="prince"):
-        model.analogy("prince", "man", "woman")
+        model.analogy("man", "prince", "woman")
+
+
+def test_word2vec_analogy_a_is_to_b_as_c_is_to_the_word_nearest_b_minus_a_plus_c():
+    # Orthogonal unit directions: royal R, common P, male M, female W, and a fruit F. Every word has
+    # length 1 and king − man + woman = (R + M) − (P + M) + (P + W) = R + W = queen exactly.
+    R, P, M, W, F = np.eye(5) / np.sqrt(2)
+    words = {"king": R + M, "man": P + M, "woman": P + W, "queen": R + W, "person": 2 * P, "apple": 2 * F}
+    model = Word2Vec(list(words), dim=5)
+    model.in_embed.weight.data[:] = np.array(list(words.values()), np.float32)
+    (word, cosine), = model.analogy("man", "king", "woman")
+    assert word == "queen" and cosine == pytest.approx(1.0, abs=1e-6)
+    assert model.analogy("king", "man", "queen")[0][0] == "woman"    # king : man :: queen : woman
+    assert model.analogy("woman", "queen", "man")[0][0] == "king"
 
 
 def test_a_transformer_learns_to_reverse_digit_sequences():
