@@ -13,7 +13,9 @@ Leaves (tensors made by the user, parameters) accumulate into ``.grad``; interme
 live only in this pass and are dropped as soon as they have been used.
 
 Gradient arrays are never modified in place anywhere in gradwork (``a = a + g``, not ``a += g``):
-one array may be handed to several inputs (``x + y`` passes the same gradient to both).
+one array may be handed to several inputs (``x + y`` passes the same gradient to both). For the same
+reason a leaf gets its own copy when the array it would receive is already some other leaf's ``.grad``
+or a view of another array, so that changing one ``.grad`` in place never changes another.
 """
 import heapq
 import itertools
@@ -23,8 +25,9 @@ from gradwork.backend import xp
 
 def run_backward(root, seed, retain_graph=False):
     """Back-propagate ``seed`` (the gradient of the final result w.r.t. ``root``) through the graph."""
+    handed_out = set()  # ids of the arrays already given to a leaf as its .grad in this pass
     if root._creator is None:
-        _accumulate_leaf(root, seed)
+        _accumulate_leaf(root, seed, handed_out)
         return
     order = itertools.count()  # breaks ties between equal generations, in insertion order
     pending = {root._creator: [None] * len(root._creator.output_meta)}
@@ -38,6 +41,9 @@ def run_backward(root, seed, retain_graph=False):
                 "Call backward(retain_graph=True) the first time to run backward through it again.")
         output_grads = [g if g is not None else xp.zeros(shape, dtype)
                         for g, (shape, dtype) in zip(pending.pop(function), function.output_meta)]
+        function.check_saved_unchanged()
+        if function.retained:
+            _keep_retained_grads(function, output_grads)
         input_grads = function.backward(*output_grads)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
@@ -49,7 +55,7 @@ def run_backward(root, seed, retain_graph=False):
                                    f"for an input of shape {x.shape} (a bug in that operation)")
             creator = x._creator
             if creator is None:
-                _accumulate_leaf(x, g)
+                _accumulate_leaf(x, g, handed_out)
                 continue
             slots = pending.get(creator)
             if slots is None:
@@ -61,11 +67,24 @@ def run_backward(root, seed, retain_graph=False):
             function.release()
 
 
-def _accumulate_leaf(leaf, g):
+def _accumulate_leaf(leaf, g, handed_out):
     if not leaf.requires_grad:
+        return
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + g.astype(leaf.dtype, copy=False)
         return
     if g.dtype != leaf.dtype:
         g = g.astype(leaf.dtype)
-    elif not g.flags.writeable:  # a broadcast view (from sum/mean backward): give the user a real array
+    elif id(g) in handed_out or g.base is not None:  # another leaf's grad, or a view: own copy
         g = g.copy()
-    leaf.grad = g if leaf.grad is None else leaf.grad + g
+    handed_out.add(id(g))
+    leaf.grad = g
+
+
+def _keep_retained_grads(function, output_grads):
+    """Store the gradient of each output that asked for it with ``retain_grad()``."""
+    for index, ref in function.retained.items():
+        t = ref()
+        if t is not None:
+            g = output_grads[index]
+            t.grad = g.copy() if t.grad is None else t.grad + g

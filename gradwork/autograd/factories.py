@@ -18,12 +18,13 @@ def _float(dtype):
 
 
 def tensor(data, dtype=None, requires_grad=False):
-    """A new leaf tensor. NumPy arrays keep their dtype; Python floats become float32, ints int64.
+    """A new leaf tensor. NumPy arrays and tensors keep their dtype; Python floats become float32, ints int64.
 
-    The data is copied, so later changes to ``data`` do not reach the tensor.
+    The data is always copied (also from a Tensor), so later changes to ``data`` do not reach the tensor.
     """
     t = Tensor(data, dtype=dtype)
-    if t.data is data or (isinstance(data, xp.ndarray) and xp.shares_memory(t.data, data)):
+    source = data.data if isinstance(data, Tensor) else data
+    if t.data is source or (isinstance(source, xp.ndarray) and xp.shares_memory(t.data, source)):
         t.data = t.data.copy()
     return t.requires_grad_(requires_grad) if requires_grad else t
 

@@ -55,6 +55,9 @@ class Function:
             outputs = (outputs,)
         results = tuple(Tensor(y if type(y) is xp.ndarray else xp.asarray(y), requires_grad=record)
                         for y in outputs)
+        if self.returns_views:
+            for y in results:  # a view and its base change together, so they count changes together
+                y._version = tensors[0]._version
         if record:
             self.inputs = tensors
             self.generation = max(t._creator.generation + 1 if t._creator is not None else 0
@@ -63,9 +66,19 @@ class Function:
             for index, y in enumerate(results):
                 y._creator = self
                 y._output_index = index
+            if self.saved:
+                self.saved_versions = _versions_of_saved(self.saved, tensors + list(results))
         else:
             self.saved = ()
         return results[0] if single else results
+
+    #: True for ops whose outputs are views of their first input (reshape, permute, slicing, …):
+    #: an in-place change through the view is a change of the input too.
+    returns_views = False
+    #: (version counter, its value when recorded) of each input/output whose array was saved.
+    saved_versions = ()
+    #: output index → weak reference to the output tensor whose gradient ``retain_grad`` keeps.
+    retained = None
 
     op_name = None  # a subclass may set its name when snake case would mangle it (ReLU → relu)
 
@@ -88,8 +101,24 @@ class Function:
         """Turn gradients of the outputs into gradients of the inputs (one per input, or ``None``)."""
         raise NotImplementedError(f"{self.name} has no backward: it is not differentiable")
 
+    def check_saved_unchanged(self):
+        """Raise if a tensor whose array this function saved was changed in place since (its version
+        moved on): the gradient would be computed from the new values and be silently wrong."""
+        for counter, recorded in self.saved_versions:
+            if counter[0] != recorded:
+                raise RuntimeError(
+                    f"backward: a tensor that {self.name} saved to compute its gradient was changed in place "
+                    f"after it was used (version {recorded}, now {counter[0]}); the gradient would be wrong. "
+                    "Change a copy instead (t.clone()), or make the in-place change after backward().")
+
     def release(self):
         """Drop the saved arrays and the inputs: the graph behind this function is freed."""
         self.saved = ()
         self.inputs = ()
+        self.saved_versions = ()
         self.released = True
+
+
+def _versions_of_saved(saved, tensors):
+    """The version counters of the tensors whose own arrays are among ``saved``, with their values now."""
+    return tuple((t._version, t._version[0]) for t in tensors if any(a is t.data for a in saved))

@@ -8,6 +8,7 @@ Operators are defined here, in the class body, and each one calls the op of the 
 :mod:`gradwork.ops`, where its forward and its derivative stand side by side.
 """
 import numbers
+import weakref
 
 from gradwork import backend
 from gradwork.backend import xp
@@ -24,7 +25,7 @@ class Tensor:
         dtype: convert to this dtype first.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_creator", "_output_index", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_creator", "_output_index", "_version", "__weakref__")
     # Let NumPy hand `ndarray <op> Tensor` over to our reflected operators instead of looping.
     __array_ufunc__ = None
 
@@ -38,6 +39,9 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._creator = None
         self._output_index = 0
+        # How many times the array was changed in place: a one-element list, shared with the views
+        # of this tensor, so backward can tell when a value it saved has changed since.
+        self._version = [0]
 
     # ----------------------------------------------------------------- properties
     @property
@@ -52,14 +56,22 @@ class Tensor:
     def dtype(self):
         return self.data.dtype
 
-    @property
-    def size(self):
-        """Number of elements (NumPy's meaning)."""
-        return self.data.size
+    def size(self, dim=None):
+        """The shape, as in PyTorch: ``t.size()`` is the tuple, ``t.size(d)`` the length of axis ``d``.
+        (NumPy's ``size``, the number of elements, is :meth:`numel`.)"""
+        if dim is None:
+            return self.data.shape
+        if not -self.ndim <= dim < max(self.ndim, 1) or self.ndim == 0:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor with {self.ndim} dimensions")
+        return self.data.shape[dim]
 
     def numel(self):
-        """Number of elements (PyTorch's name)."""
+        """Number of elements."""
         return self.data.size
+
+    def dim(self):
+        """Number of dimensions (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
 
     @property
     def is_leaf(self):
@@ -91,9 +103,38 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
     def detach(self):
-        """A new leaf sharing this tensor's data, cut off from the graph."""
-        return Tensor(self.data)
+        """A new leaf sharing this tensor's data, cut off from the graph (an in-place change to one
+        is a change to both)."""
+        t = Tensor(self.data)
+        t._version = self._version
+        return t
+
+    def clone(self):
+        """A copy with its own memory that stays in the graph (its gradient flows back to this tensor)."""
+        return ops.clone(self)
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward`` (leaves always keep theirs)."""
+        if self._creator is None:
+            return self
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so no gradient will reach it")
+        if self._creator.retained is None:
+            self._creator.retained = {}
+        self._creator.retained[self._output_index] = weakref.ref(self)
+        return self
+
+    @property
+    def retains_grad(self):
+        creator = self._creator
+        return bool(creator is not None and creator.retained and self._output_index in creator.retained)
 
     def requires_grad_(self, requires_grad=True):
         """Turn gradient tracking of this leaf on or off, in place; returns self."""
@@ -171,6 +212,12 @@ class Tensor:
     def __rpow__(self, other):
         return ops.pow(other, self)
 
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
     def __matmul__(self, other):
         return ops.matmul(self, other)
 
@@ -227,7 +274,67 @@ class Tensor:
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
+    def __setitem__(self, index, value):
+        inplace.setitem_(self, index, value)
+
+    # ----------------------------------------------------------------- in place
+    # See gradwork/autograd/inplace.py: under no_grad (or on tensors outside the graph) these change
+    # the array itself; on a recorded result they are recorded like any op.
+    def add_(self, other, *, alpha=1):
+        return inplace.apply_(self, "add_", lambda t: t + (other if alpha == 1 else other * alpha))
+
+    def sub_(self, other, *, alpha=1):
+        return inplace.apply_(self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha))
+
+    def mul_(self, other):
+        return inplace.apply_(self, "mul_", lambda t: t * other)
+
+    def div_(self, other):
+        return inplace.apply_(self, "div_", lambda t: t / other)
+
+    def pow_(self, exponent):
+        return inplace.apply_(self, "pow_", lambda t: t ** exponent)
+
+    def clamp_(self, min=None, max=None):
+        return inplace.apply_(self, "clamp_", lambda t: ops.clip(t, min, max))
+
+    clip_ = clamp_
+
+    def zero_(self):
+        return inplace.fill_(self, 0)
+
+    def fill_(self, value):
+        return inplace.fill_(self, value)
+
+    def copy_(self, src):
+        """Copy ``src``'s values (broadcast to this shape) into this tensor."""
+        return inplace.copy_(self, src)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
     # ----------------------------------------------------------------- reductions
+    def prod(self, dim=None, keepdim=False):
+        return ops.prod(self, dim, keepdim)
+
+    def cumsum(self, dim):
+        return ops.cumsum(self, dim)
+
+    def logsumexp(self, dim=None, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
@@ -274,12 +381,48 @@ class Tensor:
     def unsqueeze(self, dim):
         return ops.unsqueeze(self, dim)
 
+    def expand(self, *sizes):
+        return ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    def repeat(self, *sizes):
+        return ops.repeat(self, *sizes)
+
+    def flip(self, *dims):
+        return ops.flip(self, *dims)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def split(self, split_size_or_sections, dim=0):
+        return ops.split(self, split_size_or_sections, dim)
+
+    def unbind(self, dim=0):
+        return ops.unbind(self, dim)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
     # ----------------------------------------------------------------- elementwise
     def exp(self):
         return ops.exp(self)
 
     def log(self):
         return ops.log(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
 
     def sqrt(self):
         return ops.sqrt(self)
@@ -362,5 +505,5 @@ def as_tensor(x, like=None):
     return Tensor(x)
 
 
-from gradwork.autograd import engine  # noqa: E402
+from gradwork.autograd import engine, inplace  # noqa: E402
 from gradwork import ops  # noqa: E402  (ops are built on Tensor, so they are imported after it)

@@ -24,6 +24,59 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
+class ELU(Module):
+    """x for x > 0, α(eˣ − 1) otherwise."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return activations.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    """x·σ(x) (swish)."""
+
+    def forward(self, x):
+        return activations.silu(x)
+
+
+class Softplus(Module):
+    """(1/β)·log(1 + e^(βx)), linear where βx > threshold: a smooth ReLU."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        if beta == 0:
+            raise ValueError("Softplus: beta must not be 0")
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return activations.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        return activations.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
 class Sigmoid(Module):
     """σ(x) = 1/(1 + e⁻ˣ): outputs in (0, 1); saturates for large |x|."""
 

@@ -30,11 +30,15 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        # Re-assigning a registered name keeps its place, as in PyTorch: the order of parameters()
+        # is the optimiser's index order and the order of loading weights by position.
         if isinstance(value, Parameter):
-            self._forget(name)
+            if name not in self._parameters:
+                self._forget(name)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            if name not in self._modules:
+                self._forget(name)
             self._modules[name] = value
         elif name in self._parameters or name in self._modules:
             kind = "parameter" if name in self._parameters else "sub-module"
@@ -69,7 +73,8 @@ class Module:
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter or None) under ``name``."""
         if param is None:
-            self._forget(name)
+            if name not in self._parameters:
+                self._forget(name)
             self._parameters[name] = None
         else:
             setattr(self, name, param)
@@ -83,7 +88,8 @@ class Module:
         """Register a sub-module under ``name`` (for names that are not valid attributes, like "0")."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
-        self._forget(name)
+        if name not in self._modules:
+            self._forget(name)
         self._modules[name] = module
 
     # ----------------------------------------------------------------- calling

@@ -1,4 +1,5 @@
-"""Activation functions and softmax: relu, leaky_relu, sigmoid, tanh, gelu, step, softmax, log_softmax.
+"""Activation functions and softmax: relu, leaky_relu, elu, silu, softplus, hardtanh, sigmoid, tanh, gelu,
+step, softmax, log_softmax.
 
 All are numerically stable: sigmoid never evaluates exp of a large positive number, softmax and
 log_softmax subtract the maximum first (log-sum-exp).
@@ -68,6 +69,69 @@ class Tanh(Function):
     def backward(self, gy):  # tanh' = 1 − tanh²
         (y,) = self.saved
         return gy * (1 - y * y)
+
+
+class ELU(Function):
+    """x for x > 0, α(eˣ − 1) otherwise: smooth at 0 for α = 1, negative outputs keep the mean near 0."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        y = xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, gy):  # 1 for x > 0, αeˣ = y + α otherwise
+        x, y = self.saved
+        return xp.where(x > 0, gy, gy * (y + self.alpha))
+
+
+class SiLU(Function):
+    """x·σ(x) (also called swish)."""
+
+    op_name = "silu"
+
+    def forward(self, x):
+        s = sigmoid_array(x)
+        self.save_for_backward(x, s)
+        return x * s
+
+    def backward(self, gy):  # d/dx xσ(x) = σ(x)(1 + x(1 − σ(x)))
+        x, s = self.saved
+        return gy * s * (1 + x * (1 - s))
+
+
+class Softplus(Function):
+    """(1/β)·log(1 + e^(βx)), a smooth ReLU; where βx > threshold it is x itself (as in PyTorch)."""
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        z = self.beta * x
+        self.save_for_backward(z)
+        smooth = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta  # log(1 + eᶻ) without overflow
+        return xp.where(z > self.threshold, x, smooth).astype(x.dtype, copy=False)
+
+    def backward(self, gy):  # σ(βx), and 1 on the linear part
+        (z,) = self.saved
+        return xp.where(z > self.threshold, gy, gy * sigmoid_array(z))
+
+
+class Hardtanh(Function):
+    """x clipped to [min_val, max_val]; gradient 1 strictly inside, 0 at and beyond the edges (PyTorch's)."""
+
+    def __init__(self, min_val, max_val):
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.clip(x, self.min_val, self.max_val)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy * ((x > self.min_val) & (x < self.max_val))
 
 
 class GELU(Function):
@@ -144,6 +208,30 @@ def relu(x):
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope·x otherwise."""
     return LeakyReLU(negative_slope)(x)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, α(eˣ − 1) otherwise."""
+    return ELU(alpha)(x)
+
+
+def silu(x):
+    """x·σ(x)."""
+    return SiLU()(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """(1/β)·log(1 + e^(βx)); linear where βx > threshold."""
+    if beta == 0:
+        raise ValueError("softplus: beta must not be 0")
+    return Softplus(beta, threshold)(x)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """max(min_val, min(max_val, x))."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})")
+    return Hardtanh(min_val, max_val)(x)
 
 
 def sigmoid(x):

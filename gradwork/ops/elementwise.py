@@ -1,6 +1,6 @@
-"""Elementwise maths: exp, log, sqrt, abs, clip, where, and dtype casts."""
+"""Elementwise maths: exp, log, log1p, sqrt, sin, cos, abs, clip, where, clone and dtype casts."""
 from gradwork.autograd.function import Function
-from gradwork.autograd.tensor import as_tensor
+from gradwork.autograd.tensor import Tensor, as_tensor
 from gradwork.backend import xp
 from gradwork.errors import ShapeError
 from gradwork.ops._util import sum_to
@@ -25,6 +25,44 @@ class Log(Function):
     def backward(self, gy):  # d ln x/dx = 1/x
         (x,) = self.saved
         return gy / x
+
+
+class Log1p(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.log1p(x)
+
+    def backward(self, gy):  # d ln(1 + x)/dx = 1/(1 + x); log1p keeps precision for tiny x
+        (x,) = self.saved
+        return gy / (1 + x)
+
+
+class Sin(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.sin(x)
+
+    def backward(self, gy):  # d sin x/dx = cos x
+        (x,) = self.saved
+        return gy * xp.cos(x)
+
+
+class Cos(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.cos(x)
+
+    def backward(self, gy):  # d cos x/dx = −sin x
+        (x,) = self.saved
+        return -gy * xp.sin(x)
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):  # the identity
+        return gy
 
 
 class Sqrt(Function):
@@ -102,6 +140,26 @@ def log(x):
     return Log()(x)
 
 
+def log1p(x):
+    """ln(1 + x) elementwise, accurate for x near 0."""
+    return Log1p()(x)
+
+
+def sin(x):
+    """Sine elementwise (radians)."""
+    return Sin()(x)
+
+
+def cos(x):
+    """Cosine elementwise (radians)."""
+    return Cos()(x)
+
+
+def clone(x):
+    """A copy of ``x`` in its own memory; gradients flow through it unchanged."""
+    return Clone()(x)
+
+
 def sqrt(x):
     """Square root elementwise."""
     return Sqrt()(x)
@@ -122,7 +180,12 @@ def clip(x, min=None, max=None):
 def where(condition, a, b):
     """Elementwise choice: ``a`` where ``condition`` is true, else ``b`` (broadcasting)."""
     condition = as_tensor(condition).data.astype(bool, copy=False)
-    a, b = as_tensor(a), as_tensor(b)
+    # A Python number takes the dtype of the tensor on the other side (0.1 beside float64 stays exact).
+    if isinstance(a, Tensor):
+        a, b = a, as_tensor(b, like=a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, like=b)
     try:
         xp.broadcast_shapes(condition.shape, a.shape, b.shape)
     except ValueError:

@@ -25,7 +25,8 @@ def test_tensor_copies_its_input():
 
 def test_properties_and_conversions():
     t = gw.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and t.dtype == np.float32
+    assert t.shape == (2, 3) and t.ndim == 2 and t.numel() == 6 and t.dtype == np.float32
+    assert t.size() == (2, 3) and t.size(1) == 3 and t.size(-2) == 2 and t.dim() == 2
     assert isinstance(t.numpy(), np.ndarray)
     assert t.sum().item() == 21.0 and isinstance(t.sum().item(), float)
     assert len(t) == 2 and [r.shape for r in t] == [(3,), (3,)]

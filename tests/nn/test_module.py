@@ -146,3 +146,14 @@ def test_forward_hooks_see_outputs():
     handle.remove()
     layer(gw.zeros(4, 2))
     assert seen == [(4, 3)]
+
+
+def test_reassigning_a_parameter_keeps_its_place_in_the_order():
+    layer = nn.Linear(3, 2)
+    layer.weight = nn.Parameter(gw.zeros(2, 3))
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    assert list(layer.state_dict()) == ["weight", "bias"]
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2))
+    model[1].weight = model[0].weight  # re-assigned: still second layer's first entry
+    model.add_module("0", nn.Linear(3, 3))
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]

@@ -70,7 +70,7 @@ def test_recurrent_layers_gradcheck_with_initial_state(cls, options):
     def run(x, h0, *rest):
         state = (h0, rest[0]) if cls is nn.LSTM else h0
         output, final = layer(x, state)
-        weights = gw.tensor(np.linspace(-1, 1, output.size).reshape(output.shape))
+        weights = gw.tensor(np.linspace(-1, 1, output.numel()).reshape(output.shape))
         return (output * weights).sum() + _state_sum(final)
 
     assert_grads(run, inputs)
