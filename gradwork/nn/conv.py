@@ -2,10 +2,14 @@
 import math
 
 from gradwork.backend import get_default_dtype, xp
+from gradwork.errors import ConfigError
 from gradwork.nn import init
 from gradwork.nn.module import Module
 from gradwork.nn.parameter import Parameter
-from gradwork.ops.conv import conv2d, conv_transpose2d, pair
+from gradwork.ops.conv import conv2d, conv_transpose2d, pair, resolve_padding
+from gradwork.ops.padding import pad
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _check_channels(name, in_channels, out_channels, groups):
@@ -45,20 +49,35 @@ class Conv2d(_ConvNd):
     Parameters: ``weight`` (C_out, C_in/groups, kh, kw) and ``bias`` (C_out,), PyTorch's layout.
     Default init (PyTorch's): weight and bias ~ U(−1/√fan_in, 1/√fan_in), fan_in = C_in/groups·kh·kw
     (``kaiming_uniform_`` with a = √5). For ReLU networks, He init (``kaiming_normal_``) is better.
-    ``padding`` may be an int, a pair, 'valid' (0) or 'same' (stride 1: output size = input size).
+    ``padding`` may be an int, a pair, 'valid' (0) or 'same' (stride 1: output size = input size; an
+    even kernel's extra row and column go at the bottom and right).
+    ``padding_mode``: what the padding holds — 'zeros', or 'reflect', 'replicate', 'circular' (see
+    ``ops/padding.py``): for those the input is padded with :func:`pad` first and then convolved
+    without padding, as PyTorch does.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, dtype=None):
+                 bias=True, padding_mode="zeros", dtype=None):
         _check_channels("Conv2d", in_channels, out_channels, groups)
+        if padding_mode not in PADDING_MODES:
+            raise ConfigError(f"Conv2d: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
+                              f"got {padding_mode!r}")
         kernel_size = pair(kernel_size)
         super().__init__((out_channels, in_channels // groups) + kernel_size, out_channels, bias, dtype)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride, self.dilation = kernel_size, pair(stride), pair(dilation)
         self.padding = padding if isinstance(padding, str) else pair(padding)
+        self.padding_mode = padding_mode
+        # Checked here so a bad padding fails when the layer is made; kept as F.pad's flat
+        # (left, right, top, bottom) for the padding modes that pad before convolving.
+        (ph, pw), (extra_h, extra_w) = resolve_padding(self.padding, kernel_size, self.dilation, self.stride)
+        self.pad_amounts = (pw, pw + extra_w, ph, ph + extra_h)
 
     def forward(self, x):
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.padding_mode == "zeros":
+            return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return conv2d(pad(x, self.pad_amounts, self.padding_mode), self.weight, self.bias, self.stride, 0,
+                      self.dilation, self.groups)
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -68,7 +87,11 @@ class Conv2d(_ConvNd):
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
-        return text + ("" if self.bias is not None else ", bias=False")
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
 
 
 class ConvTranspose2d(_ConvNd):

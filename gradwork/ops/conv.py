@@ -21,8 +21,9 @@ import numbers
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import xp
-from gradwork.errors import ShapeError
+from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops._util import column_sums
+from gradwork.ops.padding import pad
 
 as_strided = xp.lib.stride_tricks.as_strided
 
@@ -278,30 +279,41 @@ def _check_conv_input(name, x, in_channels, kernel, stride, padding, dilation):
 
 
 def resolve_padding(padding, kernel, dilation, stride):
-    """``padding`` as a pair; 'valid' is 0, 'same' keeps the size (stride 1, odd effective kernel)."""
-    if padding == "valid":
-        return (0, 0)
-    if padding == "same":
+    """``padding`` as (top/bottom, left/right) amounts, and the extra (rows, columns) to add at the end.
+
+    'valid' is no padding. 'same' keeps the size (stride 1 only): the effective kernel d·(k − 1) + 1
+    needs d·(k − 1) padded rows in all; when that is odd (an even kernel), PyTorch puts the one that
+    does not split evenly at the bottom (right), so the extra is 1 there. Ints and pairs are symmetric.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise ConfigError(f"conv2d: padding must be an int, a pair of ints, 'same' or 'valid', got {padding!r}")
         if stride != (1, 1):
-            raise ValueError("padding='same' needs stride 1")
+            raise ConfigError(f"conv2d: padding='same' needs stride 1 (a strided convolution cannot keep the size), "
+                              f"got stride={stride}")
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        if any(t % 2 for t in total):
-            raise ValueError(f"padding='same' needs an odd effective kernel size, got {kernel} with dilation {dilation}")
-        return (total[0] // 2, total[1] // 2)
-    return pair(padding, "padding")
+        return (total[0] // 2, total[1] // 2), (total[0] % 2, total[1] % 2)
+    return pair(padding, "padding"), (0, 0)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in every framework) of x (N, C, H, W) with
-    weight (O, C/groups, kh, kw) and optional bias (O,) → (N, O, H', W')."""
+    weight (O, C/groups, kh, kw) and optional bias (O,) → (N, O, H', W').
+
+    ``padding``: an int, a pair, 'valid' (none) or 'same' (stride 1; an even kernel gets its extra
+    row and column of zeros at the bottom and right, as in PyTorch)."""
     x, weight = as_tensor(x), as_tensor(weight)
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     kernel = weight.shape[2:]
-    padding = resolve_padding(padding, kernel, dilation, stride)
+    padding, extra = resolve_padding(padding, kernel, dilation, stride)
     if weight.ndim != 4:
         raise ShapeError(f"conv2d: weight must have shape (O, C/groups, kh, kw), got {weight.shape}")
     if weight.shape[0] % groups:
         raise ShapeError(f"conv2d: {weight.shape[0]} output channels are not divisible by groups={groups}")
+    if extra != (0, 0) and x.ndim == 4:  # the uneven part of 'same' padding, first: the convolution pads evenly
+        x = pad(x, (0, extra[1], 0, extra[0]))
     _check_conv_input("conv2d", x, weight.shape[1] * groups, kernel, stride, padding, dilation)
     function = Conv2d(stride, padding, dilation, groups)
     return function(x, weight) if bias is None else function(x, weight, bias)

@@ -6,7 +6,9 @@ import pytest
 
 import gradwork as gw
 from gradwork import models, nn, optim
-from gradwork.errors import ShapeError
+from gradwork.errors import ConfigError, ShapeError
+from gradwork.ops.padding import pad
+from gradwork.tools import gradcheck
 
 
 def test_conv2d_parameters_have_pytorch_shapes_and_default_init():
@@ -111,3 +113,38 @@ def test_a_shape_error_inside_a_model_names_the_layer():
     # A layer called on its own keeps the message as it is.
     with pytest.raises(ShapeError, match=r"^conv2d: input has 3 channels"):
         nn.Conv2d(1, 4, 3)(gw.tensor(np.zeros((1, 3, 8, 8), np.float32)))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding, amounts", [(1, (1, 1, 1, 1)), ((2, 1), (1, 1, 2, 2)), ("same", (0, 1, 1, 2))])
+def test_conv2d_padding_mode_pads_with_that_mode_then_convolves_without_padding(mode, padding, amounts):
+    layer = nn.Conv2d(2, 3, (4, 2), padding=padding, padding_mode=mode).double()
+    x = gw.tensor(np.random.default_rng(0).standard_normal((2, 2, 6, 5)))
+    expected = gw.nn.functional.conv2d(pad(x, amounts, mode), layer.weight, layer.bias)
+    np.testing.assert_allclose(layer(x).data, expected.data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv2d_padding_mode_gradients_reach_input_weight_and_bias(mode):
+    layer = nn.Conv2d(2, 3, 3, padding=2, dilation=(1, 2), padding_mode=mode).double()
+    x = gw.tensor(np.random.default_rng(1).standard_normal((2, 2, 5, 6)), requires_grad=True)
+    report = gradcheck(lambda t, w, b: layer(t), [x, layer.weight, layer.bias])
+    assert report.max_error < 1e-6, str(report)
+
+
+def test_conv2d_unknown_padding_mode_names_the_valid_modes():
+    with pytest.raises(ConfigError, match="Conv2d: padding_mode must be one of 'zeros', 'reflect', 'replicate', "
+                                          "'circular', got 'mirror'"):
+        nn.Conv2d(1, 2, 3, padding_mode="mirror")
+
+
+def test_conv2d_bad_padding_fails_when_the_layer_is_made():
+    with pytest.raises(ConfigError, match="padding='same' needs stride 1"):
+        nn.Conv2d(1, 2, 3, stride=2, padding="same")
+    with pytest.raises(ConfigError, match="'same' or 'valid', got 'full'"):
+        nn.Conv2d(1, 2, 3, padding="full")
+
+
+def test_conv2d_repr_names_a_padding_mode_other_than_zeros():
+    assert "padding_mode=reflect" in repr(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"))
+    assert "padding_mode" not in repr(nn.Conv2d(1, 2, 3, padding=1))

@@ -4,9 +4,10 @@ import pytest
 
 import gradwork as gw
 import gradwork.nn.functional as F
-from gradwork.errors import ShapeError
+from gradwork.errors import ConfigError, ShapeError
 import gradwork.ops.conv as conv_ops
 from gradwork.ops.conv import im2col, im2col_channels_first, output_size
+from gradwork.ops.padding import pad
 from gradwork.ops.pooling import MaxPool2d
 from gradwork.tools import gradcheck
 from tests.conftest import leaf
@@ -148,6 +149,46 @@ def test_im2col_windows_are_the_input_patches():
 def test_same_padding_keeps_the_size():
     y = F.conv2d(gw.zeros(1, 2, 7, 6), gw.zeros(4, 2, 3, 3), padding="same")
     assert y.shape == (1, 4, 7, 6)
+
+
+def test_same_padding_with_an_even_kernel_pads_the_extra_row_at_the_end():
+    """d·(k − 1) = 1 padded row in all for a 2×2 kernel: PyTorch puts it at the bottom (and the column at the right)."""
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    y = F.conv2d(gw.tensor(x), gw.ones(1, 1, 2, 2).double(), padding="same").data[0, 0]
+    assert y.shape == (3, 3)
+    assert y[0, 0] == x[0, 0, :2, :2].sum()  # the first window starts at the top-left corner: no padding before
+    assert y[2, 2] == x[0, 0, 2, 2]  # the last window hangs over the bottom-right corner into zeros
+    np.testing.assert_array_equal(y[2], x[0, 0, 2, :] + np.append(x[0, 0, 2, 1:], 0))
+
+
+@pytest.mark.parametrize("kernel, dilation, before, after", [
+    ((2, 2), (1, 1), (0, 0), (1, 1)),  # total 1 per axis: all of it at the end
+    ((4, 4), (1, 1), (1, 1), (2, 2)),  # total 3: 1 before, 2 after
+    ((2, 3), (3, 1), (1, 1), (2, 1)),  # effective 4×3: rows 1 + 2, columns 1 + 1
+    ((4, 2), (2, 2), (3, 1), (3, 1)),  # effective 7×3: even totals split evenly
+])
+def test_same_padding_splits_the_total_as_pytorch_with_the_odd_one_at_the_end(kernel, dilation, before, after):
+    x, w = R.standard_normal((2, 3, 6, 5)), R.standard_normal((4, 3) + kernel)
+    y = F.conv2d(gw.tensor(x), gw.tensor(w), padding="same", dilation=dilation)
+    explicit = pad(gw.tensor(x), (before[1], after[1], before[0], after[0]))
+    expected = F.conv2d(explicit, gw.tensor(w), padding=0, dilation=dilation)
+    assert y.shape == (2, 4, 6, 5)
+    np.testing.assert_allclose(y.data, expected.data, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, dilation", [((2, 2), 1), ((4, 3), 1), ((2, 2), 3), ((3, 2), 2)])
+def test_same_padding_gradients_with_even_kernels(kernel, dilation):
+    assert_grads(lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation),
+                 R.standard_normal((2, 2, 5, 4)), R.standard_normal((3, 2) + kernel), R.standard_normal(3))
+
+
+def test_conv_padding_strings_other_than_same_and_valid_are_errors():
+    x, w = gw.zeros(1, 1, 5, 5), gw.zeros(1, 1, 3, 3)
+    with pytest.raises(ConfigError, match="conv2d: padding must be an int, a pair of ints, 'same' or 'valid', "
+                                          "got 'full'"):
+        F.conv2d(x, w, padding="full")
+    with pytest.raises(ConfigError, match=r"padding='same' needs stride 1 .* got stride=\(2, 2\)"):
+        F.conv2d(x, w, stride=2, padding="same")
 
 
 def test_conv_errors_name_the_problem():
