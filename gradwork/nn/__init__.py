@@ -9,7 +9,8 @@ from gradwork.nn.embedding import Embedding
 from gradwork.nn.flatten import Flatten
 from gradwork.nn.graph import GraphAttention, GraphConv, normalize_adjacency
 from gradwork.nn.linear import Identity, Linear
-from gradwork.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from gradwork.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
+                              MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from gradwork.nn.module import Module
 from gradwork.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from gradwork.nn.parameter import Parameter

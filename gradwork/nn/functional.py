@@ -8,8 +8,9 @@ from gradwork.ops.conv import conv2d, conv_transpose2d
 from gradwork.ops.dropout import dropout, dropout2d
 from gradwork.ops.embedding import embedding, one_hot
 from gradwork.ops.linear import linear
-from gradwork.ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                                 mse_loss, nll_loss, token_cross_entropy)
+from gradwork.ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
+                                 kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss, smooth_l1_loss,
+                                 token_cross_entropy)
 from gradwork.ops.normalization import batch_norm, layer_norm
 from gradwork.ops.penalties import l1_penalty, l2_penalty
 from gradwork.ops.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -18,6 +19,7 @@ from gradwork.ops.shape import flatten
 
 __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "step", "softmax", "log_softmax", "dropout",
            "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "l1_penalty", "l2_penalty", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "batch_norm", "layer_norm", "dropout2d", "flatten", "gelu", "embedding", "one_hot",
            "scaled_dot_product_attention", "causal_mask", "token_cross_entropy", "rnn_layer", "lstm_layer", "gru_layer"]
