@@ -2,12 +2,51 @@
 
 Windows come from the same strided view as convolution (``im2col``); backward sends gradients
 back through ``col2im``. No Python loop over examples or pixels.
+
+Two of PyTorch's options change which windows there are and what an average divides by:
+
+* ``ceil_mode=True`` rounds the number of windows up, H' = ⌈(H + 2p − d(k − 1) − 1)/s⌉ + 1, so a
+  last, partial window may hang over the end — unless it would start beyond the input and its
+  left padding, in which case it is dropped. The part hanging over is left out of the window; here
+  it is filled with a value the pooling ignores (−∞ for max, 0 for a sum), which is the same.
+* ``count_include_pad=False`` divides each average by the number of *input* values in the window,
+  not counting padding. With ``count_include_pad=True`` the padding counts, but the part of a
+  ceil_mode window beyond the padding does not (PyTorch's divisor).
 """
+import numbers
+
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import xp
-from gradwork.errors import ShapeError
+from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops.conv import col2im, im2col, output_size, pair
+
+
+def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
+    """Windows along one axis: ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1, or with ``ceil_mode`` the ceiling
+    when the last window starts inside the input or its left padding (PyTorch's rule)."""
+    if not ceil_mode:
+        return output_size(size, kernel, stride, padding, dilation)
+    count = -(-(size + 2 * padding - dilation * (kernel - 1) - 1) // stride) + 1  # -(-a // s): ceiling division
+    if (count - 1) * stride >= size + padding:  # the last window would start in the right padding: drop it
+        count -= 1
+    return count
+
+
+def windows(x, kernel, stride, padding, dilation, extra, pad_value):
+    """im2col's windows of ``x`` (N, H', W', 1, kh, kw, C), with ``extra`` more rows and columns of
+    ``pad_value`` at the bottom and right for ceil_mode's partial last windows."""
+    if extra != (0, 0):
+        x = xp.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), constant_values=pad_value)
+    return im2col(x, kernel, stride, padding, dilation, pad_value=pad_value)
+
+
+def add_back(cols, input_shape, stride, padding, dilation, extra):
+    """col2im for :func:`windows`: the gradients added back onto the input, the ``extra`` part cropped off."""
+    if extra == (0, 0):
+        return col2im(cols, input_shape, stride, padding, dilation)
+    n, c, h, w = input_shape
+    return col2im(cols, (n, c, h + extra[0], w + extra[1]), stride, padding, dilation)[:, :, :h, :w]
 
 
 class MaxPool2d(Function):
@@ -23,16 +62,17 @@ class MaxPool2d(Function):
     No loop over pixels.
     """
 
-    def __init__(self, kernel, stride, padding):
+    def __init__(self, kernel, stride, padding, dilation=(1, 1), extra=(0, 0)):
         self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.dilation, self.extra = dilation, extra  # extra: ceil_mode's rows and columns past the end
 
     def positions(self, windows):
         kh, kw = self.kernel
         return [windows[:, :, :, 0, i, j, :] for i in range(kh) for j in range(kw)]
 
     def forward(self, x):
-        windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1), pad_value=-xp.inf)
-        first, *rest = self.positions(windows)
+        first, *rest = self.positions(windows(x, self.kernel, self.stride, self.padding, self.dilation, self.extra,
+                                              -xp.inf))
         out = first.copy()  # (N, H', W', C)
         record = any(self.needs_input_grad)
         winner = xp.zeros(out.shape, dtype=xp.min_scalar_type(len(rest))) if record else None
@@ -53,7 +93,8 @@ class MaxPool2d(Function):
         n, c, h, w = self.input_shape
         kh, kw = self.kernel
         gy = gy.transpose(0, 2, 3, 1)  # (N, H', W', C), the layout of ``winner``
-        tiles = self.stride == self.kernel and self.padding == (0, 0) and h % kh == 0 and w % kw == 0
+        tiles = (self.stride == self.kernel and self.padding == (0, 0) and self.dilation == (1, 1)
+                 and self.extra == (0, 0) and h % kh == 0 and w % kw == 0)
         if tiles:  # every pixel is in exactly one window: write straight into the gradient's blocks
             gx = xp.empty((n, h, w, c), dtype=gy.dtype)
             blocks = gx.reshape(n, h // kh, kh, w // kw, kw, c)
@@ -65,25 +106,42 @@ class MaxPool2d(Function):
             xp.multiply(gy, winner == k, out=target)  # every target is written once, so no zero-filling first
         if tiles:
             return gx.transpose(0, 3, 1, 2)
-        return col2im(routed, self.input_shape, self.stride, self.padding, (1, 1))
+        return add_back(routed, self.input_shape, self.stride, self.padding, self.dilation, self.extra)
 
 
 class AvgPool2d(Function):
-    """out = mean over each window (padding counts as zeros, PyTorch's count_include_pad=True)."""
+    """out = (sum over each window) / divisor. By default — padding counted as zeros
+    (count_include_pad=True) and no ceil_mode windows hanging over the end — every divisor is
+    kh·kw and this is the plain mean. Otherwise ``divisor`` (H', W') holds each window's own count
+    (see :func:`window_counts`), or the one number ``divisor_override``."""
 
-    def __init__(self, kernel, stride, padding):
+    def __init__(self, kernel, stride, padding, divisor=None, extra=(0, 0)):
         self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.divisor, self.extra = divisor, extra
 
     def forward(self, x):
         self.input_shape = x.shape
-        windows = im2col(x, self.kernel, self.stride, self.padding, (1, 1))
-        return windows.mean(axis=(3, 4, 5)).transpose(0, 3, 1, 2)
+        cols = windows(x, self.kernel, self.stride, self.padding, (1, 1), self.extra, 0.0)
+        if self.divisor is None:
+            return cols.mean(axis=(3, 4, 5)).transpose(0, 3, 1, 2)
+        return (cols.sum(axis=(3, 4, 5)) / self.divisor[:, :, None]).transpose(0, 3, 1, 2)
 
-    def backward(self, gy):  # each of the kh·kw window positions gets 1/(kh·kw) of the gradient
+    def backward(self, gy):  # each of the kh·kw window positions gets 1/divisor of the window's gradient
         kh, kw = self.kernel
-        share = (gy / (kh * kw)).transpose(0, 2, 3, 1)[:, :, :, None, None, None, :]
+        share = (gy / (kh * kw if self.divisor is None else self.divisor)).transpose(0, 2, 3, 1)
+        share = share[:, :, :, None, None, None, :]
         cols = xp.broadcast_to(share, share.shape[:3] + (1, kh, kw, share.shape[-1]))
-        return col2im(cols, self.input_shape, self.stride, self.padding, (1, 1))
+        return add_back(cols, self.input_shape, self.stride, self.padding, (1, 1), self.extra)
+
+
+def window_counts(size, kernel, stride, padding, count, count_include_pad):
+    """The divisor of each of ``count`` windows along one axis, as PyTorch counts: the window
+    clipped to the padded input (count_include_pad), or to the input itself."""
+    start = xp.arange(count) * stride - padding
+    end = xp.minimum(start + kernel, size + padding)
+    if count_include_pad:
+        return end - start
+    return xp.minimum(end, size) - xp.maximum(start, 0)
 
 
 class AdaptiveAvgPool2d(Function):
@@ -112,41 +170,84 @@ class AdaptiveAvgPool2d(Function):
         return self.ph.T @ gy @ self.pw
 
 
-def _check_pool_input(name, x, kernel, stride, padding):
+def _check_pool_input(name, x, kernel, stride, padding, dilation, ceil_mode):
     if x.ndim != 4:
         raise ShapeError(f"{name}: expected input of shape (N, C, H, W), got {x.shape}")
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
-    for size, k, s, p in zip(x.shape[2:], kernel, stride, padding):
-        if output_size(size, k, s, p, 1) < 1:
+    for size, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation):
+        if pool_output_size(size, k, s, p, d, ceil_mode) < 1:
+            smallest = max(1, d * (k - 1) + 1 - 2 * p - (s - 1 if ceil_mode else 0))
             raise ShapeError(f"{name}: input of shape {x.shape} is smaller than the {kernel[0]}×{kernel[1]} window; "
-                             f"the smallest spatial size that works is {k - 2 * p}")
+                             f"the smallest spatial size that works is {smallest}")
 
 
-def _pool(function, name, x, kernel_size, stride, padding):
-    x = as_tensor(x)
+def _pool_geometry(name, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Check a pooling's arguments; return them as pairs, with the output size (H', W') and the
+    extra rows and columns that ceil_mode's last windows need beyond the padded input."""
     kernel = pair(kernel_size, "kernel_size")
     stride = pair(stride, "stride") if stride is not None else kernel
-    padding = pair(padding, "padding")
-    _check_pool_input(name, x, kernel, stride, padding)
-    return function(kernel, stride, padding)(x)
+    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
+    _check_pool_input(name, x, kernel, stride, padding, dilation, ceil_mode)
+    out = tuple(pool_output_size(n, k, s, p, d, ceil_mode)
+                for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+    extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))  # reach of the last window − padded size
+                  for n, o, k, s, p, d in zip(x.shape[2:], out, kernel, stride, padding, dilation))
+    return kernel, stride, padding, dilation, out, extra
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Max over kernel_size windows (stride defaults to the kernel size)."""
-    return _pool(MaxPool2d, "max_pool2d", x, kernel_size, stride, padding)
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over kernel_size windows (stride defaults to the kernel size), PyTorch's ``F.max_pool2d``.
+
+    (N, C, H, W) → (N, C, H', W'), H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 (the ceiling with
+    ``ceil_mode``, see the module docstring). Padding never wins: it is −∞.
+    """
+    if return_indices:
+        raise ConfigError("max_pool2d: return_indices=True is not supported; gradwork's max pooling returns the "
+                          "pooled values only")
+    x = as_tensor(x)
+    kernel, stride, padding, dilation, _, extra = _pool_geometry("max_pool2d", x, kernel_size, stride, padding,
+                                                                 dilation, ceil_mode)
+    return MaxPool2d(kernel, stride, padding, dilation, extra)(x)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over kernel_size windows (stride defaults to the kernel size)."""
-    return _pool(AvgPool2d, "avg_pool2d", x, kernel_size, stride, padding)
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over kernel_size windows (stride defaults to the kernel size), PyTorch's ``F.avg_pool2d``.
+
+    Each window's sum is divided by kh·kw, or — with ``count_include_pad=False`` — by the number of
+    input values in it (padding left out), or by ``divisor_override`` when given. ``ceil_mode``: see
+    the module docstring.
+    """
+    x = as_tensor(x)
+    kernel, stride, padding, _, out, extra = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1,
+                                                            ceil_mode)
+    divisor = None
+    if divisor_override is not None:
+        if not isinstance(divisor_override, numbers.Integral) or divisor_override == 0:
+            raise ConfigError(f"avg_pool2d: divisor_override must be a non-zero int or None, got {divisor_override!r}")
+        divisor = xp.full(out, divisor_override, dtype=x.dtype)
+    elif extra != (0, 0) or (not count_include_pad and padding != (0, 0)):  # else every window counts kh·kw
+        rows, columns = (window_counts(n, k, s, p, o, count_include_pad)
+                         for n, k, s, p, o in zip(x.shape[2:], kernel, stride, padding, out))
+        divisor = xp.multiply.outer(rows, columns).astype(x.dtype)
+    return AvgPool2d(kernel, stride, padding, divisor, extra)(x)
+
+
+def adaptive_output_size(output_size, input_size):
+    """``output_size`` as a pair of ints: an int is used for both axes, ``None`` keeps that input size."""
+    size = (output_size, output_size) if isinstance(output_size, numbers.Integral) else output_size
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(s is None or (isinstance(s, numbers.Integral) and s > 0) for s in size)):
+        raise ConfigError(f"adaptive_avg_pool2d: output_size must be a positive int or a pair of positive ints or "
+                          f"None (None keeps that input size), got {output_size!r}")
+    return tuple(int(n if s is None else s) for s, n in zip(size, input_size))
 
 
 def adaptive_avg_pool2d(x, output_size):
-    """Average-pool (N, C, H, W) to (N, C, *output_size); ``output_size=1`` is global average pooling."""
+    """Average-pool (N, C, H, W) to (N, C, *output_size); ``output_size=1`` is global average pooling,
+    and ``None`` in it keeps that input size: ``(2, None)`` pools the height to 2 and keeps the width."""
     x = as_tensor(x)
     if x.ndim != 4:
         raise ShapeError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W), got {x.shape}")
-    size = pair(output_size, "output_size")
-    size = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(size))
-    return AdaptiveAvgPool2d(size)(x)
+    return AdaptiveAvgPool2d(adaptive_output_size(output_size, x.shape[2:]))(x)

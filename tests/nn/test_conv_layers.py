@@ -148,3 +148,28 @@ def test_conv2d_bad_padding_fails_when_the_layer_is_made():
 def test_conv2d_repr_names_a_padding_mode_other_than_zeros():
     assert "padding_mode=reflect" in repr(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"))
     assert "padding_mode" not in repr(nn.Conv2d(1, 2, 3, padding=1))
+
+
+def test_pool_layers_take_pytorchs_arguments_in_pytorchs_order():
+    x = gw.tensor(np.random.default_rng(2).standard_normal((2, 3, 7, 7)))
+    F = gw.nn.functional
+    # MaxPool2d(kernel_size, stride, padding, dilation, return_indices, ceil_mode)
+    np.testing.assert_array_equal(nn.MaxPool2d(3, 2, 1, 1, False, True)(x).data,
+                                  F.max_pool2d(x, 3, 2, 1, dilation=1, ceil_mode=True).data)
+    # AvgPool2d(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    np.testing.assert_array_equal(nn.AvgPool2d(3, 2, 1, True, False)(x).data,
+                                  F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False).data)
+    assert nn.MaxPool2d(2, ceil_mode=True)(x).shape == (2, 3, 4, 4)
+    assert nn.AvgPool2d(2, ceil_mode=True)(x).shape == (2, 3, 4, 4)
+    assert nn.AvgPool2d(2, divisor_override=1)(x).data[0, 0, 0, 0] == pytest.approx(x.data[0, 0, :2, :2].sum())
+
+
+def test_pool_layer_reprs_name_options_that_are_not_the_default():
+    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
+    assert "dilation=2, ceil_mode=True" in repr(nn.MaxPool2d(2, dilation=2, ceil_mode=True))
+    assert "ceil_mode=True, count_include_pad=False" in repr(nn.AvgPool2d(3, 2, 1, True, False))
+
+
+def test_max_pool_layer_return_indices_is_refused_when_the_layer_is_made():
+    with pytest.raises(ConfigError, match="MaxPool2d: return_indices=True is not supported"):
+        nn.MaxPool2d(2, return_indices=True)
