@@ -66,28 +66,28 @@ def save(model, path, optimizer=None, epoch=None, **metadata):
 def load(path, model=None, optimizer=None):
     """Read a checkpoint written by :func:`save`; load it into ``model`` / ``optimizer`` when given.
 
-    Raises :class:`CheckpointError` for a missing, truncated or corrupt file, and (from
-    ``load_state_dict``) for weights of another architecture, naming every mismatched key.
+    Raises :class:`CheckpointError` for a missing, truncated or corrupt file, for a header whose fields
+    are not what :func:`save` writes, and for weights or optimizer state of another architecture or
+    kind (an array whose dtype changed from float to int is refused, not cast), naming what differs.
+    Nothing is loaded into ``model`` or ``optimizer`` unless everything fits.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"no checkpoint at {path}: the file does not exist")
     try:
         with safe_open(path, framework="np") as f:
-            header = json.loads((f.metadata() or {}).get("gradwork", "{}"))
+            text = (f.metadata() or {}).get("gradwork")
             arrays = {key: f.get_tensor(key) for key in f.keys()}
     except Exception as error:  # safetensors reports truncation and corruption with several error types
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {error}); "
                               "re-save it, or resume from another file") from None
-    if header.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a safetensors file but not a gradwork checkpoint "
-                              "(its header has no gradwork metadata); load its arrays with safetensors directly")
+    header = _read_header(text, path)
     weights = {k: v for k, v in arrays.items() if not k.startswith(OPTIMIZER_PREFIX)}
-    checkpoint = Checkpoint(weights, header.get("metadata", {}), header.get("epoch"))
+    checkpoint = Checkpoint(weights, header["metadata"], header["epoch"])
     if "optimizer" in header:
-        checkpoint.optimizer_state = _optimizer_state(header["optimizer"], arrays)
+        checkpoint.optimizer_state = _optimizer_state(header["optimizer"], arrays, path)
     if model is not None:
-        model.load_state_dict(weights)
+        _check_kinds(path, weights, model.state_dict(), "model")
     if optimizer is not None:
         if checkpoint.optimizer_state is None:
             raise CheckpointError(f"{path} holds no optimizer state (it was saved without optimizer=)")
@@ -95,18 +95,107 @@ def load(path, model=None, optimizer=None):
         if saved_type != type(optimizer).__name__:
             raise CheckpointError(f"{path} holds the state of a {saved_type} optimizer, not of a "
                                   f"{type(optimizer).__name__}")
+        _check_optimizer_fits(path, checkpoint.optimizer_state, optimizer)
+    if model is not None:
+        model.load_state_dict(weights)
+    if optimizer is not None:
         optimizer.load_state_dict(checkpoint.optimizer_state)
     return checkpoint
 
 
-def _optimizer_state(saved, arrays):
+# ----------------------------------------------------------------- checks on what a file says
+# A file can be damaged anywhere, so every field is checked before it is used: a wrong one becomes a
+# CheckpointError naming the file, never a KeyError deep inside an optimizer.
+
+def _corrupt(path, what):
+    return CheckpointError(f"{path}: corrupt gradwork header ({what}); re-save it, or resume from another file")
+
+
+def _read_header(text, path):
+    """The gradwork header, checked to have exactly the fields :func:`save` writes, of the right types."""
+    try:
+        header = json.loads(text) if text is not None else None
+    except ValueError:
+        raise _corrupt(path, "not valid JSON") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not a gradwork checkpoint "
+                              "(its header has no gradwork metadata); load its arrays with safetensors directly")
+    fields = set(header) - {"format"}
+    if fields not in ({"epoch", "metadata"}, {"epoch", "metadata", "optimizer"}):
+        raise _corrupt(path, f"fields {sorted(header)}, expected format, epoch, metadata and optionally optimizer")
+    epoch = header["epoch"]
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)):
+        raise _corrupt(path, f"epoch {epoch!r} is not a whole number")
+    if not isinstance(header["metadata"], dict):
+        raise _corrupt(path, "metadata is not a dict")
+    saved = header.get("optimizer")
+    if saved is not None:
+        if not isinstance(saved, dict) or set(saved) != {"type", "param_groups", "scalars"}:
+            raise _corrupt(path, "the optimizer entry should have exactly type, param_groups and scalars")
+        groups, scalars = saved["param_groups"], saved["scalars"]
+        if (not isinstance(saved["type"], str) or not isinstance(groups, list)
+                or not all(isinstance(g, dict) and isinstance(g.get("params"), list)
+                           and all(_is_index(i) for i in g["params"]) for g in groups)):
+            raise _corrupt(path, "optimizer type or param_groups malformed")
+        if not isinstance(scalars, dict) or not all(isinstance(v, dict) for v in scalars.values()):
+            raise _corrupt(path, "optimizer scalars malformed")
+    return header
+
+
+def _is_index(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_kinds(path, saved, own, what):
+    """Saved arrays must be of the same kind (float, int, …) as the ones they replace: casting would
+    silently turn a damaged dtype field (F32 read as I32) into nonsense values."""
+    wrong = [f"{k}: {saved[k].dtype} in the file, {own[k].dtype} in the {what}" for k in own
+             if k in saved and xp.dtype(saved[k].dtype).kind != xp.dtype(own[k].dtype).kind]
+    if wrong:
+        raise CheckpointError(f"{path}: arrays of another kind — " + "; ".join(wrong)
+                              + "; the file is corrupt or from another program")
+
+
+def _check_optimizer_fits(path, state, optimizer):
+    """The saved groups, options and per-parameter state must fit ``optimizer`` before any of it is loaded."""
+    saved_groups, own_groups = state["param_groups"], optimizer.param_groups
+    if [len(g["params"]) for g in saved_groups] != [len(g["params"]) for g in own_groups]:
+        raise CheckpointError(f"{path}: the optimizer state has groups of sizes "
+                              f"{[len(g['params']) for g in saved_groups]}, this optimizer "
+                              f"{[len(g['params']) for g in own_groups]}")
+    for saved, own in zip(saved_groups, own_groups):
+        if set(saved) != set(own):
+            raise CheckpointError(f"{path}: the saved optimizer options {sorted(saved)} are not those of this "
+                                  f"{type(optimizer).__name__} ({sorted(own)}); the file is corrupt")
+    params = {i: p for saved, own in zip(saved_groups, own_groups) for i, p in zip(saved["params"], own["params"])}
+    names = set()
+    for index, values in state["state"].items():
+        if index not in params:
+            raise CheckpointError(f"{path}: optimizer state for parameter {index}, which does not exist; "
+                                  "the file is corrupt")
+        param = params[index]
+        names.add(frozenset(values))
+        for name, value in values.items():
+            if isinstance(value, xp.ndarray) and (value.shape != param.shape
+                                                  or value.dtype.kind != param.dtype.kind):
+                raise CheckpointError(f"{path}: optimizer state {name} of parameter {index} is {value.dtype} "
+                                      f"{value.shape}, the parameter {param.dtype} {param.shape}; the file is corrupt")
+    if len(names) > 1:  # every parameter an optimizer has stepped keeps the same entries
+        raise CheckpointError(f"{path}: the parameters' optimizer states have different entries "
+                              f"({' vs '.join(str(sorted(n)) for n in names)}); the file is corrupt")
+
+
+def _optimizer_state(saved, arrays, path):
     state = {}
-    for index, values in saved["scalars"].items():
-        state.setdefault(int(index), {}).update(values)
-    for key, value in arrays.items():
-        if key.startswith(OPTIMIZER_PREFIX):
-            index, name = key[len(OPTIMIZER_PREFIX):].split("/", 1)
-            state.setdefault(int(index), {})[name] = value
+    try:
+        for index, values in saved["scalars"].items():
+            state.setdefault(int(index), {}).update(values)
+        for key, value in arrays.items():
+            if key.startswith(OPTIMIZER_PREFIX):
+                index, name = key[len(OPTIMIZER_PREFIX):].split("/", 1)
+                state.setdefault(int(index), {})[name] = value
+    except ValueError:  # an index that is not a number, or a key without its /name
+        raise _corrupt(path, "optimizer state keys are not <parameter index>/<name>") from None
     groups = [{k: (tuple(v) if isinstance(v, list) and k != "params" else v) for k, v in g.items()}
               for g in saved["param_groups"]]
     return {"state": state, "param_groups": groups}
