@@ -1,5 +1,4 @@
 """Helpers shared by the convolutional models."""
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import get_default_dtype, xp
 from gradwork.errors import ConfigError
@@ -12,8 +11,8 @@ def flat_size(features, input_shape, model_name):
     """Number of values ``features`` produces for one input of ``input_shape`` (C, H, W): found by
     running a zero image through it — the "keep track of your dimensions" arithmetic, done by the layers."""
     try:
-        with no_grad():
-            out = features.eval()(Tensor(xp.zeros((1,) + tuple(input_shape), get_default_dtype())))
+        with features.evaluating():
+            out = features(Tensor(xp.zeros((1,) + tuple(input_shape), get_default_dtype())))
     except ValueError as error:
         # Name the failing layer by its path in the model ("features.12"), not inside ``features``.
         origin = getattr(error, "layer_origin", None)
@@ -21,8 +20,6 @@ def flat_size(features, input_shape, model_name):
                       if m is origin), "")
         raise ConfigError(f"{model_name}: inputs of shape {tuple(input_shape)} do not fit this architecture: "
                           f"{layer}{getattr(error, 'bare_message', error)}") from None
-    finally:
-        features.train()
     return out.numel()
 
 

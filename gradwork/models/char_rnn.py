@@ -5,7 +5,6 @@ back-propagation through time (``gradwork.train.fit_language_model``) and sample
 a time with ``generate``.
 """
 from gradwork import backend
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.errors import ConfigError
@@ -47,18 +46,13 @@ class CharRNN(Module):
         prime_ids = xp.asarray(prime_ids, dtype=xp.int64)
         if prime_ids.ndim != 1 or len(prime_ids) == 0:
             raise ConfigError("generate: give at least one prime character to start from")
-        was_training = self.training
-        self.eval()
         rng, out = backend.rng(), []
-        try:
-            with no_grad():
-                logits, state = self(Tensor(prime_ids[None, :]))
-                for _ in range(length):
-                    z = logits.data[0, -1].astype(xp.float64) / temperature
-                    p = xp.exp(z - z.max())
-                    next_id = int(rng.choice(len(p), p=p / p.sum()))
-                    out.append(next_id)
-                    logits, state = self(Tensor(xp.array([[next_id]])), state)
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            logits, state = self(Tensor(prime_ids[None, :]))
+            for _ in range(length):
+                z = logits.data[0, -1].astype(xp.float64) / temperature
+                p = xp.exp(z - z.max())
+                next_id = int(rng.choice(len(p), p=p / p.sum()))
+                out.append(next_id)
+                logits, state = self(Tensor(xp.array([[next_id]])), state)
         return xp.array(out, dtype=xp.int64)

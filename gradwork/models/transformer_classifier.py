@@ -2,7 +2,6 @@
 per token (sequence labelling, e.g. reversing or sorting a sequence) or per sequence (mean-pooled)."""
 import math
 
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.errors import ConfigError
 from gradwork.nn.embedding import Embedding
 from gradwork.nn.linear import Linear
@@ -44,10 +43,5 @@ class TransformerClassifier(Module):
     def attention_weights(self, ids, padding_mask=None):
         """Self-attention weights of every layer for ``ids``: a list of (B, heads, T, T) arrays
         (row t: how much position t looked at each position). Eval mode, no graph."""
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                return self.encoder.attention_weights(self._encode_input(ids), src_key_padding_mask=padding_mask)
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            return self.encoder.attention_weights(self._encode_input(ids), src_key_padding_mask=padding_mask)

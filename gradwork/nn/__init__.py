@@ -1,6 +1,7 @@
 """Neural-network building blocks: ``Module``, ``Parameter``, layers, losses, ``init``, ``functional``."""
 from gradwork.nn import functional, init
-from gradwork.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Step, Tanh
+from gradwork.nn.activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax,
+                                    Softplus, Step, Tanh)
 from gradwork.nn.attention import MultiheadAttention
 from gradwork.nn.containers import ModuleList, Sequential
 from gradwork.nn.conv import Conv2d, ConvTranspose2d

@@ -6,7 +6,10 @@ attribute path (``layers.0.weight``) — the same names PyTorch uses, so weights
 the two frameworks by name. Buffers (``register_buffer``) are state that is saved but not learned,
 such as BatchNorm's running statistics.
 """
+import contextlib
 from collections import OrderedDict, namedtuple
+
+from gradwork.autograd.grad_mode import no_grad
 
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
@@ -192,6 +195,22 @@ class Module:
     def eval(self):
         """Evaluation mode (dropout off, running statistics)."""
         return self.train(False)
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Evaluation mode and no graph inside the block; the previous mode comes back afterwards,
+        also when the block raises::
+
+            with model.evaluating():
+                predictions = model(x)
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                yield self
+        finally:
+            self.train(was_training)
 
     def requires_grad_(self, requires_grad=True):
         """Turn gradient tracking on or off for every parameter of this sub-tree (freezing)."""

@@ -69,8 +69,10 @@ class LRScheduler:
         """The learning rate at ``epoch`` for a group that started at ``base_lr``."""
         raise NotImplementedError
 
-    def step(self):
-        """Advance one epoch and set the new learning rates."""
+    def step(self, metrics=None):
+        """Advance one epoch and set the new learning rates. ``metrics`` (the epoch's validation loss)
+        is ignored by schedules that are formulas of the epoch; it is there so that every schedule,
+        ``ReduceLROnPlateau`` included, is stepped the same way."""
         self.last_epoch += 1
         self._apply()
 
@@ -367,13 +369,13 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
 
-    def step(self):
-        """Advance one batch and set the new rate (and momentum)."""
+    def step(self, metrics=None):
+        """Advance one batch and set the new rate (and momentum); ``metrics`` is ignored."""
         if self.last_epoch >= self.total_steps:
             raise ValueError(f"OneCycleLR: step() called {self.last_epoch + 1} times, but total_steps is "
                              f"{self.total_steps}: the cycle is over (give total_steps, or epochs and "
                              "steps_per_epoch, that cover every batch of the run)")
-        super().step()
+        super().step(metrics)
 
     def load_state_dict(self, state):
         if state["last_epoch"] > self.total_steps:
@@ -405,8 +407,10 @@ class ReduceLROnPlateau:
             return value < self.best * (1 - self.threshold) if self.best != math.inf else True
         return value > self.best * (1 + self.threshold) if self.best != -math.inf else True
 
-    def step(self, metric):
-        value = float(metric)
+    def step(self, metrics):
+        """Count the epoch whose monitored value (e.g. the validation loss) is ``metrics``; reduce the
+        rate after ``patience`` epochs without improvement."""
+        value = float(metrics)
         if self._improved(value):
             self.best, self.bad_epochs = value, 0
         else:

@@ -9,7 +9,6 @@ import copy
 import math
 from dataclasses import dataclass
 
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.ops.losses import cross_entropy
@@ -42,10 +41,8 @@ class SanityReport:
 
 
 def _initial_loss(model, x, y, num_classes):
-    with no_grad():
-        model.eval()
+    with model.evaluating():
         loss = cross_entropy(model(Tensor(x)), y).item()
-        model.train()
     expected = math.log(num_classes)
     passed = abs(loss - expected) <= 0.25 * expected
     return Check("initial loss ≈ ln(C)", passed, f"{loss:.4f} vs ln({num_classes}) = {expected:.4f}")

@@ -1,5 +1,4 @@
 """``summary``: each layer's output shape and parameter count — "keep track of your dimensions"."""
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import get_default_dtype, xp
 
@@ -44,14 +43,12 @@ def summary(model, input_shape):
                 if note:
                     notes.append(f"{names[id(m)]} ({type(m).__name__}): {note}")
             handles.append(module.register_forward_hook(record))
-    was_training = model.training
     try:
-        with no_grad():
-            model.eval()(Tensor(xp.zeros((1,) + tuple(input_shape), get_default_dtype())))
+        with model.evaluating():
+            model(Tensor(xp.zeros((1,) + tuple(input_shape), get_default_dtype())))
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     header = ("layer", "type", "output shape", "parameters")
     table = [header] + [(n, t, "(" + ", ".join(map(str, s)) + ")", f"{p:,}") for n, t, s, p in rows]
     widths = [max(len(r[i]) for r in table) for i in range(4)]

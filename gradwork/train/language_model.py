@@ -18,12 +18,11 @@ for the training chunks and for held-out text.
 """
 import math
 
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.data.text import SequenceBatches
 from gradwork.ops.losses import cross_entropy
-from gradwork.train.loop import CallbackRunner, optimization_step
+from gradwork.train.epochs import CallbackRunner, optimization_step, train_epochs
 
 
 def detach_state(state):
@@ -50,50 +49,45 @@ def evaluate_language_model(model, ids, batch_size=32, seq_len=128):
     """Mean cross-entropy (nats per character) of ``model`` on ``ids``, read in order with the state
     carried along, plus bits per character and perplexity. Eval mode, no graph."""
     batches = SequenceBatches(ids, batch_size, seq_len)
-    was_training = model.training
-    model.eval()
     total, count, state = 0.0, 0, None
-    try:
-        with no_grad():
-            for x, y in batches:
-                loss, state = _chunk_loss(model, x, y, state)
-                total += loss.item() * y.size
-                count += y.size
-    finally:
-        model.train(was_training)
+    with model.evaluating():
+        for x, y in batches:
+            loss, state = _chunk_loss(model, x, y, state)
+            total += loss.item() * y.size
+            count += y.size
     loss = total / count
     return {"loss": loss, **language_model_scores(loss)}
 
 
 def fit_language_model(model, train_ids, *, optimizer, epochs, val_ids=None, batch_size=32, seq_len=64,
-                       clip_grad_norm=5.0, scheduler=None, callbacks=(), verbose=1, initial_epoch=0, history=None):
+                       clip_grad_norm=5.0, scheduler=None, callbacks=(), verbose=1, initial_epoch=0, history=None,
+                       on_divergence="warn"):
     """Train ``model`` (ids (B, T), state → logits (B, T, V), state) on the id sequence ``train_ids``
     with truncated BPTT, and return a :class:`History` with loss, bpc and perplexity per epoch
-    (and val_loss, val_bpc, val_perplexity on ``val_ids``)."""
+    (and val_loss, val_bpc, val_perplexity on ``val_ids``). ``on_divergence`` as in ``fit``."""
     batches = SequenceBatches(train_ids, batch_size, seq_len)
     run = CallbackRunner(callbacks, verbose, model, optimizer, epochs, len(batches), history)
-    for epoch in range(initial_epoch, epochs):
-        run.epoch_begin(epoch)
+
+    def train_epoch(epoch):
         carried, total, count = None, 0.0, 0
         for step, (x, y) in enumerate(batches):
             optimizer.zero_grad()
+            # The state flows on from the last chunk, but the gradient stops at the chunk boundary.
             loss, carried = _chunk_loss(model, x, y, detach_state(carried))
             optimization_step(model, optimizer, loss, clip_grad_norm)
             value = loss.item()
             total += value * y.size
             count += y.size
-            logs = {"batch_loss": value, "loss": total / count, "bpc": total / count / math.log(2)}
-            if run.batch_end(step, logs):
+            if run.batch_end(step, {"batch_loss": value, "loss": total / count, "bpc": total / count / math.log(2)}):
                 break
-        if run.diverged(logs):
-            break
-        epoch_logs = {"loss": total / count, **language_model_scores(total / count)}
-        if val_ids is not None:
-            results = evaluate_language_model(model, val_ids, batch_size, max(seq_len, 128))
-            epoch_logs.update({f"val_{k}": v for k, v in results.items()})
-        if run.epoch_end(epoch, epoch_logs, scheduler):
-            break
-    return run.end()
+        return {"loss": total / count, **language_model_scores(total / count)}
+
+    def validate():
+        return evaluate_language_model(model, val_ids, batch_size, max(seq_len, 128))
+
+    return train_epochs(run, epochs=epochs, initial_epoch=initial_epoch, train_epoch=train_epoch,
+                        validate=validate if val_ids is not None else None, scheduler=scheduler,
+                        on_divergence=on_divergence)
 
 
 def unigram_bpc(train_ids, test_ids, vocab_size):

@@ -8,11 +8,9 @@ One epoch of ``fit`` is the loop every course draws::
         loss.backward()                # backward pass: d loss / d every parameter
         optimizer.step()               # update the parameters in place
 
-followed by an evaluation on the validation data (eval mode, no graph) and the callbacks.
+followed by an evaluation on the validation data (eval mode, no graph), the schedule and the
+callbacks, in the epoch loop that all training functions share (:mod:`gradwork.train.epochs`).
 """
-import math
-
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.data.dataloader import DataLoader
@@ -20,9 +18,7 @@ from gradwork.data.dataset import ArrayDataset, Dataset
 from gradwork.errors import ConfigError
 from gradwork.ops import losses
 from gradwork.optim.clip_grad import clip_grad_norm_
-from gradwork.optim.lr_scheduler import ReduceLROnPlateau
-from gradwork.train.callbacks import FitState, NaNGuard, ProgressBar
-from gradwork.train.history import History
+from gradwork.train.epochs import CallbackRunner, check_divergence_action, train_epochs
 from gradwork.train.metrics import get_metric
 
 LOSSES = {
@@ -63,77 +59,9 @@ def _split(batch):
     return [Tensor(a) for a in batch[:-1]], batch[-1]
 
 
-def with_default_callbacks(callbacks, verbose):
-    """The user's callbacks plus a ``NaNGuard`` (unless given) and, when ``verbose``, a progress bar first."""
-    callbacks = list(callbacks)
-    if not any(isinstance(c, NaNGuard) for c in callbacks):
-        callbacks.append(NaNGuard())
-    if verbose:
-        callbacks.insert(0, ProgressBar(verbose))
-    return callbacks
-
-
-def optimization_step(model, optimizer, loss, clip_grad_norm=None):
-    """Back-propagate ``loss``, clip the gradients' global norm if asked, and update the parameters.
-    (``optimizer.zero_grad()`` comes before the forward pass that made ``loss``.)"""
-    loss.backward()
-    if clip_grad_norm is not None:
-        clip_grad_norm_(model.parameters(), clip_grad_norm)
-    optimizer.step()
-
-
-class CallbackRunner:
-    """The callback protocol shared by every training loop (``fit``, ``fit_language_model``,
-    ``fit_word2vec``): the loops say where they are, this object tells the callbacks and keeps the
-    :class:`FitState` and the :class:`History`."""
-
-    def __init__(self, callbacks, verbose, model, optimizer, epochs, steps_per_epoch=0, history=None):
-        self.history = history if history is not None else History()
-        self.callbacks = with_default_callbacks(callbacks, verbose)
-        self.state = FitState(model, optimizer, self.history, epochs, steps_per_epoch)
-        for c in self.callbacks:
-            c.on_train_begin(self.state)
-
-    def epoch_begin(self, epoch, steps_per_epoch=None):
-        self.state.epoch = epoch
-        if steps_per_epoch is not None:
-            self.state.steps_per_epoch = steps_per_epoch
-        self.state.model.train()
-        for c in self.callbacks:
-            c.on_epoch_begin(self.state)
-
-    def batch_end(self, step, logs):
-        """Report a step; True when a callback asked to stop."""
-        self.state.step = step
-        for c in self.callbacks:
-            c.on_batch_end(self.state, logs)
-        return self.state.stop_training
-
-    def diverged(self, logs):
-        """True when training stopped on a non-finite loss: the epoch has no averages worth keeping."""
-        return self.state.stop_training and not math.isfinite(logs["batch_loss"])
-
-    def epoch_end(self, epoch, logs, scheduler=None):
-        """Record the epoch, step the schedule, tell the callbacks; True when training should stop."""
-        logs["lr"] = self.state.optimizer.param_groups[0]["lr"]
-        self.history.append(epoch, logs)
-        if isinstance(scheduler, ReduceLROnPlateau):
-            scheduler.step(logs.get("val_loss", logs["loss"]))
-        elif scheduler is not None:
-            scheduler.step()
-        for c in self.callbacks:
-            c.on_epoch_end(self.state, logs)
-        return self.state.stop_training
-
-    def end(self):
-        for c in self.callbacks:
-            c.on_train_end(self.state)
-        self.history.stop_reason, self.history.diverged = self.state.stop_reason, self.state.diverged
-        return self.history
-
-
 def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("accuracy",), scheduler=None,
-        callbacks=(), verbose=1, batch_size=32, shuffle=True, clip_grad_norm=None, initial_epoch=0, history=None):
+        callbacks=(), verbose=1, batch_size=32, shuffle=True, clip_grad_norm=None, initial_epoch=0, history=None,
+        on_divergence="warn"):
     """Train ``model`` and return a :class:`History` of per-epoch losses and metrics.
 
     Args:
@@ -142,30 +70,36 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
         optimizer: an ``optim.Optimizer`` over the model's parameters.
         epochs: train until this many epochs have been done in total (counting ``initial_epoch``).
         metrics: names or functions ``metric(output, target) -> float``, averaged over each epoch.
-        scheduler: a learning-rate schedule, stepped after every epoch (``ReduceLROnPlateau`` is
-            given ``val_loss``, or ``loss`` without validation data).
+        scheduler: a learning-rate schedule, stepped after every epoch with the validation loss
+            (the training loss without validation data), which only ``ReduceLROnPlateau`` uses.
         callbacks: ``Callback`` objects; a progress bar (``verbose``) and a ``NaNGuard`` are added.
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         clip_grad_norm: if set, rescale gradients to this global norm before each step.
         initial_epoch, history: to continue an earlier run (``History`` to append to).
+        on_divergence: when the loss becomes NaN or infinite, training stops and the history says why;
+            "warn" (default) also warns, "raise" raises ``TrainingDivergedError``, "stop" does nothing more.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    check_divergence_action(on_divergence)
     train_loader = _loader(train_data, batch_size, shuffle, "train_data")
     val_loader = _loader(val_data, max(batch_size, 256), False, "val_data") if val_data is not None else None
     loss_fn = _loss_function(loss)
     metric_fns = [get_metric(m) for m in metrics]
     run = CallbackRunner(callbacks, verbose, model, optimizer, epochs, len(train_loader), history)
-    for epoch in range(initial_epoch, epochs):
-        run.epoch_begin(epoch)
+
+    def train_epoch(epoch):
         seen, loss_sum = 0, 0.0
         metric_sums = [0.0] * len(metric_fns)
         for step, batch in enumerate(train_loader):
             inputs, target = _split(batch)
-            optimizer.zero_grad()
-            output = model(*inputs)
+            optimizer.zero_grad()                  # forget the last step's gradients
+            output = model(*inputs)                # forward pass, recording the graph
             batch_loss = loss_fn(output, target)
-            optimization_step(model, optimizer, batch_loss, clip_grad_norm)
+            batch_loss.backward()                  # d loss / d every parameter
+            if clip_grad_norm is not None:
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
+            optimizer.step()                       # update the parameters in place
 
             n = len(target)
             value = batch_loss.item()
@@ -177,15 +111,14 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
                 logs[name] = metric_sums[i] / seen
             if run.batch_end(step, logs):
                 break
-        if run.diverged(logs):
-            break  # a diverged epoch has no meaningful averages to record
-        epoch_logs = {k: v for k, v in logs.items() if k != "batch_loss"}
-        if val_loader is not None:
-            results = evaluate(model, val_loader, loss=loss_fn, metrics=[m for m, _ in metric_fns])
-            epoch_logs.update({f"val_{k}": v for k, v in results.items()})
-        if run.epoch_end(epoch, epoch_logs, scheduler):
-            break
-    return run.end()
+        return {k: v for k, v in logs.items() if k != "batch_loss"}
+
+    def validate():
+        return evaluate(model, val_loader, loss=loss_fn, metrics=[m for m, _ in metric_fns])
+
+    return train_epochs(run, epochs=epochs, initial_epoch=initial_epoch, train_epoch=train_epoch,
+                        validate=validate if val_loader is not None else None, scheduler=scheduler,
+                        on_divergence=on_divergence)
 
 
 def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
@@ -196,23 +129,18 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
     loader = _loader(data, batch_size, False, "data")
     loss_fn = _loss_function(loss) if loss is not None else None
     metric_fns = [get_metric(m) for m in metrics]
-    was_training = model.training
-    model.eval()
     seen, loss_sum = 0, 0.0
     metric_sums = [0.0] * len(metric_fns)
-    try:
-        with no_grad():
-            for batch in loader:
-                inputs, target = _split(batch)
-                output = model(*inputs)
-                n = len(target)
-                seen += n
-                if loss_fn is not None:
-                    loss_sum += loss_fn(output, target).item() * n
-                for i, (_, fn) in enumerate(metric_fns):
-                    metric_sums[i] += fn(output.data, target) * n
-    finally:
-        model.train(was_training)
+    with model.evaluating():
+        for batch in loader:
+            inputs, target = _split(batch)
+            output = model(*inputs)
+            n = len(target)
+            seen += n
+            if loss_fn is not None:
+                loss_sum += loss_fn(output, target).item() * n
+            for i, (_, fn) in enumerate(metric_fns):
+                metric_sums[i] += fn(output.data, target) * n
     results = {"loss": loss_sum / seen} if loss_fn is not None else {}
     results.update({name: s / seen for (name, _), s in zip(metric_fns, metric_sums)})
     return results
@@ -220,11 +148,6 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
 
 def predict(model, x, batch_size=256):
     """Model outputs for inputs ``x`` (an array), in eval mode and without a graph, as an array."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            outputs = [model(Tensor(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
+    with model.evaluating():
+        outputs = [model(Tensor(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
     return xp.concatenate(outputs) if outputs else xp.zeros((0,))

@@ -6,11 +6,11 @@ import math
 from gradwork import backend
 from gradwork.backend import xp
 from gradwork.data.text import NegativeSampler, cbow_windows, skipgram_pairs, subsample_frequent
-from gradwork.train.loop import CallbackRunner, optimization_step
+from gradwork.train.epochs import CallbackRunner, optimization_step, train_epochs
 
 
 def fit_word2vec(model, ids, counts, *, optimizer, epochs, window=5, negatives=5, batch_size=1024,
-                 subsample=1e-4, scheduler=None, callbacks=(), verbose=1):
+                 subsample=1e-4, scheduler=None, callbacks=(), verbose=1, on_divergence="warn"):
     """Train a ``Word2Vec`` model on the corpus ``ids`` (word ids, in order), whose vocabulary has word
     counts ``counts``; returns a :class:`History` of the mean loss per epoch."""
     if window < 1 or negatives < 1 or batch_size < 1:
@@ -20,14 +20,20 @@ def fit_word2vec(model, ids, counts, *, optimizer, epochs, window=5, negatives=5
     sampler = NegativeSampler(counts)
     rng = backend.rng()
     run = CallbackRunner(callbacks, verbose, model, optimizer, epochs)
-    for epoch in range(epochs):
+    examples = {}
+
+    def prepare_epoch(epoch):
+        """Draw this epoch's examples; returns the number of steps."""
         kept = subsample_frequent(ids, counts, subsample, rng)
         if model.mode == "skipgram":
-            inputs, targets = skipgram_pairs(kept, window, rng)
+            examples["inputs"], examples["targets"] = skipgram_pairs(kept, window, rng)
         else:
-            inputs, targets = cbow_windows(kept, window, rng)
-        order = rng.permutation(len(targets))
-        run.epoch_begin(epoch, steps_per_epoch=math.ceil(len(order) / batch_size))
+            examples["inputs"], examples["targets"] = cbow_windows(kept, window, rng)
+        examples["order"] = rng.permutation(len(examples["targets"]))
+        return math.ceil(len(examples["order"]) / batch_size)
+
+    def train_epoch(epoch):
+        inputs, targets, order = examples["inputs"], examples["targets"], examples["order"]
         total, seen = 0.0, 0
         for step, start in enumerate(range(0, len(order), batch_size)):
             batch = order[start:start + batch_size]
@@ -39,6 +45,7 @@ def fit_word2vec(model, ids, counts, *, optimizer, epochs, window=5, negatives=5
             total, seen = total + value * len(batch), seen + len(batch)
             if run.batch_end(step, {"batch_loss": value, "loss": total / seen}):
                 break
-        if run.epoch_end(epoch, {"loss": total / max(seen, 1)}, scheduler):
-            break
-    return run.end()
+        return {"loss": total / max(seen, 1)}
+
+    return train_epochs(run, epochs=epochs, train_epoch=train_epoch, prepare_epoch=prepare_epoch,
+                        scheduler=scheduler, on_divergence=on_divergence)

@@ -166,7 +166,7 @@ def test_progress_is_printed_as_plain_lines_when_not_a_terminal(capsys):
     fit(model, train, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=2,
         val_data=test, verbose=1)
     err = capsys.readouterr().err
-    assert "Epoch 1/2 - loss" in err and "val_accuracy" in err and "Epoch 2/2" in err
+    assert "epoch 1/2 loss" in err and "| val loss" in err and "epoch 2/2" in err
 
 
 def test_verbose_zero_is_silent(capsys):

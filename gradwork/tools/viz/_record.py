@@ -1,6 +1,5 @@
 """Recording what layers output: forward hooks on the chosen sub-modules, one forward pass in eval
 mode without a graph, hooks removed afterwards (also on error)."""
-from gradwork.autograd.grad_mode import no_grad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 
@@ -15,13 +14,10 @@ def record_outputs(model, x, chosen):
                 lambda m, inputs, output, name=name: recorded.append((name, output.data.copy()))))
     if not handles:
         return []
-    was_training = model.training
-    model.eval()
     try:
-        with no_grad():
+        with model.evaluating():
             model(Tensor(xp.asarray(getattr(x, "data", x))))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return recorded

@@ -1,6 +1,5 @@
 """``NaNGuard``: stop as soon as the loss stops being a finite number."""
 import math
-import warnings
 
 from gradwork.train.callbacks.base import Callback
 
@@ -9,7 +8,8 @@ class NaNGuard(Callback):
     """Stop training on a NaN or infinite loss, saying where it happened and what to try.
 
     A diverging loss almost always means the learning rate is too high (or the inputs are not scaled).
-    ``fit`` adds this guard unless you pass your own.
+    ``fit`` adds this guard unless you pass your own. The guard only sets ``stop_reason`` and
+    ``diverged``; the training loop then warns, raises or just stops (``fit(on_divergence=…)``).
     """
 
     def on_train_begin(self, state):
@@ -30,4 +30,3 @@ class NaNGuard(Callback):
                              + ", and check that the inputs are scaled.")
         state.stop_training = True
         state.diverged = True
-        warnings.warn(state.stop_reason, RuntimeWarning, stacklevel=2)
