@@ -12,7 +12,10 @@ A subclass writes two methods on plain arrays::
             (y,) = self.saved
             return gy * y
 
-and is used as ``Exp()(tensor)``. ``__call__`` unwraps the input tensors, runs ``forward``,
+and is used as ``Exp()(tensor)``. A Function is named after its operation; where a layer in
+``gradwork.nn`` has the same name, the Function carries the suffix ``Function`` (``LinearFunction``
+computes what the ``nn.Linear`` layer calls), as in PyTorch's documentation, so ``grad_fn=…`` in a
+tensor's repr never looks like a layer. ``__call__`` unwraps the input tensors, runs ``forward``,
 wraps the outputs and — only when some input requires a gradient and recording is on —
 links the outputs to this function so that ``backward`` can find its way back.
 """
@@ -84,10 +87,11 @@ class Function:
 
     @property
     def name(self):
-        """The operation's name in messages: ``op_name``, or the class name in snake case
-        (``MatMul`` → ``mat_mul``, ``LSTMLayer`` → ``lstm_layer``)."""
-        return self.op_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
-                                      type(self).__name__).lower()
+        """The operation's name in messages: ``op_name``, or the class name in snake case without a
+        ``Function`` suffix (``MatMul`` → ``mat_mul``, ``LSTMLayer`` → ``lstm_layer``,
+        ``Conv2dFunction`` → ``conv2d``)."""
+        class_name = type(self).__name__.removesuffix("Function")
+        return self.op_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", class_name).lower()
 
     def save_for_backward(self, *arrays):
         """Keep the arrays ``backward`` needs; they are dropped once backward has used them."""

@@ -8,7 +8,7 @@ from gradwork.nn.conv import Conv2d, ConvTranspose2d
 from gradwork.nn.dropout import Dropout, Dropout2d
 from gradwork.nn.embedding import Embedding
 from gradwork.nn.flatten import Flatten
-from gradwork.nn.graph import GraphAttention, GraphConv, normalize_adjacency
+from gradwork.nn.graph_networks import GraphAttention, GraphConv, normalize_adjacency
 from gradwork.nn.linear import Identity, Linear
 from gradwork.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
                               MultiMarginLoss, NLLLoss, SmoothL1Loss)

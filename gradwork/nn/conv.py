@@ -6,7 +6,7 @@ from gradwork.errors import ConfigError
 from gradwork.nn import init
 from gradwork.nn.module import Module
 from gradwork.nn.parameter import Parameter
-from gradwork.ops.conv import conv2d, conv_transpose2d, pair, resolve_padding
+from gradwork.ops.conv import conv2d, conv_transpose2d, as_pair, resolve_padding
 from gradwork.ops.padding import pad
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -62,11 +62,11 @@ class Conv2d(_ConvNd):
         if padding_mode not in PADDING_MODES:
             raise ConfigError(f"Conv2d: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
                               f"got {padding_mode!r}")
-        kernel_size = pair(kernel_size)
+        kernel_size = as_pair(kernel_size)
         super().__init__((out_channels, in_channels // groups) + kernel_size, out_channels, bias, dtype)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride, self.dilation = kernel_size, pair(stride), pair(dilation)
-        self.padding = padding if isinstance(padding, str) else pair(padding)
+        self.kernel_size, self.stride, self.dilation = kernel_size, as_pair(stride), as_pair(dilation)
+        self.padding = padding if isinstance(padding, str) else as_pair(padding)
         self.padding_mode = padding_mode
         # Checked here so a bad padding fails when the layer is made; kept as F.pad's flat
         # (left, right, top, bottom) for the padding modes that pad before convolving.
@@ -104,11 +104,11 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, dtype=None):
         _check_channels("ConvTranspose2d", in_channels, out_channels, groups)
-        kernel_size = pair(kernel_size)
+        kernel_size = as_pair(kernel_size)
         super().__init__((in_channels, out_channels // groups) + kernel_size, out_channels, bias, dtype)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride, self.padding = kernel_size, pair(stride), pair(padding)
-        self.output_padding, self.dilation = pair(output_padding), pair(dilation)
+        self.kernel_size, self.stride, self.padding = kernel_size, as_pair(stride), as_pair(padding)
+        self.output_padding, self.dilation = as_pair(output_padding), as_pair(dilation)
 
     def forward(self, x):
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,

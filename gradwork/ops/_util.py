@@ -36,7 +36,7 @@ def from_channel_rows(rows, shape):
     return xp.moveaxis(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
 
 
-def pair(a, b):
+def operands(a, b):
     """Both operands of a binary op as tensors; a bare number takes the dtype of the tensor beside it.
 
     An integer tensor meeting a Python float becomes the default float type first, so

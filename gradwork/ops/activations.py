@@ -14,7 +14,7 @@ from gradwork.backend import xp
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
-class ReLU(Function):
+class ReLUFunction(Function):
     op_name = "relu"
 
     def forward(self, x):
@@ -27,7 +27,7 @@ class ReLU(Function):
         return gy * (y > 0)
 
 
-class LeakyReLU(Function):
+class LeakyReLUFunction(Function):
     op_name = "leaky_relu"
 
     def __init__(self, negative_slope):
@@ -49,7 +49,7 @@ def sigmoid_array(x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     def forward(self, x):
         y = sigmoid_array(x)
         self.save_for_backward(y)
@@ -60,7 +60,7 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
-class Tanh(Function):
+class TanhFunction(Function):
     def forward(self, x):
         y = xp.tanh(x)
         self.save_for_backward(y)
@@ -71,7 +71,7 @@ class Tanh(Function):
         return gy * (1 - y * y)
 
 
-class ELU(Function):
+class ELUFunction(Function):
     """x for x > 0, α(eˣ − 1) otherwise: smooth at 0 for α = 1, negative outputs keep the mean near 0."""
 
     def __init__(self, alpha):
@@ -87,7 +87,7 @@ class ELU(Function):
         return xp.where(x > 0, gy, gy * (y + self.alpha))
 
 
-class SiLU(Function):
+class SiLUFunction(Function):
     """x·σ(x) (also called swish)."""
 
     op_name = "silu"
@@ -102,7 +102,7 @@ class SiLU(Function):
         return gy * s * (1 + x * (1 - s))
 
 
-class Softplus(Function):
+class SoftplusFunction(Function):
     """(1/β)·log(1 + e^(βx)), a smooth ReLU; where βx > threshold it is x itself (as in PyTorch)."""
 
     def __init__(self, beta, threshold):
@@ -119,7 +119,7 @@ class Softplus(Function):
         return xp.where(z > self.threshold, gy, gy * sigmoid_array(z))
 
 
-class Hardtanh(Function):
+class HardtanhFunction(Function):
     """x clipped to [min_val, max_val]; gradient 1 strictly inside, 0 at and beyond the edges (PyTorch's)."""
 
     def __init__(self, min_val, max_val):
@@ -134,7 +134,7 @@ class Hardtanh(Function):
         return gy * ((x > self.min_val) & (x < self.max_val))
 
 
-class GELU(Function):
+class GELUFunction(Function):
     """Gaussian error linear unit, the Transformer's activation: x·Φ(x), with Φ the standard normal
     CDF (``approximate="tanh"``: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), as in PyTorch)."""
 
@@ -159,7 +159,7 @@ class GELU(Function):
         return gy * (cdf + x * pdf)  # d/dx x·Φ(x) = Φ(x) + x·φ(x)
 
 
-class Step(Function):
+class StepFunction(Function):
     """The perceptron's step function: 1 where x > 0, else 0. Its derivative is 0 wherever it exists,
     which is why networks trained by gradient descent use smooth activations instead."""
 
@@ -170,7 +170,7 @@ class Step(Function):
         return xp.zeros_like(gy)
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     def __init__(self, axis):
         self.axis = axis
 
@@ -185,7 +185,7 @@ class Softmax(Function):
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     def __init__(self, axis):
         self.axis = axis
 
@@ -202,65 +202,65 @@ class LogSoftmax(Function):
 
 def relu(x):
     """max(x, 0)."""
-    return ReLU()(x)
+    return ReLUFunction()(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope·x otherwise."""
-    return LeakyReLU(negative_slope)(x)
+    return LeakyReLUFunction(negative_slope)(x)
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, α(eˣ − 1) otherwise."""
-    return ELU(alpha)(x)
+    return ELUFunction(alpha)(x)
 
 
 def silu(x):
     """x·σ(x)."""
-    return SiLU()(x)
+    return SiLUFunction()(x)
 
 
 def softplus(x, beta=1.0, threshold=20.0):
     """(1/β)·log(1 + e^(βx)); linear where βx > threshold."""
     if beta == 0:
         raise ValueError("softplus: beta must not be 0")
-    return Softplus(beta, threshold)(x)
+    return SoftplusFunction(beta, threshold)(x)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
     """max(min_val, min(max_val, x))."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})")
-    return Hardtanh(min_val, max_val)(x)
+    return HardtanhFunction(min_val, max_val)(x)
 
 
 def sigmoid(x):
     """σ(x) = 1 / (1 + e⁻ˣ), computed without overflow."""
-    return Sigmoid()(x)
+    return SigmoidFunction()(x)
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return Tanh()(x)
+    return TanhFunction()(x)
 
 
 def gelu(x, approximate="none"):
     """x·Φ(x) (``approximate="tanh"`` for the tanh formula)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU(approximate)(x)
+    return GELUFunction(approximate)(x)
 
 
 def step(x):
     """Heaviside step: 1 where x > 0, else 0 (zero gradient)."""
-    return Step()(x)
+    return StepFunction()(x)
 
 
 def softmax(x, axis=-1, *, dim=None):
     """exp(x) / Σ exp(x) along ``axis`` (stable: the maximum is subtracted first)."""
-    return Softmax(dim if dim is not None else axis)(x)
+    return SoftmaxFunction(dim if dim is not None else axis)(x)
 
 
 def log_softmax(x, axis=-1, *, dim=None):
     """log softmax(x) = x − log Σ exp(x), by log-sum-exp."""
-    return LogSoftmax(dim if dim is not None else axis)(x)
+    return LogSoftmaxFunction(dim if dim is not None else axis)(x)

@@ -8,7 +8,7 @@ from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.errors import ShapeError
-from gradwork.ops._util import pair, sum_to
+from gradwork.ops._util import operands, sum_to
 
 
 class Add(Function):
@@ -131,22 +131,22 @@ class MatMul(Function):
 
 def add(a, b):
     """a + b, broadcasting."""
-    return Add()(*pair(a, b))
+    return Add()(*operands(a, b))
 
 
 def sub(a, b):
     """a − b, broadcasting."""
-    return Sub()(*pair(a, b))
+    return Sub()(*operands(a, b))
 
 
 def mul(a, b):
     """a · b elementwise, broadcasting."""
-    return Mul()(*pair(a, b))
+    return Mul()(*operands(a, b))
 
 
 def div(a, b):
     """a / b elementwise, broadcasting."""
-    return Div()(*pair(a, b))
+    return Div()(*operands(a, b))
 
 
 def neg(x):
@@ -158,9 +158,9 @@ def pow(a, b):
     """a ** b; a constant exponent takes the cheaper path that never needs log(a)."""
     if isinstance(a, Tensor) and isinstance(b, numbers.Number) and not isinstance(b, bool):
         return PowScalar(b)(a)
-    return Pow()(*pair(a, b))
+    return Pow()(*operands(a, b))
 
 
 def matmul(a, b):
     """Matrix product a @ b (NumPy's rules for 1-D and batched operands)."""
-    return MatMul()(*pair(a, b))
+    return MatMul()(*operands(a, b))

@@ -28,7 +28,7 @@ from gradwork.ops.padding import pad
 as_strided = xp.lib.stride_tricks.as_strided
 
 
-def pair(value, name="value"):
+def as_pair(value, name="value"):
     """An int or a pair of ints, as a pair: 3 → (3, 3)."""
     if isinstance(value, numbers.Integral):
         return (int(value), int(value))
@@ -165,7 +165,7 @@ def grouped_matmul(a, b, groups, transpose_b=False):
     return (a3 @ b3).transpose(1, 0, 2).reshape(m, -1)
 
 
-class Conv2d(Function):
+class Conv2dFunction(Function):
     """out[n, o] = Σ_c Σ_ij W[o, c, i, j] · x_pad[n, c, s·h + d·i, s·w + d·j] + b[o]."""
 
     def __init__(self, stride, padding, dilation, groups):
@@ -224,7 +224,7 @@ def _weight_grad(gy2, cols, groups):
     return (g3 @ c3).reshape(gy2.shape[1], -1)
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2dFunction(Function):
     """The transposed convolution: the backward (input gradient) of ``conv2d`` used as a forward
     pass, so every input pixel *spreads* a kernel-sized patch into a larger output. Upsampling."""
 
@@ -295,7 +295,7 @@ def resolve_padding(padding, kernel, dilation, stride):
                               f"got stride={stride}")
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return (total[0] // 2, total[1] // 2), (total[0] % 2, total[1] % 2)
-    return pair(padding, "padding"), (0, 0)
+    return as_pair(padding, "padding"), (0, 0)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -305,7 +305,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ``padding``: an int, a pair, 'valid' (none) or 'same' (stride 1; an even kernel gets its extra
     row and column of zeros at the bottom and right, as in PyTorch)."""
     x, weight = as_tensor(x), as_tensor(weight)
-    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    stride, dilation = as_pair(stride, "stride"), as_pair(dilation, "dilation")
     kernel = weight.shape[2:]
     padding, extra = resolve_padding(padding, kernel, dilation, stride)
     if weight.ndim != 4:
@@ -315,7 +315,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if extra != (0, 0) and x.ndim == 4:  # the uneven part of 'same' padding, first: the convolution pads evenly
         x = pad(x, (0, extra[1], 0, extra[0]))
     _check_conv_input("conv2d", x, weight.shape[1] * groups, kernel, stride, padding, dilation)
-    function = Conv2d(stride, padding, dilation, groups)
+    function = Conv2dFunction(stride, padding, dilation, groups)
     return function(x, weight) if bias is None else function(x, weight, bias)
 
 
@@ -323,8 +323,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out/groups, kh, kw) →
     (N, C_out, (H−1)·s − 2p + d(k−1) + output_padding + 1, …)."""
     x, weight = as_tensor(x), as_tensor(weight)
-    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
-    output_padding = pair(output_padding, "output_padding")
+    stride, padding, dilation = as_pair(stride, "stride"), as_pair(padding, "padding"), as_pair(dilation, "dilation")
+    output_padding = as_pair(output_padding, "output_padding")
     if x.ndim != 4 or weight.ndim != 4:
         raise ShapeError(f"conv_transpose2d: expected input (N, C, H, W) and weight (C_in, C_out/g, kh, kw), "
                          f"got {x.shape} and {weight.shape}")
@@ -332,5 +332,5 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ShapeError(f"conv_transpose2d: input has {x.shape[1]} channels but the weight expects {weight.shape[0]}")
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride or dilation")
-    function = ConvTranspose2d(stride, padding, output_padding, dilation, groups)
+    function = ConvTranspose2dFunction(stride, padding, output_padding, dilation, groups)
     return function(x, weight) if bias is None else function(x, weight, bias)

@@ -6,7 +6,7 @@ from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import xp
 
 
-class Dropout(Function):
+class DropoutFunction(Function):
     """y = x ⊙ mask, mask = keep/(1 − p) with keep ~ Bernoulli(1 − p). ``mask_shape`` may have
     axes of length 1 so one draw covers a whole channel (``dropout2d``)."""
 
@@ -36,7 +36,7 @@ def dropout(x, p=0.5, training=True):
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
-    return Dropout(p)(x)
+    return DropoutFunction(p)(x)
 
 
 def dropout2d(x, p=0.5, training=True):
@@ -49,4 +49,4 @@ def dropout2d(x, p=0.5, training=True):
         return x
     if x.ndim < 3:
         raise ValueError(f"dropout2d: expected input of shape (N, C, H, W), got {x.shape}")
-    return Dropout(p, x.shape[:2] + (1,) * (x.ndim - 2))(x)
+    return DropoutFunction(p, x.shape[:2] + (1,) * (x.ndim - 2))(x)

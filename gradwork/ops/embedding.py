@@ -19,7 +19,7 @@ def check_token_ids(ids, num_embeddings, what="embedding"):
                          f"(the largest allowed is {num_embeddings - 1}, for a table of {num_embeddings} rows)")
 
 
-class Embedding(GetItem):
+class EmbeddingFunction(GetItem):
     """y[..., :] = W[ids[...], :] with ids (*) integer and W (num_embeddings, dim) → y (*, dim).
 
     It is integer-array indexing of the table, whose backward already scatter-adds: every
@@ -47,7 +47,7 @@ def embedding(ids, weight, padding_idx=None):
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``ids`` (*) → (*, dim)."""
     ids = _ids_array(ids)
     check_token_ids(ids, weight.shape[0])
-    return Embedding(ids, padding_idx)(weight)
+    return EmbeddingFunction(ids, padding_idx)(weight)
 
 
 def one_hot(ids, num_classes=-1):

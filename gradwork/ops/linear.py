@@ -3,7 +3,7 @@ from gradwork.autograd.function import Function
 from gradwork.errors import ShapeError
 
 
-class Linear(Function):
+class LinearFunction(Function):
     """y = x Wᵀ + b with x (*, in), W (out, in), b (out,) → y (*, out).
 
     One op instead of matmul + transpose + add: one output array, and backward skips the input
@@ -32,5 +32,5 @@ class Linear(Function):
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b, with weight (out_features, in_features) as in PyTorch's ``nn.Linear``."""
     if bias is None:
-        return Linear()(x, weight)
-    return Linear()(x, weight, bias)
+        return LinearFunction()(x, weight)
+    return LinearFunction()(x, weight, bias)

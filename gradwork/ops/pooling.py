@@ -19,7 +19,7 @@ from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import xp
 from gradwork.errors import ConfigError, ShapeError
-from gradwork.ops.conv import col2im, im2col, output_size, pair
+from gradwork.ops.conv import col2im, im2col, output_size, as_pair
 
 
 def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
@@ -49,7 +49,7 @@ def add_back(cols, input_shape, stride, padding, dilation, extra):
     return col2im(cols, (n, c, h + extra[0], w + extra[1]), stride, padding, dilation)[:, :, :h, :w]
 
 
-class MaxPool2d(Function):
+class MaxPool2dFunction(Function):
     """out = max over each window. Backward routes the whole gradient to the one position that
     held the maximum (the first, if several tie) — the max gate of a computational graph.
 
@@ -109,7 +109,7 @@ class MaxPool2d(Function):
         return add_back(routed, self.input_shape, self.stride, self.padding, self.dilation, self.extra)
 
 
-class AvgPool2d(Function):
+class AvgPool2dFunction(Function):
     """out = (sum over each window) / divisor. By default — padding counted as zeros
     (count_include_pad=True) and no ceil_mode windows hanging over the end — every divisor is
     kh·kw and this is the plain mean. Otherwise ``divisor`` (H', W') holds each window's own count
@@ -144,7 +144,7 @@ def window_counts(size, kernel, stride, padding, count, count_include_pad):
     return xp.minimum(end, size) - xp.maximum(start, 0)
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2dFunction(Function):
     """Average pooling to a fixed output size, with PyTorch's windows: output row i averages input
     rows ⌊i·H/out⌋ … ⌈(i+1)·H/out⌉ − 1. The windows are rectangles, so the pooling is separable:
     y = P_h · x · P_wᵀ with averaging matrices P (out × in), and backward is gx = P_hᵀ · gy · P_w."""
@@ -185,9 +185,9 @@ def _check_pool_input(name, x, kernel, stride, padding, dilation, ceil_mode):
 def _pool_geometry(name, x, kernel_size, stride, padding, dilation, ceil_mode):
     """Check a pooling's arguments; return them as pairs, with the output size (H', W') and the
     extra rows and columns that ceil_mode's last windows need beyond the padded input."""
-    kernel = pair(kernel_size, "kernel_size")
-    stride = pair(stride, "stride") if stride is not None else kernel
-    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
+    kernel = as_pair(kernel_size, "kernel_size")
+    stride = as_pair(stride, "stride") if stride is not None else kernel
+    padding, dilation = as_pair(padding, "padding"), as_pair(dilation, "dilation")
     _check_pool_input(name, x, kernel, stride, padding, dilation, ceil_mode)
     out = tuple(pool_output_size(n, k, s, p, d, ceil_mode)
                 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
@@ -208,7 +208,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     x = as_tensor(x)
     kernel, stride, padding, dilation, _, extra = _pool_geometry("max_pool2d", x, kernel_size, stride, padding,
                                                                  dilation, ceil_mode)
-    return MaxPool2d(kernel, stride, padding, dilation, extra)(x)
+    return MaxPool2dFunction(kernel, stride, padding, dilation, extra)(x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -231,7 +231,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         rows, columns = (window_counts(n, k, s, p, o, count_include_pad)
                          for n, k, s, p, o in zip(x.shape[2:], kernel, stride, padding, out))
         divisor = xp.multiply.outer(rows, columns).astype(x.dtype)
-    return AvgPool2d(kernel, stride, padding, divisor, extra)(x)
+    return AvgPool2dFunction(kernel, stride, padding, divisor, extra)(x)
 
 
 def adaptive_output_size(output_size, input_size):
@@ -250,4 +250,4 @@ def adaptive_avg_pool2d(x, output_size):
     x = as_tensor(x)
     if x.ndim != 4:
         raise ShapeError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W), got {x.shape}")
-    return AdaptiveAvgPool2d(adaptive_output_size(output_size, x.shape[2:]))(x)
+    return AdaptiveAvgPool2dFunction(adaptive_output_size(output_size, x.shape[2:]))(x)

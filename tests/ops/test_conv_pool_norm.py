@@ -8,7 +8,7 @@ from gradwork.errors import ConfigError, ShapeError
 import gradwork.ops.conv as conv_ops
 from gradwork.ops.conv import im2col, im2col_channels_first, output_size
 from gradwork.ops.padding import pad
-from gradwork.ops.pooling import MaxPool2d
+from gradwork.ops.pooling import MaxPool2dFunction
 from gradwork.tools import gradcheck
 from tests.conftest import leaf
 
@@ -242,7 +242,7 @@ def test_max_pool_tie_goes_to_the_first_position_in_row_major_order():
 
 
 def test_max_pool_without_gradient_keeps_nothing_for_backward():
-    pool = MaxPool2d((2, 2), (2, 2), (0, 0))
+    pool = MaxPool2dFunction((2, 2), (2, 2), (0, 0))
     with gw.no_grad():
         y = pool(gw.tensor(R.standard_normal((2, 3, 4, 4))))
     assert y.shape == (2, 3, 2, 2) and pool.saved == ()
