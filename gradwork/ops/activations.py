@@ -6,8 +6,6 @@ log_softmax subtract the maximum first (log-sum-exp).
 """
 import math
 
-from scipy import special
-
 from gradwork.autograd.function import Function
 from gradwork.backend import xp
 
@@ -40,6 +38,12 @@ class LeakyReLUFunction(Function):
     def backward(self, gy):  # 1 for x > 0, negative_slope otherwise
         (x,) = self.saved
         return xp.where(x > 0, gy, gy * self.negative_slope)
+
+
+def _erf(x):
+    """The error function, from SciPy (imported here, when first needed: it costs 0.2 s at start-up)."""
+    from scipy import special
+    return special.erf(x)
 
 
 def sigmoid_array(x):
@@ -146,7 +150,7 @@ class GELUFunction(Function):
         if self.approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
             return 0.5 * x * (1 + xp.tanh(inner))
-        return 0.5 * x * (1 + special.erf(x / math.sqrt(2)))
+        return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
 
     def backward(self, gy):
         (x,) = self.saved
@@ -154,7 +158,7 @@ class GELUFunction(Function):
             t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
-        cdf = 0.5 * (1 + special.erf(x / math.sqrt(2)))
+        cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
         pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return gy * (cdf + x * pdf)  # d/dx x·Φ(x) = Φ(x) + x·φ(x)
 
