@@ -13,8 +13,3 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-def leaf(array):
-    """A float64 leaf that requires grad (what gradient checks need)."""
-    return gradwork.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)

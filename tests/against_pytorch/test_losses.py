@@ -10,7 +10,7 @@ import pytest
 import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork import nn
-from tests.conftest import leaf
+from tests.helpers import leaf
 
 torch = pytest.importorskip("torch")
 tf = torch.nn.functional

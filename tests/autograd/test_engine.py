@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import gradwork as gw
-from tests.conftest import leaf
+from tests.helpers import leaf
 
 
 def test_a_tensor_used_twice_accumulates_both_gradients():

@@ -10,14 +10,9 @@ from gradwork.ops.conv import im2col, im2col_channels_first, output_size
 from gradwork.ops.padding import pad
 from gradwork.ops.pooling import MaxPool2dFunction
 from gradwork.tools import gradcheck
-from tests.conftest import leaf
+from tests.helpers import assert_grads, leaf
 
 R = np.random.default_rng(11)
-
-
-def assert_grads(fn, *arrays):
-    report = gradcheck(fn, [leaf(a) for a in arrays])
-    assert report.max_error < 1e-6, str(report)
 
 
 def direct_conv2d(x, w, b, stride, padding, dilation, groups):

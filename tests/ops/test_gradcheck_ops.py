@@ -4,8 +4,7 @@ import pytest
 
 import gradwork as gw
 import gradwork.nn.functional as F
-from gradwork.tools import gradcheck
-from tests.conftest import leaf
+from tests.helpers import assert_grads, leaf
 
 R = np.random.default_rng(7)
 
@@ -22,11 +21,6 @@ def away_from_zero(*shape):
     """Values with |x| ≥ 0.1, so kinks of relu/abs/clip are not inside the finite-difference step."""
     x = R.uniform(0.1, 2.0, shape)
     return x * R.choice([-1, 1], shape)
-
-
-def assert_grads(fn, *arrays):
-    report = gradcheck(fn, [leaf(a) for a in arrays])
-    assert report.max_error < 1e-6, str(report)
 
 
 BINARY_SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((), (2, 3)), ((4, 1), (1, 5)),

@@ -8,8 +8,7 @@ import pytest
 
 import gradwork as gw
 import gradwork.nn.functional as F
-from gradwork.tools import gradcheck
-from tests.conftest import leaf
+from tests.helpers import assert_grads, leaf
 
 R = np.random.default_rng(11)
 
@@ -20,11 +19,6 @@ def randn(*shape):
 
 def away_from_zero(*shape):
     return R.uniform(0.1, 2.0, shape) * R.choice([-1, 1], shape)
-
-
-def assert_grads(fn, *arrays):
-    report = gradcheck(fn, [leaf(a) for a in arrays])
-    assert report.max_error < 1e-6, str(report)
 
 
 def weighted(outputs):

@@ -10,8 +10,7 @@ import gradwork.nn.functional as F
 from gradwork import nn
 from gradwork.errors import ConfigError, LabelError, ShapeError
 from gradwork.ops.losses import CrossEntropy
-from gradwork.tools import gradcheck
-from tests.conftest import leaf
+from tests.helpers import assert_grads, leaf
 
 R = np.random.default_rng(11)
 REDUCTIONS = ["mean", "sum", "none"]
@@ -19,11 +18,6 @@ REDUCTIONS = ["mean", "sum", "none"]
 
 def randn(*shape):
     return R.standard_normal(shape)
-
-
-def assert_grads(fn, *arrays):
-    report = gradcheck(fn, [leaf(a) for a in arrays])
-    assert report.max_error < 1e-6, str(report)
 
 
 def log_softmax(z, axis=1):

@@ -5,15 +5,9 @@ import pytest
 import gradwork as gw
 from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops.padding import pad
-from gradwork.tools import gradcheck
-from tests.conftest import leaf
+from tests.helpers import assert_grads, leaf
 
 R = np.random.default_rng(5)
-
-
-def assert_grads(fn, *arrays):
-    report = gradcheck(fn, [leaf(a) for a in arrays])
-    assert report.max_error < 1e-6, str(report)
 
 
 ROW = np.array([[1.0, 2.0, 3.0]])  # (C=1, W=3): an unbatched one-dimensional signal

@@ -7,15 +7,9 @@ import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops.pooling import pool_output_size
-from gradwork.tools import gradcheck
-from tests.conftest import leaf
+from tests.helpers import assert_grads, leaf
 
 R = np.random.default_rng(13)
-
-
-def assert_grads(fn, *arrays):
-    report = gradcheck(fn, [leaf(a) for a in arrays])
-    assert report.max_error < 1e-6, str(report)
 
 
 def row(*values):

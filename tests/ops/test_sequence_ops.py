@@ -10,7 +10,7 @@ import gradwork.nn.functional as F
 from gradwork import nn
 from gradwork.errors import LabelError, ShapeError
 from gradwork.tools import gradcheck
-from tests.conftest import leaf
+from tests.helpers import leaf
 
 R = np.random.default_rng(11)
 
