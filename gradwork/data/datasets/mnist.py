@@ -1,11 +1,16 @@
-"""MNIST and Fashion-MNIST: 70,000 grey images of 28×28 (60,000 train, 10,000 test), 10 classes."""
+"""MNIST and Fashion-MNIST: 70,000 grey images of 28×28 (60,000 train, 10,000 test), 10 classes.
+
+Every file is checked before it is used: unsigned bytes, exactly the known shape (60,000 × 28 × 28
+training images, 60,000 labels, …), labels 0–9. A damaged file is an error that says how to replace
+it — never data that is silently wrong.
+"""
 import os
 
 from gradwork.backend import get_default_dtype, xp
 from gradwork.data.dataset import ArrayDataset
 from gradwork.data.datasets import locate
 from gradwork.data.datasets.idx import read_idx
-from gradwork.errors import DataFileError
+from gradwork.errors import ConfigError, DataFileError
 
 FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 
@@ -34,8 +39,17 @@ SOURCES = {
 }
 
 
-def _load(name, root=None, download=True):
+#: Examples in the real (train, test) files; the files must hold exactly these many.
+COUNTS = (60_000, 10_000)
+IMAGE_SIZE = (28, 28)
+NUM_CLASSES = 10
+#: The element type of every file: 0x08, unsigned byte.
+TYPE_CODE = 0x08
+
+
+def _load(name, root=None, download=True, counts=COUNTS):
     source = SOURCES[name]
+    shapes = _expected_shapes(counts)
     alternatives = [[f + ".gz" for f in FILES], FILES]
     found = locate.find(name, alternatives, root)
     if found is None:
@@ -48,12 +62,12 @@ def _load(name, root=None, download=True):
                                 + f"\nDownloading failed too: {error}") from None
         found = folder, alternatives[0]
     folder, names = found
-    arrays = [read_idx(os.path.join(folder, n)) for n in names]
-    x_train, y_train, x_test, y_test = arrays
+    x_train, y_train, x_test, y_test = [_read(name, os.path.join(folder, n), shapes[file])
+                                        for n, file in zip(names, FILES)]
     for images, labels, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DataFileError(f"{name} ({folder}): the {split} images {images.shape} and labels {labels.shape} "
-                                "do not belong together")
+        if len(images) != len(labels):  # only possible when counts=None
+            raise DataFileError(f"{name} ({folder}): {len(images):,} {split} images but {len(labels):,} labels; "
+                                "the files do not belong together")
     scale = get_default_dtype().type(1 / 255)
     train = ArrayDataset((x_train[:, None] * scale).astype(get_default_dtype()), y_train.astype(xp.int64))
     test = ArrayDataset((x_test[:, None] * scale).astype(get_default_dtype()), y_test.astype(xp.int64))
@@ -62,12 +76,45 @@ def _load(name, root=None, download=True):
     return train, test
 
 
-def load_mnist(root=None, download=True):
-    """(train, test): images float32 (N, 1, 28, 28) in [0, 1], labels int64 0–9."""
-    return _load("mnist", root, download)
+def _expected_shapes(counts):
+    """{file name: the shape it must hold} for ``counts`` = (train, test) examples; None allows any count."""
+    if counts is None:
+        counts = (None, None)
+    if (not isinstance(counts, (tuple, list)) or len(counts) != 2
+            or any(n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0) for n in counts)):
+        raise ConfigError(f"counts must be (train examples, test examples), e.g. {COUNTS}, or None; got {counts!r}")
+    n_train, n_test = counts
+    return {"train-images-idx3-ubyte": (n_train, *IMAGE_SIZE), "train-labels-idx1-ubyte": (n_train,),
+            "t10k-images-idx3-ubyte": (n_test, *IMAGE_SIZE), "t10k-labels-idx1-ubyte": (n_test,)}
 
 
-def load_fashion_mnist(root=None, download=True):
+def _read(name, path, shape):
+    """One checked file; a damaged one raises a DataFileError that also says how to get a good copy."""
+    try:
+        array = read_idx(path, shape=shape, type_code=TYPE_CODE)
+        if len(shape) == 1 and array.size and array.max() >= NUM_CLASSES:
+            raise DataFileError(f"{path}: label check failed — found label {array.max()}, {name} labels are "
+                                f"0–{NUM_CLASSES - 1}; the file is damaged")
+    except DataFileError as error:
+        source = SOURCES[name]
+        raise DataFileError(f"{error}\nTo replace it: delete {path} and load {name} again with download allowed "
+                            f"(gradwork fetches a verified copy from {source['mirrors'][0]}). {source['hint']}") from None
+    return array
+
+
+def load_mnist(root=None, download=True, counts=COUNTS):
+    """(train, test): images float32 (N, 1, 28, 28) in [0, 1], labels int64 0–9.
+
+    ``counts`` is the number of (train, test) examples the files must hold — the real 60,000 and 10,000
+    unless given; tests that write small MNIST-like files pass theirs, and ``None`` accepts any.
+    """
+    return _load("mnist", root, download, counts)
+
+
+def load_fashion_mnist(root=None, download=True, counts=COUNTS):
     """(train, test) of Fashion-MNIST: images float32 (N, 1, 28, 28) in [0, 1], labels int64 0–9
-    (T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot)."""
-    return _load("fashion-mnist", root, download)
+    (T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot).
+
+    ``counts`` as for :func:`load_mnist`.
+    """
+    return _load("fashion-mnist", root, download, counts)
