@@ -13,7 +13,7 @@ from gradwork.ops import (abs, argmax, argmin, cat, chunk, clip, clone, cos, cum
                           gather, log, log1p, logsumexp, masked_fill, matmul, max, mean, min, norm, permute, prod,
                           relu, repeat, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, stack, sum, tanh,
                           transpose, unbind, unsqueeze, var, where)
-from gradwork import data, io, models, nn, optim, tools, train  # noqa: E402
+from gradwork import data, io, kernels, models, nn, optim, tools, train  # noqa: E402
 from gradwork.io import load, save  # noqa: E402
 
 __version__ = "0.1.0"

@@ -6,26 +6,26 @@ rows of a matrix and the convolution is
 
     cols  (N·H'·W', C·kh·kw)  @  Wᵀ (C·kh·kw, O)  =  out (N·H'·W', O)
 
-The slow, obvious version loops over n, h, w (and the kernel) in Python. Here the window matrix
-is a *strided view* of the padded input — the same memory read with different strides, no loop —
-copied once into a contiguous matrix for the product (for a one-channel input, such as the first
-layer on grey images, the matrix is built transposed, which copies longer runs). Backward needs
-the opposite, **col2im**: every input pixel receives the sum of the gradients of all windows it
-appeared in; that is done with one strided, vectorised addition per kernel position (kh·kw of
-them), never per pixel, taking the batch in cache-sized blocks of images.
+The obvious version loops over n, h, w (and the kernel) in Python: that is
+``gradwork.ops.conv_loops``, the definition written out, which the tests hold this file to. Here the
+loop runs over the kh·kw kernel positions only: position (i, j) of every window is one strided
+slice of the padded input. Backward needs the opposite, **col2im**: every input pixel receives the
+sum of the gradients of all the windows it appeared in.
 
-Output size along each axis: ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1.
+Output size along each axis: ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1 (:func:`output_size`, the one place
+it is written).
+
+This is the course's version. The fast kernel (``gradwork.kernels.conv``, selected by default, see
+``gradwork.kernels``) computes the same with other memory layouts.
 """
 import numbers
 
+from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import xp
 from gradwork.errors import ConfigError, ShapeError
-from gradwork.ops._util import column_sums
 from gradwork.ops.padding import pad
-
-as_strided = xp.lib.stride_tricks.as_strided
 
 
 def as_pair(value, name="value"):
@@ -43,190 +43,101 @@ def output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, groups=1):
-    """All windows of ``x`` (N, C, H, W) as a read-only view of shape (N, H', W', g, kh, kw, C/g).
+def im2col(x, kernel, stride, padding, dilation):
+    """The window matrix: every window of ``x`` (N, C, H, W) as one row.
 
-    The view walks the input in channels-last order (N, H, W, C): each window is kh·kw runs of C
-    neighbouring values in memory, which makes the one copy into the window matrix fast. Convolution
-    outputs are stored channels-last too (a transposed view presents them as NCHW), so a network's
-    activations stay in that order from layer to layer.
+    Returns cols (N·H'·W', C·kh·kw); row (n, h, w) holds the window of output pixel (n, h, w), in
+    (c, i, j) order — the order of ``weight.reshape(O, −1)`` — so the convolution is one product.
+    The loop runs over the kh·kw kernel positions, never over pixels: position (i, j) of *every*
+    window is one strided slice of the padded input.
     """
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    x = x.transpose(0, 2, 3, 1)  # (N, H, W, C): a free view, contiguous when x came from a convolution
-    if ph or pw:
-        x = xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=pad_value)
-    n, h, w, c = x.shape
-    out_h = (h - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w - dw * (kw - 1) - 1) // sw + 1
-    s_n, s_h, s_w, s_c = x.strides
-    return as_strided(x, shape=(n, out_h, out_w, groups, kh, kw, c // groups),
-                      strides=(s_n, s_h * sh, s_w * sw, s_c * (c // groups), s_h * dh, s_w * dw, s_c),
-                      writeable=False)
-
-
-def im2col_channels_first(x, kernel, stride, padding, dilation):
-    """The window matrix *transposed*, (C·kh·kw, N·H'·W'), read from ``x`` stored channels-first.
-
-    Row (c, i, j) holds kernel position (i, j) of channel c for every window: one strided copy of the
-    input shifted by (i, j), whose runs are whole output rows (W' values). :func:`im2col` copies runs
-    of kw·C values instead — 3 for a 3×3 kernel on one channel — so for a one-channel input this
-    layout is four times faster to build.
-    """
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    if ph or pw:
-        x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, c, h, w = x.shape
-    out_h = (h - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w - dw * (kw - 1) - 1) // sw + 1
-    s_n, s_c, s_h, s_w = x.strides
-    shifted = as_strided(x, shape=(c, kh, kw, n, out_h, out_w),
-                         strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw), writeable=False)
-    return xp.ascontiguousarray(shifted).reshape(c * kh * kw, n * out_h * out_w)
-
-
-def channels_first_is_faster(x, groups):
-    """Whether :func:`im2col_channels_first` beats :func:`im2col`: for an input with one channel
-    (grey images, the first layer) — where channels-first and channels-last are the same memory —
-    its runs of W' values beat im2col's runs of kw. Measured, forward plus weight gradient, batch
-    128 of 28×28: 1.46× faster for a 3×3 kernel, 1.15× for 5×5; with 2–8 channels the two are
-    within ±3% up to a 3×3 kernel and the transposed product loses beyond (0.88× at 8 channels).
-    Grouped convolution keeps the channels-last layout."""
-    return groups == 1 and x.shape[1] == 1
-
-
-def col2im(cols, input_shape, stride, padding, dilation):
-    """The adjoint of :func:`im2col`: add each window's values back where they were read from.
-
-    cols (N, H', W', g, kh, kw, C/g) → (N, C, H, W) (stored channels-last). Overlapping windows add up.
-    """
-    n, out_h, out_w, groups, kh, kw, c_group = cols.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    _, c, h, w = input_shape
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
-    for i in range(kh):  # one strided addition per kernel position, each covering every pixel at once
+    out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
+    x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
+    for i in range(kh):
         for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
-            columns = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
-            padded[:, rows, columns, :] += cols[:, :, :, :, i, j, :].reshape(n, out_h, out_w, c)
-    return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+            cols[:, :, i, j] = x[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+    return cols.transpose(0, 4, 5, 1, 2, 3).reshape(n * out_h * out_w, c * kh * kw)
 
 
-# accumulate_windows works through the batch in blocks of images whose gradient fits in this many
-# bytes, so the nine additions of a 3×3 kernel hit cache rather than memory. Measured for batch 128
-# (bench/RESULTS.md): 16 channels at 28×28 (7 MB in all) 22.5 → 12.2 ms; 32 at 14×14 (4 MB)
-# 8.5 → 6.8 ms; 2.5 MB and less unchanged. Smaller blocks lose to the per-block overhead.
-CACHE_BLOCK_BYTES = 2 << 20
+def col2im(cols, input_shape, kernel, stride, padding, dilation, windows=None):
+    """The adjoint of :func:`im2col`: add every window's values back where the window read them.
 
-
-def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dilation):
-    """col2im fused with the product that makes the columns: for each kernel position (i, j),
-    ``rows`` (N·H'·W', K) times that position's weight slice gives its contribution (N, H', W', C),
-    added where those windows read from. Each product's result is contiguous, so the additions
-    stream through memory (materialising the whole column matrix and then reading it with a stride
-    of kh·kw·C values is several times slower). The batch is taken in blocks of whole images that
-    fit in cache (``CACHE_BLOCK_BYTES``): a block's kh·kw additions then reuse the same memory.
-    ``weight``: (K, C/groups, kh, kw).
-
-    Returns the (N, C, H, W) result, stored channels-last.
+    cols (N·H'·W', C·kh·kw) → (N, C, H, W). Pixels that several windows share receive the sum, which
+    is what the gradient of a value used several times is. ``windows`` (H', W') defaults to what fits.
     """
-    n, c, h, w = output_shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    kh, kw = weight.shape[2:]
-    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
-    block = max(1, CACHE_BLOCK_BYTES // padded[0].nbytes)  # images per block
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        target, block_rows = padded[start:stop], rows[start * out_h * out_w:stop * out_h * out_w]
-        for i in range(kh):
-            for j in range(kw):
-                contribution = grouped_matmul(block_rows, weight[:, :, i, j], groups)
-                target[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :] += \
-                    contribution.reshape(stop - start, out_h, out_w, c)
-    return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    n, c, h, w = input_shape
+    out_h, out_w = windows or (output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw))
+    cols = cols.reshape(n, out_h, out_w, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
+    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            padded[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw] += cols[:, :, i, j]
+    return padded[:, :, ph:ph + h, pw:pw + w]
 
 
-def channels_last_weight(weight, groups):
-    """(O, C/g, kh, kw) → (O, kh·kw·C/g): the weight in the order of the window matrix's columns."""
-    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
-
-
-def grouped_matmul(a, b, groups, transpose_b=False):
-    """Block-diagonal product for grouped convolution: the g groups of columns of ``a`` (M, g·K)
-    each meet their own block of ``b`` — (g·P, K) used as its transpose when ``transpose_b``, else
-    (g·K, P) — giving (M, g·P). With one group it is the plain ``a @ b`` (or ``a @ bᵀ``)."""
-    if groups == 1:
-        return a @ (b.T if transpose_b else b)
-    m = a.shape[0]
-    a3 = a.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
-    b3 = b.reshape(groups, b.shape[0] // groups, b.shape[1])
-    b3 = b3.transpose(0, 2, 1) if transpose_b else b3  # (g, K, P)
-    return (a3 @ b3).transpose(1, 0, 2).reshape(m, -1)
+def group_blocks(matrix, groups, axis):
+    """The ``groups`` equal blocks of ``matrix``'s columns (axis=1) or rows (axis=0): grouped convolution
+    connects block g of the input channels only with block g of the output channels."""
+    return xp.split(matrix, groups, axis=axis)
 
 
 class Conv2dFunction(Function):
-    """out[n, o] = Σ_c Σ_ij W[o, c, i, j] · x_pad[n, c, s·h + d·i, s·w + d·j] + b[o]."""
+    """out[n, o, h, w] = Σ_c Σ_ij W[o, c, i, j] · x_pad[n, c, s·h + d·i, s·w + d·j] + b[o]
+
+    by im2col:  cols (N·H'·W', C·kh·kw) @ W₂ᵀ (C·kh·kw, O) = out (N·H'·W', O),  W₂ = W.reshape(O, −1).
+    Backward, the two products of a matrix product and col2im:
+
+        dW₂ = dOutᵀ · cols,   db = Σ dOut,   dcols = dOut · W₂,   dx = col2im(dcols)
+
+    With groups, the columns and the weight's rows split into ``groups`` blocks, one product each.
+    """
 
     def __init__(self, stride, padding, dilation, groups):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def forward(self, x, weight, bias=None):
-        n = x.shape[0]
-        out_channels, _, kh, kw = weight.shape
-        self.channels_first = channels_first_is_faster(x, self.groups)
-        if self.channels_first:  # columns in (C, kh, kw) order, the order of weight's own axes
-            cols_t = im2col_channels_first(x, (kh, kw), self.stride, self.padding, self.dilation)
-            out_h, out_w = (output_size(size, k, s, p, d) for size, k, s, p, d
-                            in zip(x.shape[2:], (kh, kw), self.stride, self.padding, self.dilation))
-            cols, w2 = cols_t.T, weight.reshape(out_channels, -1)
-        else:  # columns in (kh, kw, C) order
-            windows = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
-            out_h, out_w = windows.shape[1:3]
-            cols = xp.ascontiguousarray(windows).reshape(n * out_h * out_w, -1)  # the one im2col copy
-            w2 = channels_last_weight(weight, self.groups)
-        y = grouped_matmul(cols, w2, self.groups, transpose_b=True)  # (N·H'·W', O)
+        n, out_channels = x.shape[0], weight.shape[0]
+        cols = im2col(x, weight.shape[2:], self.stride, self.padding, self.dilation)
+        w2 = weight.reshape(out_channels, -1)
+        out = xp.concatenate([c @ w.T for c, w in zip(group_blocks(cols, self.groups, 1),
+                                                       group_blocks(w2, self.groups, 0))], axis=1)
         if bias is not None:
-            y += bias
-        self.save_for_backward(cols, weight)
-        self.input_shape = x.shape
-        # (N, H', W', O) viewed as NCHW without copying; later ops keep this channels-last memory order.
-        return y.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+            out += bias
+        self.save_for_backward(cols, w2)
+        self.input_shape, self.weight_shape = x.shape, weight.shape
+        out_h, out_w = (output_size(size, k, s, p, d) for size, k, s, p, d
+                        in zip(x.shape[2:], weight.shape[2:], self.stride, self.padding, self.dilation))
+        return out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, gy):
-        cols, weight = self.saved
-        out_channels, c_per_group, kh, kw = weight.shape
-        gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
+        cols, w2 = self.saved
+        g = self.groups
+        gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, w2.shape[0])  # (N·H'·W', O), rows as in cols
         gx = gw = gb = None
-        if self.needs_input_grad[0]:  # dx: every window's gradient W·gy, added back where the window read
-            gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
-                                    self.dilation)
+        if self.needs_input_grad[0]:
+            dcols = xp.concatenate([d @ w for d, w in zip(group_blocks(gy2, g, 1), group_blocks(w2, g, 0))], axis=1)
+            gx = col2im(dcols, self.input_shape, self.weight_shape[2:], self.stride, self.padding, self.dilation)
         if self.needs_input_grad[1]:
-            gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
-            if self.channels_first:
-                gw = gw.reshape(weight.shape)
-            else:
-                gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
+            gw = xp.concatenate([d.T @ c for d, c in zip(group_blocks(gy2, g, 1), group_blocks(cols, g, 1))],
+                                axis=0).reshape(self.weight_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            gb = column_sums(gy2)
+            gb = gy2.sum(axis=0)
         return gx, gw, gb
 
 
-def _weight_grad(gy2, cols, groups):
-    """dW = gyᵀ · cols, block by block for grouped convolution: (O, C/g·kh·kw)."""
-    if groups == 1:
-        if cols.flags.f_contiguous:  # the transposed window matrix of a one-channel input: use it as stored
-            return (cols.T @ gy2).T  # 2.5× faster than gyᵀ · cols for (100352, 9) columns
-        return gy2.T @ cols
-    m = gy2.shape[0]
-    g3 = gy2.reshape(m, groups, -1).transpose(1, 2, 0)  # (g, O/g, M)
-    c3 = cols.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
-    return (g3 @ c3).reshape(gy2.shape[1], -1)
-
-
 class ConvTranspose2dFunction(Function):
-    """The transposed convolution: the backward (input gradient) of ``conv2d`` used as a forward
-    pass, so every input pixel *spreads* a kernel-sized patch into a larger output. Upsampling."""
+    """The transposed convolution: the input gradient of ``conv2d`` used as a forward pass, so every
+    input pixel *spreads* a kernel-sized patch into a larger output (upsampling).
+
+        cols = x₂ · W₂   (N·H·W, C_out·kh·kw),   out = col2im(cols) + b
+
+    with x₂ the input as rows (N·H·W, C_in) and W₂ = W.reshape(C_in, −1) for W (C_in, C_out/g, kh, kw).
+    Backward is a convolution: dcols = im2col(dOut), dx₂ = dcols · W₂ᵀ, dW₂ = x₂ᵀ · dcols.
+    """
 
     def __init__(self, stride, padding, output_padding, dilation, groups):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
@@ -234,35 +145,45 @@ class ConvTranspose2dFunction(Function):
 
     def forward(self, x, weight, bias=None):
         n, c_in, h, w = x.shape
-        _, c_out_per_group, kh, kw = weight.shape
-        out_h = (h - 1) * self.stride[0] - 2 * self.padding[0] + self.dilation[0] * (kh - 1) + self.output_padding[0] + 1
-        out_w = (w - 1) * self.stride[1] - 2 * self.padding[1] + self.dilation[1] * (kw - 1) + self.output_padding[1] + 1
-        x2 = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
-        # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
-        y = accumulate_windows(x2, weight, self.groups, (n, c_out_per_group * self.groups, out_h, out_w),
-                               self.stride, self.padding, self.dilation)
+        c_out = weight.shape[1] * self.groups
+        kernel = weight.shape[2:]
+        out_h, out_w = (transposed_output_size(size, k, s, p, op, d) for size, k, s, p, op, d
+                        in zip((h, w), kernel, self.stride, self.padding, self.output_padding, self.dilation))
+        x2 = x.transpose(0, 2, 3, 1).reshape(-1, c_in)
+        w2 = weight.reshape(c_in, -1)
+        cols = xp.concatenate([a @ b for a, b in zip(group_blocks(x2, self.groups, 1),
+                                                     group_blocks(w2, self.groups, 0))], axis=1)
+        out = col2im(cols, (n, c_out, out_h, out_w), kernel, self.stride, self.padding, self.dilation, windows=(h, w))
         if bias is not None:
-            y = y + bias.reshape(1, -1, 1, 1)
-        self.save_for_backward(x2, weight)
-        self.input_shape = x.shape
-        return y
+            out += bias.reshape(1, -1, 1, 1)
+        self.save_for_backward(x2, w2)
+        self.input_shape, self.weight_shape = x.shape, weight.shape
+        return out
 
     def backward(self, gy):
-        x2, weight = self.saved
-        c_in, c_out_per_group, kh, kw = weight.shape
-        n, _, h, w = self.input_shape
-        windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
-        # output_padding can leave extra rows that no input reached: only the first h×w windows count.
-        cols = xp.ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, -1)
+        x2, w2 = self.saved
+        n, c_in, h, w = self.input_shape
+        g, kernel = self.groups, self.weight_shape[2:]
+        # output_padding can leave rows that no input reached: only the first h×w windows count.
+        cols = im2col(gy, kernel, self.stride, self.padding, self.dilation)
+        windows_h, windows_w = (output_size(size, k, s, p, d) for size, k, s, p, d
+                                in zip(gy.shape[2:], kernel, self.stride, self.padding, self.dilation))
+        cols = cols.reshape(n, windows_h, windows_w, -1)[:, :h, :w].reshape(n * h * w, -1)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gx2 = grouped_matmul(cols, channels_last_weight(weight, self.groups), self.groups, transpose_b=True)
+            gx2 = xp.concatenate([c @ b.T for c, b in zip(group_blocks(cols, g, 1), group_blocks(w2, g, 0))], axis=1)
             gx = gx2.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)
         if self.needs_input_grad[1]:
-            gw = _weight_grad(x2, cols, self.groups).reshape(c_in, kh, kw, c_out_per_group).transpose(0, 3, 1, 2)
+            gw = xp.concatenate([a.T @ c for a, c in zip(group_blocks(x2, g, 1), group_blocks(cols, g, 1))],
+                                axis=0).reshape(self.weight_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb
+
+
+def transposed_output_size(size, kernel, stride, padding, output_padding, dilation):
+    """(n − 1)·s − 2p + d·(k − 1) + output_padding + 1: the size whose convolution gives back n."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
 def _check_conv_input(name, x, in_channels, kernel, stride, padding, dilation):
@@ -315,7 +236,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if extra != (0, 0) and x.ndim == 4:  # the uneven part of 'same' padding, first: the convolution pads evenly
         x = pad(x, (0, extra[1], 0, extra[0]))
     _check_conv_input("conv2d", x, weight.shape[1] * groups, kernel, stride, padding, dilation)
-    function = Conv2dFunction(stride, padding, dilation, groups)
+    function = kernels.choose(Conv2dFunction)(stride, padding, dilation, groups)
     return function(x, weight) if bias is None else function(x, weight, bias)
 
 
@@ -332,5 +253,5 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ShapeError(f"conv_transpose2d: input has {x.shape[1]} channels but the weight expects {weight.shape[0]}")
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride or dilation")
-    function = ConvTranspose2dFunction(stride, padding, output_padding, dilation, groups)
+    function = kernels.choose(ConvTranspose2dFunction)(stride, padding, output_padding, dilation, groups)
     return function(x, weight) if bias is None else function(x, weight, bias)

@@ -1,7 +1,8 @@
 """Pooling: max, average and adaptive average over spatial windows of (N, C, H, W).
 
-Windows come from the same strided view as convolution (``im2col``); backward sends gradients
-back through ``col2im``. No Python loop over examples or pixels.
+Windows come from convolution's ``im2col``, one row per window and channel; backward sends the
+gradients back through ``col2im``. No Python loop over examples or pixels. (The fast kernels,
+``gradwork.kernels.pooling``, compute the same on channels-last memory.)
 
 Two of PyTorch's options change which windows there are and what an average divides by:
 
@@ -15,11 +16,12 @@ Two of PyTorch's options change which windows there are and what an average divi
 """
 import numbers
 
+from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import xp
 from gradwork.errors import ConfigError, ShapeError
-from gradwork.ops.conv import col2im, im2col, output_size, as_pair
+from gradwork.ops.conv import as_pair, col2im, im2col, output_size
 
 
 def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
@@ -33,105 +35,95 @@ def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False)
     return count
 
 
-def windows(x, kernel, stride, padding, dilation, extra, pad_value):
-    """im2col's windows of ``x`` (N, H', W', 1, kh, kw, C), with ``extra`` more rows and columns of
-    ``pad_value`` at the bottom and right for ceil_mode's partial last windows."""
-    if extra != (0, 0):
-        x = xp.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), constant_values=pad_value)
-    return im2col(x, kernel, stride, padding, dilation, pad_value=pad_value)
+def pooling_windows(x, kernel, stride, padding, dilation, extra, pad_value):
+    """Every window of every channel of ``x`` (N, C, H, W) as one row: (N·H'·W'·C, kh·kw), rows in
+    (n, h', w', c) order. The padding — and ceil_mode's ``extra`` rows and columns past the end — hold
+    ``pad_value``, a value the pooling ignores (−∞ for max, 0 for a sum)."""
+    (ph, pw), (eh, ew) = padding, extra
+    padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), constant_values=pad_value)
+    cols = im2col(padded, kernel, stride, (0, 0), dilation)  # (N·H'·W', C·kh·kw), columns in (c, i, j) order
+    return cols.reshape(-1, kernel[0] * kernel[1]), padded.shape
 
 
-def add_back(cols, input_shape, stride, padding, dilation, extra):
-    """col2im for :func:`windows`: the gradients added back onto the input, the ``extra`` part cropped off."""
-    if extra == (0, 0):
-        return col2im(cols, input_shape, stride, padding, dilation)
+def add_back(rows, input_shape, padded_shape, kernel, stride, padding, dilation):
+    """The adjoint of :func:`pooling_windows`: each row's gradients added back where the window read, the
+    padding cut off again."""
     n, c, h, w = input_shape
-    return col2im(cols, (n, c, h + extra[0], w + extra[1]), stride, padding, dilation)[:, :, :h, :w]
+    grad = col2im(rows.reshape(-1, c * kernel[0] * kernel[1]), padded_shape, kernel, stride, (0, 0), dilation)
+    return grad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+
+
+def as_images(values, n, out_h, out_w):
+    """One value per (n, h', w', c) row → (N, C, H', W')."""
+    return values.reshape(n, out_h, out_w, -1).transpose(0, 3, 1, 2)
 
 
 class MaxPool2dFunction(Function):
-    """out = max over each window. Backward routes the whole gradient to the one position that
-    held the maximum (the first, if several tie) — the max gate of a computational graph.
+    """out = the largest value of each window. Backward routes the whole gradient of an output to the
+    position that held the maximum (the first, if several tie) — the max gate of a computational graph:
 
-    The windows are the strided view of convolution (``im2col``). Rather than gathering every
-    window into a (…, kh·kw) array for argmax, the loop walks the kh·kw kernel positions — 4 for a
-    2×2 pool — each a strided view that covers every window at once, keeping the running maximum.
-    When a gradient will be needed, the same loop records the *winner*: for each output, the index
-    k of the first kernel position that holds the maximum (one byte per output). Backward then
-    only asks, position by position, "is k the winner?" — it never reads the input again.
-    No loop over pixels.
+        forward:   out = cols.max(axis=1),  arg = cols.argmax(axis=1)
+        backward:  dcols[r, arg[r]] = dout[r]  (0 elsewhere),  dx = col2im(dcols)
     """
 
     def __init__(self, kernel, stride, padding, dilation=(1, 1), extra=(0, 0)):
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self.dilation, self.extra = dilation, extra  # extra: ceil_mode's rows and columns past the end
 
-    def positions(self, windows):
-        kh, kw = self.kernel
-        return [windows[:, :, :, 0, i, j, :] for i in range(kh) for j in range(kw)]
-
     def forward(self, x):
-        first, *rest = self.positions(windows(x, self.kernel, self.stride, self.padding, self.dilation, self.extra,
-                                              -xp.inf))
-        out = first.copy()  # (N, H', W', C)
-        record = any(self.needs_input_grad)
-        winner = xp.zeros(out.shape, dtype=xp.min_scalar_type(len(rest))) if record else None
-        for k, candidate in enumerate(rest, start=1):
-            if record:  # strictly greater: a tie keeps the earlier position
-                better = (candidate > out).view(xp.uint8).astype(winner.dtype, copy=False)
-            xp.maximum(out, candidate, out=out)
-            if record:  # k exceeds every earlier index, so max(winner, better·k) is "k where better"
-                better *= winner.dtype.type(k)
-                xp.maximum(winner, better, out=winner)
-        if record:
-            self.save_for_backward(winner)
-            self.input_shape = x.shape
-        return out.transpose(0, 3, 1, 2)
+        cols, self.padded_shape = pooling_windows(x, self.kernel, self.stride, self.padding, self.dilation,
+                                                  self.extra, -xp.inf)
+        arg = cols.argmax(axis=1)
+        out = cols[xp.arange(len(cols)), arg]
+        self.save_for_backward(arg)
+        self.input_shape = x.shape
+        out_h, out_w = (pool_output_size_from_padded(n, k, s, d) for n, k, s, d
+                        in zip(self.padded_shape[2:], self.kernel, self.stride, self.dilation))
+        return as_images(out, x.shape[0], out_h, out_w)
 
     def backward(self, gy):
-        (winner,) = self.saved
-        n, c, h, w = self.input_shape
-        kh, kw = self.kernel
-        gy = gy.transpose(0, 2, 3, 1)  # (N, H', W', C), the layout of ``winner``
-        tiles = (self.stride == self.kernel and self.padding == (0, 0) and self.dilation == (1, 1)
-                 and self.extra == (0, 0) and h % kh == 0 and w % kw == 0)
-        if tiles:  # every pixel is in exactly one window: write straight into the gradient's blocks
-            gx = xp.empty((n, h, w, c), dtype=gy.dtype)
-            blocks = gx.reshape(n, h // kh, kh, w // kw, kw, c)
-            targets = [blocks[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
-        else:
-            routed = xp.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
-            targets = self.positions(routed)
-        for k, target in enumerate(targets):
-            xp.multiply(gy, winner == k, out=target)  # every target is written once, so no zero-filling first
-        if tiles:
-            return gx.transpose(0, 3, 1, 2)
-        return add_back(routed, self.input_shape, self.stride, self.padding, self.dilation, self.extra)
+        (arg,) = self.saved
+        dcols = xp.zeros((len(arg), self.kernel[0] * self.kernel[1]), dtype=gy.dtype)
+        dcols[xp.arange(len(arg)), arg] = gy.transpose(0, 2, 3, 1).reshape(-1)
+        return add_back(dcols, self.input_shape, self.padded_shape, self.kernel, self.stride, self.padding,
+                        self.dilation)
 
 
 class AvgPool2dFunction(Function):
-    """out = (sum over each window) / divisor. By default — padding counted as zeros
-    (count_include_pad=True) and no ceil_mode windows hanging over the end — every divisor is
-    kh·kw and this is the plain mean. Otherwise ``divisor`` (H', W') holds each window's own count
-    (see :func:`window_counts`), or the one number ``divisor_override``."""
+    """out = (sum of each window) / divisor, and each of the window's kh·kw positions gets 1/divisor of
+    the output's gradient. The divisor is kh·kw by default; ``divisor`` (H', W') holds each window's
+    own count when padding is not counted or a ceil_mode window hangs over the end
+    (:func:`window_counts`), or the one number ``divisor_override``."""
 
     def __init__(self, kernel, stride, padding, divisor=None, extra=(0, 0)):
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self.divisor, self.extra = divisor, extra
 
-    def forward(self, x):
-        self.input_shape = x.shape
-        cols = windows(x, self.kernel, self.stride, self.padding, (1, 1), self.extra, 0.0)
+    def _divisors(self, n, out_h, out_w, channels):
+        """One divisor per (n, h', w', c) row."""
         if self.divisor is None:
-            return cols.mean(axis=(3, 4, 5)).transpose(0, 3, 1, 2)
-        return (cols.sum(axis=(3, 4, 5)) / self.divisor[:, :, None]).transpose(0, 3, 1, 2)
+            return self.kernel[0] * self.kernel[1]
+        return xp.broadcast_to(self.divisor[None, :, :, None], (n, out_h, out_w, channels)).reshape(-1)
 
-    def backward(self, gy):  # each of the kh·kw window positions gets 1/divisor of the window's gradient
-        kh, kw = self.kernel
-        share = (gy / (kh * kw if self.divisor is None else self.divisor)).transpose(0, 2, 3, 1)
-        share = share[:, :, :, None, None, None, :]
-        cols = xp.broadcast_to(share, share.shape[:3] + (1, kh, kw, share.shape[-1]))
-        return add_back(cols, self.input_shape, self.stride, self.padding, (1, 1), self.extra)
+    def forward(self, x):
+        cols, self.padded_shape = pooling_windows(x, self.kernel, self.stride, self.padding, (1, 1), self.extra, 0.0)
+        self.input_shape = x.shape
+        n, c = x.shape[:2]
+        self.out_hw = tuple(pool_output_size_from_padded(size, k, s, 1)
+                            for size, k, s in zip(self.padded_shape[2:], self.kernel, self.stride))
+        out = cols.sum(axis=1) / self._divisors(n, *self.out_hw, c)
+        return as_images(out.astype(x.dtype, copy=False), n, *self.out_hw)
+
+    def backward(self, gy):
+        n, c = self.input_shape[:2]
+        share = gy.transpose(0, 2, 3, 1).reshape(-1) / self._divisors(n, *self.out_hw, c)
+        dcols = xp.repeat(share.astype(gy.dtype, copy=False)[:, None], self.kernel[0] * self.kernel[1], axis=1)
+        return add_back(dcols, self.input_shape, self.padded_shape, self.kernel, self.stride, self.padding, (1, 1))
+
+
+def pool_output_size_from_padded(padded_size, kernel, stride, dilation):
+    """Windows that fit in an already padded (and ceil_mode-extended) axis."""
+    return output_size(padded_size, kernel, stride, 0, dilation)
 
 
 def window_counts(size, kernel, stride, padding, count, count_include_pad):
@@ -208,7 +200,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     x = as_tensor(x)
     kernel, stride, padding, dilation, _, extra = _pool_geometry("max_pool2d", x, kernel_size, stride, padding,
                                                                  dilation, ceil_mode)
-    return MaxPool2dFunction(kernel, stride, padding, dilation, extra)(x)
+    return kernels.choose(MaxPool2dFunction)(kernel, stride, padding, dilation, extra)(x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -231,7 +223,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         rows, columns = (window_counts(n, k, s, p, o, count_include_pad)
                          for n, k, s, p, o in zip(x.shape[2:], kernel, stride, padding, out))
         divisor = xp.multiply.outer(rows, columns).astype(x.dtype)
-    return AvgPool2dFunction(kernel, stride, padding, divisor, extra)(x)
+    return kernels.choose(AvgPool2dFunction)(kernel, stride, padding, divisor, extra)(x)
 
 
 def adaptive_output_size(output_size, input_size):

@@ -51,11 +51,14 @@ class Optimizer:
                 p.grad = None
 
     def step(self):
-        """Update every parameter that has a gradient, in place."""
+        """Update every parameter that has a gradient, in place. Each update counts as an in-place
+        change of the parameter (its version moves on), so a backward pass through a graph recorded
+        before the step raises instead of using the new weights (as in PyTorch)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     self.update(p.data, p.grad, self.state.setdefault(p, {}), group)
+                    p._version[0] += 1
 
     def update(self, param, grad, state, group):
         """Update the array ``param`` in place from ``grad``; ``state`` is this parameter's memory."""

@@ -115,3 +115,14 @@ def test_in_place_op_with_a_result_that_does_not_fit_says_so():
     i = gw.arange(3)
     with pytest.raises(TypeError, match="dtype"):
         i.mul_(0.5)
+
+
+def test_backward_through_a_graph_recorded_before_an_optimiser_step_raises():
+    from gradwork import optim
+    w = gw.tensor([1.0, 2.0], requires_grad=True)
+    x = gw.tensor([3.0, 4.0], requires_grad=True)
+    loss = (w * x).sum()
+    loss.backward(retain_graph=True)
+    optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()

@@ -1,42 +1,20 @@
-"""Convolution, pooling and normalisation: gradient checks, a direct-loop reference, edge sizes."""
+"""Convolution, pooling and normalisation: gradient checks, the loop-by-loop definition, edge sizes.
+
+Every test here runs on both kernel paths (tests/ops/conftest.py)."""
 import numpy as np
 import pytest
 
 import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork.errors import ConfigError, ShapeError
-import gradwork.ops.conv as conv_ops
-from gradwork.ops.conv import im2col, im2col_channels_first, output_size
+from gradwork.ops.conv import col2im, im2col, output_size
+from gradwork.ops.conv_loops import conv2d_by_loops
 from gradwork.ops.padding import pad
 from gradwork.ops.pooling import MaxPool2dFunction
 from gradwork.tools import gradcheck
 from tests.helpers import assert_grads, leaf
 
 R = np.random.default_rng(11)
-
-
-def direct_conv2d(x, w, b, stride, padding, dilation, groups):
-    """The obvious definition, loop by loop: the reference im2col must agree with."""
-    n, c, h, wd = x.shape
-    o, cg, kh, kw = w.shape
-    xp_ = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    out_h = output_size(h, kh, stride, padding, dilation)
-    out_w = output_size(wd, kw, stride, padding, dilation)
-    y = np.zeros((n, o, out_h, out_w))
-    per_group = o // groups
-    for ni in range(n):
-        for oi in range(o):
-            g = oi // per_group
-            for i in range(out_h):
-                for j in range(out_w):
-                    total = b[oi]
-                    for ci in range(cg):
-                        for a in range(kh):
-                            for bb in range(kw):
-                                total += w[oi, ci, a, bb] * xp_[ni, g * cg + ci, i * stride + a * dilation,
-                                                                j * stride + bb * dilation]
-                    y[ni, oi, i, j] = total
-    return y
 
 
 CONV_CASES = [  # (N, C, H, W, O, k, stride, padding, dilation, groups)
@@ -68,7 +46,7 @@ def test_conv2d_matches_the_direct_loop(case, layout):
     n, c, h, w, o, k, s, p, d, g = case
     x, weight, bias = R.standard_normal((n, c, h, w)), R.standard_normal((o, c // g, k, k)), R.standard_normal(o)
     y = F.conv2d(stored(x, layout), gw.tensor(weight), gw.tensor(bias), s, p, d, g)
-    np.testing.assert_allclose(y.data, direct_conv2d(x, weight, bias, s, p, d, g), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y.data, conv2d_by_loops(x, weight, bias, s, p, d, g), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -79,17 +57,6 @@ def test_conv2d_gradients(case, layout):
                        [stored(R.standard_normal((n, c, h, w)), layout), leaf(R.standard_normal((o, c // g, k, k))),
                         leaf(R.standard_normal(o))])
     assert report.max_error < 1e-6, str(report)
-
-
-@pytest.mark.parametrize("channels, stride, padding, dilation", [(1, 1, 1, 1), (1, 2, 0, 1), (3, 2, 1, 2)])
-def test_channels_first_window_matrix_holds_the_same_windows(channels, stride, padding, dilation):
-    """One-channel inputs build the window matrix transposed, columns in (C, kh, kw) order."""
-    x = R.standard_normal((2, channels, 7, 6))
-    args = ((3, 2), (stride, stride), (padding, padding), (dilation, dilation))
-    cols = np.ascontiguousarray(im2col(x, *args)).reshape(-1, channels * 6)  # (kh, kw, C) order
-    cols_t = im2col_channels_first(x, *args)  # (C·kh·kw, N·H'·W'), (C, kh, kw) order
-    reordered = cols.reshape(-1, 3, 2, channels).transpose(0, 3, 1, 2).reshape(-1, channels * 6)
-    np.testing.assert_array_equal(cols_t.T, reordered)
 
 
 @pytest.mark.parametrize("stride, padding, output_padding, dilation, groups", [
@@ -107,22 +74,6 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d():
     assert (forward * y).sum() == pytest.approx((x * backward).sum(), rel=1e-10)
 
 
-def test_input_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch):
-    """accumulate_windows (conv2d's input gradient, conv_transpose2d's forward) works through the
-    batch in cache-sized blocks; a budget of one byte makes every image its own block."""
-    x, w, gy = R.standard_normal((3, 4, 7, 6)), R.standard_normal((6, 2, 3, 3)), R.standard_normal((3, 6, 4, 3))
-    results = []
-    for budget in (conv_ops.CACHE_BLOCK_BYTES, 1):
-        monkeypatch.setattr(conv_ops, "CACHE_BLOCK_BYTES", budget)
-        xt = leaf(x)
-        F.conv2d(xt, gw.tensor(w), None, 2, 1, 1, 2).backward(gw.tensor(gy))
-        results.append((xt.grad, F.conv_transpose2d(gw.tensor(gy), gw.tensor(w), stride=2, padding=1).data))
-    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
-    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
-    assert_grads(lambda x_, wt: F.conv2d(x_, wt, None, 1, 1), R.standard_normal((3, 2, 5, 5)),
-                 R.standard_normal((3, 2, 3, 3)))
-
-
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation, expected", [
     (5, 5, 1, 0, 1, 1), (4, 5, 1, 0, 1, 0), (5, 3, 2, 0, 1, 2), (6, 3, 2, 0, 1, 2), (7, 3, 2, 1, 1, 4),
     (28, 5, 1, 2, 1, 28), (7, 3, 1, 0, 3, 1), (32, 3, 2, 1, 1, 16)])
@@ -136,9 +87,18 @@ def test_output_size_formula_at_the_edges(size, kernel, stride, padding, dilatio
 
 def test_im2col_windows_are_the_input_patches():
     x = np.arange(2 * 3 * 5 * 5, dtype=float).reshape(2, 3, 5, 5)
-    windows = im2col(x, (3, 3), (2, 2), (0, 0), (1, 1))  # (N, H', W', groups, kh, kw, C / groups)
-    assert windows.shape == (2, 2, 2, 1, 3, 3, 3)
-    np.testing.assert_array_equal(windows[1, 1, 0, 0, :, :, 2], x[1, 2, 2:5, 0:3])
+    cols = im2col(x, (3, 3), (2, 2), (0, 0), (1, 1))  # (N·H'·W', C·kh·kw), a row per window
+    assert cols.shape == (2 * 2 * 2, 3 * 3 * 3)
+    np.testing.assert_array_equal(cols.reshape(2, 2, 2, 3, 3, 3)[1, 1, 0, 2], x[1, 2, 2:5, 0:3])
+
+
+def test_col2im_is_the_adjoint_of_im2col():
+    """⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for any x and c: col2im adds each window back where it was read."""
+    x = R.standard_normal((2, 3, 7, 6))
+    args = ((3, 2), (2, 1), (1, 0), (1, 2))
+    cols = im2col(x, *args)
+    c = R.standard_normal(cols.shape)
+    assert (cols * c).sum() == pytest.approx((x * col2im(c, x.shape, *args)).sum(), rel=1e-12)
 
 
 def test_same_padding_keeps_the_size():

@@ -86,8 +86,9 @@ def test_unary_functions(name):
 
 
 def test_unary_functions_on_0d_and_4d():
-    assert_grads(lambda t: t.exp().tanh().sigmoid(), randn())
-    assert_grads(lambda t: t.exp().tanh().sigmoid(), randn(2, 2, 3, 2))
+    # Inputs near 0: exp(x) above 3 would saturate tanh, where the gradient underflows the check.
+    assert_grads(lambda t: t.exp().tanh().sigmoid(), np.array(-0.3))
+    assert_grads(lambda t: t.exp().tanh().sigmoid(), randn(2, 2, 3, 2) * 0.4)
 
 
 def test_clip_passes_gradient_only_inside_the_range():

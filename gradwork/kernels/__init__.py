@@ -1,0 +1,71 @@
+"""Fast kernels: the speed-tuned versions of ops whose plain version, in ``gradwork/ops/``, is the
+course's algorithm.
+
+Each fast kernel is a ``Function`` that computes what its reference op computes — same inputs, same
+outputs, same gradients, to rounding — by other means: other memory layouts, blocking for the cache,
+fused passes, bytes recorded in forward so backward reads less. Every file here says what it speeds
+up, by how much (measured) and why the numbers do not change; ``tests/kernels/`` checks each one
+against its reference over many shapes, in float32 and float64.
+
+One switch selects the path for every op::
+
+    gw.kernels.use("reference")            # from now on, the course's versions
+    with gw.kernels.use("reference"):      # …or only inside the block
+        loss = model(x)
+    gw.kernels.current()                   # "fast" (the default) or "reference"
+
+An op asks :func:`choose` for the Function class to run; only ops that have a fast version are listed
+in ``FAST``. The switch is per thread and per asyncio task (a ``contextvars.ContextVar``), like
+``no_grad``.
+"""
+import contextvars
+import importlib
+
+PATHS = ("fast", "reference")
+
+#: reference Function (module.qualname) → (module, class) of its fast kernel, imported when first chosen.
+FAST = {
+    "gradwork.ops.conv.Conv2dFunction": ("gradwork.kernels.conv", "FastConv2d"),
+    "gradwork.ops.conv.ConvTranspose2dFunction": ("gradwork.kernels.conv", "FastConvTranspose2d"),
+    "gradwork.ops.pooling.MaxPool2dFunction": ("gradwork.kernels.pooling", "FastMaxPool2d"),
+    "gradwork.ops.pooling.AvgPool2dFunction": ("gradwork.kernels.pooling", "FastAvgPool2d"),
+    "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
+}
+
+_path = contextvars.ContextVar("gradwork_kernels", default="fast")
+_loaded = {}
+
+
+class use:
+    """Select the path for every op: ``"fast"`` (the default) or ``"reference"``. Takes effect at once;
+    used as a context manager, the previous path comes back at the end of the block."""
+
+    def __init__(self, path):
+        if path not in PATHS:
+            raise ValueError(f"kernels.use: path must be one of {PATHS}, got {path!r}")
+        self.path = path
+        self._token = _path.set(path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        _path.reset(self._token)
+        return False
+
+
+def current():
+    """The path in use: ``"fast"`` or ``"reference"``."""
+    return _path.get()
+
+
+def choose(reference):
+    """The Function class to run for the op whose reference version is ``reference``: its fast kernel
+    when the fast path is on and one exists, else ``reference`` itself."""
+    if _path.get() == "reference":
+        return reference
+    key = f"{reference.__module__}.{reference.__qualname__}"
+    if key not in _loaded:
+        entry = FAST.get(key)
+        _loaded[key] = getattr(importlib.import_module(entry[0]), entry[1]) if entry else reference
+    return _loaded[key]

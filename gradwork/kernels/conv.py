@@ -1,0 +1,254 @@
+"""Fast convolution: the same numbers as ``gradwork/ops/conv.py``'s im2col → one product → col2im,
+with the memory laid out for speed.
+
+What is different from the reference, and why it gives the same result:
+
+* **Channels-last windows.** The window matrix is a strided view of the input walked in (N, H, W, C)
+  order, so each window is kh·kw runs of C neighbouring values and the one copy into the matrix
+  streams through memory; its columns are in (kh, kw, C) order, so the weight is reordered the same
+  way before the product (a permutation of the sum, the same terms). Outputs are written as
+  (N·H'·W', O) and presented as NCHW through a transposed view, so activations stay channels-last
+  from layer to layer and the next convolution's view needs no copy.
+* **One-channel inputs** (grey images in the first layer) build the matrix transposed, whose runs are
+  whole output rows instead of kw values: 1.46× faster forward + weight gradient for 3×3 kernels,
+  1.15× for 5×5 (batch 128, 28×28; measured in bench/RESULTS.md, 2026-11-23).
+* **col2im fused with the product** that makes the columns (``accumulate_windows``), one kernel
+  position at a time, in cache-sized blocks of images: 16-channel 28×28 layers 18.7 → 12.0 ms a call
+  inside the ResNet step. Additions happen in a different order than the reference's, which changes
+  float32 results only by rounding.
+
+The output-size formula and the argument handling are the reference's (``gradwork.ops.conv``).
+"""
+from gradwork.autograd.function import Function
+from gradwork.backend import xp
+from gradwork.kernels.layout import column_sums
+from gradwork.ops.conv import output_size
+
+as_strided = xp.lib.stride_tricks.as_strided
+
+
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, groups=1):
+    """All windows of ``x`` (N, C, H, W) as a read-only view of shape (N, H', W', g, kh, kw, C/g).
+
+    The view walks the input in channels-last order (N, H, W, C): each window is kh·kw runs of C
+    neighbouring values in memory, which makes the one copy into the window matrix fast. Convolution
+    outputs are stored channels-last too (a transposed view presents them as NCHW), so a network's
+    activations stay in that order from layer to layer.
+    """
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    x = x.transpose(0, 2, 3, 1)  # (N, H, W, C): a free view, contiguous when x came from a convolution
+    if ph or pw:
+        x = xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=pad_value)
+    n, h, w, c = x.shape
+    out_h = (h - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w - dw * (kw - 1) - 1) // sw + 1
+    s_n, s_h, s_w, s_c = x.strides
+    return as_strided(x, shape=(n, out_h, out_w, groups, kh, kw, c // groups),
+                      strides=(s_n, s_h * sh, s_w * sw, s_c * (c // groups), s_h * dh, s_w * dw, s_c),
+                      writeable=False)
+
+
+def im2col_channels_first(x, kernel, stride, padding, dilation):
+    """The window matrix *transposed*, (C·kh·kw, N·H'·W'), read from ``x`` stored channels-first.
+
+    Row (c, i, j) holds kernel position (i, j) of channel c for every window: one strided copy of the
+    input shifted by (i, j), whose runs are whole output rows (W' values). :func:`im2col` copies runs
+    of kw·C values instead — 3 for a 3×3 kernel on one channel — so for a one-channel input this
+    layout is four times faster to build.
+    """
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    if ph or pw:
+        x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, c, h, w = x.shape
+    out_h = (h - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w - dw * (kw - 1) - 1) // sw + 1
+    s_n, s_c, s_h, s_w = x.strides
+    shifted = as_strided(x, shape=(c, kh, kw, n, out_h, out_w),
+                         strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw), writeable=False)
+    return xp.ascontiguousarray(shifted).reshape(c * kh * kw, n * out_h * out_w)
+
+
+def channels_first_is_faster(x, groups):
+    """Whether :func:`im2col_channels_first` beats :func:`im2col`: for an input with one channel
+    (grey images, the first layer) — where channels-first and channels-last are the same memory —
+    its runs of W' values beat im2col's runs of kw. Measured, forward plus weight gradient, batch
+    128 of 28×28: 1.46× faster for a 3×3 kernel, 1.15× for 5×5; with 2–8 channels the two are
+    within ±3% up to a 3×3 kernel and the transposed product loses beyond (0.88× at 8 channels).
+    Grouped convolution keeps the channels-last layout."""
+    return groups == 1 and x.shape[1] == 1
+
+
+def col2im(cols, input_shape, stride, padding, dilation):
+    """The adjoint of :func:`im2col`: add each window's values back where they were read from.
+
+    cols (N, H', W', g, kh, kw, C/g) → (N, C, H, W) (stored channels-last). Overlapping windows add up.
+    """
+    n, out_h, out_w, groups, kh, kw, c_group = cols.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    _, c, h, w = input_shape
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
+    for i in range(kh):  # one strided addition per kernel position, each covering every pixel at once
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            padded[:, rows, columns, :] += cols[:, :, :, :, i, j, :].reshape(n, out_h, out_w, c)
+    return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+
+
+# accumulate_windows works through the batch in blocks of images whose gradient fits in this many
+# bytes, so the nine additions of a 3×3 kernel hit cache rather than memory. Measured for batch 128
+# (bench/RESULTS.md): 16 channels at 28×28 (7 MB in all) 22.5 → 12.2 ms; 32 at 14×14 (4 MB)
+# 8.5 → 6.8 ms; 2.5 MB and less unchanged. Smaller blocks lose to the per-block overhead.
+CACHE_BLOCK_BYTES = 2 << 20
+
+
+def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dilation):
+    """col2im fused with the product that makes the columns: for each kernel position (i, j),
+    ``rows`` (N·H'·W', K) times that position's weight slice gives its contribution (N, H', W', C),
+    added where those windows read from. Each product's result is contiguous, so the additions
+    stream through memory (materialising the whole column matrix and then reading it with a stride
+    of kh·kw·C values is several times slower). The batch is taken in blocks of whole images that
+    fit in cache (``CACHE_BLOCK_BYTES``): a block's kh·kw additions then reuse the same memory.
+    ``weight``: (K, C/groups, kh, kw).
+
+    Returns the (N, C, H, W) result, stored channels-last.
+    """
+    n, c, h, w = output_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    kh, kw = weight.shape[2:]
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
+    block = max(1, CACHE_BLOCK_BYTES // padded[0].nbytes)  # images per block
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        target, block_rows = padded[start:stop], rows[start * out_h * out_w:stop * out_h * out_w]
+        for i in range(kh):
+            for j in range(kw):
+                contribution = grouped_matmul(block_rows, weight[:, :, i, j], groups)
+                target[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw, :] += \
+                    contribution.reshape(stop - start, out_h, out_w, c)
+    return padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+
+
+def channels_last_weight(weight, groups):
+    """(O, C/g, kh, kw) → (O, kh·kw·C/g): the weight in the order of the window matrix's columns."""
+    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+def grouped_matmul(a, b, groups, transpose_b=False):
+    """Block-diagonal product for grouped convolution: the g groups of columns of ``a`` (M, g·K)
+    each meet their own block of ``b`` — (g·P, K) used as its transpose when ``transpose_b``, else
+    (g·K, P) — giving (M, g·P). With one group it is the plain ``a @ b`` (or ``a @ bᵀ``)."""
+    if groups == 1:
+        return a @ (b.T if transpose_b else b)
+    m = a.shape[0]
+    a3 = a.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
+    b3 = b.reshape(groups, b.shape[0] // groups, b.shape[1])
+    b3 = b3.transpose(0, 2, 1) if transpose_b else b3  # (g, K, P)
+    return (a3 @ b3).transpose(1, 0, 2).reshape(m, -1)
+
+
+class FastConv2d(Function):
+    """``conv2d`` (``gradwork.ops.conv.Conv2dFunction``) with channels-last windows, the one-channel
+    transposed matrix and the fused, blocked input gradient."""
+
+    op_name = "conv2d"
+
+    def __init__(self, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    def forward(self, x, weight, bias=None):
+        n = x.shape[0]
+        out_channels, _, kh, kw = weight.shape
+        self.channels_first = channels_first_is_faster(x, self.groups)
+        if self.channels_first:  # columns in (C, kh, kw) order, the order of weight's own axes
+            cols_t = im2col_channels_first(x, (kh, kw), self.stride, self.padding, self.dilation)
+            out_h, out_w = (output_size(size, k, s, p, d) for size, k, s, p, d
+                            in zip(x.shape[2:], (kh, kw), self.stride, self.padding, self.dilation))
+            cols, w2 = cols_t.T, weight.reshape(out_channels, -1)
+        else:  # columns in (kh, kw, C) order
+            windows = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
+            out_h, out_w = windows.shape[1:3]
+            cols = xp.ascontiguousarray(windows).reshape(n * out_h * out_w, -1)  # the one im2col copy
+            w2 = channels_last_weight(weight, self.groups)
+        y = grouped_matmul(cols, w2, self.groups, transpose_b=True)  # (N·H'·W', O)
+        if bias is not None:
+            y += bias
+        self.save_for_backward(cols, weight)
+        self.input_shape = x.shape
+        # (N, H', W', O) viewed as NCHW without copying; later ops keep this channels-last memory order.
+        return y.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, gy):
+        cols, weight = self.saved
+        out_channels, c_per_group, kh, kw = weight.shape
+        gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:  # dx: every window's gradient W·gy, added back where the window read
+            gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
+                                    self.dilation)
+        if self.needs_input_grad[1]:
+            gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
+            if self.channels_first:
+                gw = gw.reshape(weight.shape)
+            else:
+                gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = column_sums(gy2)
+        return gx, gw, gb
+
+
+def _weight_grad(gy2, cols, groups):
+    """dW = gyᵀ · cols, block by block for grouped convolution: (O, C/g·kh·kw)."""
+    if groups == 1:
+        if cols.flags.f_contiguous:  # the transposed window matrix of a one-channel input: use it as stored
+            return (cols.T @ gy2).T  # 2.5× faster than gyᵀ · cols for (100352, 9) columns
+        return gy2.T @ cols
+    m = gy2.shape[0]
+    g3 = gy2.reshape(m, groups, -1).transpose(1, 2, 0)  # (g, O/g, M)
+    c3 = cols.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
+    return (g3 @ c3).reshape(gy2.shape[1], -1)
+
+
+class FastConvTranspose2d(Function):
+    """``conv_transpose2d`` (``gradwork.ops.conv.ConvTranspose2dFunction``) on the fast convolution's
+    layouts: forward is the fused, blocked col2im, backward the channels-last window matrix."""
+
+    op_name = "conv_transpose2d"
+
+    def __init__(self, stride, padding, output_padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.output_padding = output_padding
+
+    def forward(self, x, weight, bias=None):
+        n, c_in, h, w = x.shape
+        _, c_out_per_group, kh, kw = weight.shape
+        out_h = (h - 1) * self.stride[0] - 2 * self.padding[0] + self.dilation[0] * (kh - 1) + self.output_padding[0] + 1
+        out_w = (w - 1) * self.stride[1] - 2 * self.padding[1] + self.dilation[1] * (kw - 1) + self.output_padding[1] + 1
+        x2 = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
+        # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
+        y = accumulate_windows(x2, weight, self.groups, (n, c_out_per_group * self.groups, out_h, out_w),
+                               self.stride, self.padding, self.dilation)
+        if bias is not None:
+            y = y + bias.reshape(1, -1, 1, 1)
+        self.save_for_backward(x2, weight)
+        self.input_shape = x.shape
+        return y
+
+    def backward(self, gy):
+        x2, weight = self.saved
+        c_in, c_out_per_group, kh, kw = weight.shape
+        n, _, h, w = self.input_shape
+        windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
+        # output_padding can leave extra rows that no input reached: only the first h×w windows count.
+        cols = xp.ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, -1)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx2 = grouped_matmul(cols, channels_last_weight(weight, self.groups), self.groups, transpose_b=True)
+            gx = gx2.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)
+        if self.needs_input_grad[1]:
+            gw = _weight_grad(x2, cols, self.groups).reshape(c_in, kh, kw, c_out_per_group).transpose(0, 3, 1, 2)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return gx, gw, gb

@@ -1,0 +1,41 @@
+"""Facts about the fast convolution kernel's own tricks (its numbers are checked against the reference
+op in test_fast_equals_reference.py)."""
+import numpy as np
+import pytest
+
+import gradwork as gw
+import gradwork.kernels.conv as conv_kernels
+import gradwork.nn.functional as F
+from gradwork.kernels.conv import im2col, im2col_channels_first
+from tests.helpers import assert_grads, leaf
+
+R = np.random.default_rng(17)
+
+
+@pytest.mark.parametrize("channels, stride, padding, dilation", [(1, 1, 1, 1), (1, 2, 0, 1), (3, 2, 1, 2)])
+def test_channels_first_window_matrix_holds_the_same_windows(channels, stride, padding, dilation):
+    """One-channel inputs build the window matrix transposed, columns in (C, kh, kw) order."""
+    x = R.standard_normal((2, channels, 7, 6))
+    args = ((3, 2), (stride, stride), (padding, padding), (dilation, dilation))
+    cols = np.ascontiguousarray(im2col(x, *args)).reshape(-1, channels * 6)  # (kh, kw, C) order
+    cols_t = im2col_channels_first(x, *args)  # (C·kh·kw, N·H'·W'), (C, kh, kw) order
+    reordered = cols.reshape(-1, 3, 2, channels).transpose(0, 3, 1, 2).reshape(-1, channels * 6)
+    np.testing.assert_array_equal(cols_t.T, reordered)
+
+
+def test_input_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch):
+    """accumulate_windows (conv2d's input gradient, conv_transpose2d's forward) works through the
+    batch in cache-sized blocks; a budget of one byte makes every image its own block."""
+    x, w, gy = R.standard_normal((3, 4, 7, 6)), R.standard_normal((6, 2, 3, 3)), R.standard_normal((3, 6, 4, 3))
+    results = []
+    for budget in (conv_kernels.CACHE_BLOCK_BYTES, 1):
+        monkeypatch.setattr(conv_kernels, "CACHE_BLOCK_BYTES", budget)
+        xt = leaf(x)
+        F.conv2d(xt, gw.tensor(w), None, 2, 1, 1, 2).backward(gw.tensor(gy))
+        results.append((xt.grad, F.conv_transpose2d(gw.tensor(gy), gw.tensor(w), stride=2, padding=1).data))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+    assert_grads(lambda x_, wt: F.conv2d(x_, wt, None, 1, 1), R.standard_normal((3, 2, 5, 5)),
+                 R.standard_normal((3, 2, 3, 3)))
+
+

@@ -1,0 +1,175 @@
+"""Every fast kernel gives the reference op's numbers: outputs and every gradient, in float64 (to
+1e-10) and float32 (to float32 rounding), over many shapes, strides, paddings, dilations, groups and
+both memory layouts of the input (channels-first as data arrives, channels-last as layers leave it)."""
+import itertools
+
+import numpy as np
+import pytest
+
+import gradwork as gw
+import gradwork.nn.functional as F
+
+R = np.random.default_rng(3)
+LAYOUTS = ("channels-first", "channels-last")
+DTYPES = (np.float64, np.float32)
+
+
+def stored(array, layout, dtype):
+    data = np.asarray(array, dtype=dtype)
+    if layout == "channels-last":
+        data = np.ascontiguousarray(data.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return data
+
+
+def run(path, fn, arrays, seed_grad):
+    """fn's output and the gradients of every input, on one kernel path."""
+    with gw.kernels.use(path):
+        leaves = [gw.tensor(a, requires_grad=True) for a in arrays]
+        for leaf, a in zip(leaves, arrays):
+            leaf.data = a.copy(order="K")  # keep the memory layout (gw.tensor copies in C order)
+        out = fn(*leaves)
+        out.backward(gw.tensor(seed_grad(out.shape, out.dtype)))
+        return out.data, [leaf.grad for leaf in leaves]
+
+
+def assert_same(fn, arrays, dtype):
+    seed = lambda shape, dt: R.standard_normal(shape).astype(dt)  # noqa: E731
+    grad_seed = {}
+
+    def fixed_seed(shape, dt):
+        if "g" not in grad_seed:
+            grad_seed["g"] = seed(shape, dt)
+        return grad_seed["g"]
+
+    fast_out, fast_grads = run("fast", fn, arrays, fixed_seed)
+    ref_out, ref_grads = run("reference", fn, arrays, fixed_seed)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(fast_out, ref_out, **tol)
+    for i, (a, b) in enumerate(zip(fast_grads, ref_grads)):
+        np.testing.assert_allclose(a, b, **tol, err_msg=f"gradient of input {i}")
+
+
+CONV_CASES = [  # (N, C, H, W, O, kh, kw, stride, padding, dilation, groups)
+    (2, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1),
+    (2, 1, 9, 8, 3, 3, 3, 1, 1, 1, 1),       # one channel: the transposed window matrix
+    (1, 1, 8, 8, 2, 5, 5, 2, 2, 1, 1),
+    (1, 2, 8, 9, 3, 3, 2, (2, 1), 0, 1, 1),
+    (2, 4, 9, 7, 6, 3, 3, 2, 1, 2, 2),       # dilated, grouped
+    (1, 6, 6, 6, 6, 3, 3, 1, 1, 1, 6),       # depthwise
+    (1, 3, 6, 6, 3, 5, 5, 1, 2, 1, 3),
+    (2, 1, 5, 5, 2, 4, 4, 3, 1, 1, 1),
+    (3, 2, 5, 6, 2, 1, 1, 1, 0, 1, 1),       # 1×1
+    (2, 8, 12, 12, 16, 3, 3, 2, 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d(case, layout, dtype):
+    n, c, h, w, o, kh, kw, s, p, d, g = case
+    arrays = [stored(R.standard_normal((n, c, h, w)), layout, dtype), R.standard_normal((o, c // g, kh, kw)).astype(dtype),
+              R.standard_normal(o).astype(dtype)]
+    assert_same(lambda x, wt, b: F.conv2d(x, wt, b, s, p, d, g), arrays, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("stride, padding, output_padding, dilation, groups", [
+    (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), (2, 0, 0, 1, 2), (3, 1, 2, 1, 1), (1, 1, 0, 2, 1), (2, 0, 1, 3, 1)])
+def test_conv_transpose2d(stride, padding, output_padding, dilation, groups, dtype):
+    arrays = [R.standard_normal((2, 4, 4, 3)).astype(dtype), R.standard_normal((4, 6 // groups, 3, 3)).astype(dtype),
+              R.standard_normal(6).astype(dtype)]
+    assert_same(lambda x, wt, b: F.conv_transpose2d(x, wt, b, stride, padding, output_padding, groups, dilation),
+                arrays, dtype)
+
+
+POOL_CASES = [  # (kernel, stride, padding, dilation, ceil_mode)
+    (2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 1, 1, 1, False), (2, 2, 0, 1, True), (3, 2, 1, 1, True),
+    ((3, 2), (2, 1), (1, 0), 1, False), (3, 2, 0, 2, False), (2, 3, 1, 1, True),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d(case, layout, dtype):
+    k, s, p, d, ceil = case
+    x = R.permutation(2 * 3 * 9 * 8).reshape(2, 3, 9, 8) / 10.0  # distinct values: the arg-max is unique
+    assert_same(lambda t: F.max_pool2d(t, k, s, p, d, ceil), [stored(x, layout, dtype)], dtype)
+
+
+def test_max_pool2d_ties_go_to_the_same_position_on_both_paths():
+    x = np.zeros((1, 2, 4, 4))
+    x[0, 1, :2, :2] = 5.0
+    assert_same(lambda t: F.max_pool2d(t, 2), [x], np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case, count_include_pad, divisor_override", [
+    (case, include, override) for case, include, override in itertools.product(
+        [(2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 3, 1, 1, True)], (True, False), (None, 5))])
+def test_avg_pool2d(case, count_include_pad, divisor_override, layout, dtype):
+    k, s, p, _, ceil = case
+    x = stored(R.standard_normal((2, 3, 9, 8)), layout, dtype)
+    assert_same(lambda t: F.avg_pool2d(t, k, s, p, ceil, count_include_pad, divisor_override), [x], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (4, 3, 3, 5), (8, 16, 7, 7)])
+def test_batch_norm_in_training(shape, layout, dtype):
+    x = R.standard_normal(shape) * 3 + 1
+    x = stored(x, layout, dtype) if len(shape) == 4 else x.astype(dtype)
+    c = shape[1]
+    stats = {}
+
+    def bn(t, w, b):
+        running = (np.zeros(c, dtype), np.ones(c, dtype))
+        out = F.batch_norm(t, *running, w, b, training=True)
+        stats[gw.kernels.current()] = running
+        return out
+
+    assert_same(bn, [x, R.standard_normal(c).astype(dtype), R.standard_normal(c).astype(dtype)], dtype)
+    for fast, ref in zip(stats["fast"], stats["reference"]):
+        np.testing.assert_allclose(fast, ref, rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_the_switch_selects_the_path_and_the_block_restores_it():
+    x, w = gw.randn(1, 1, 5, 5), gw.randn(2, 1, 3, 3)
+    x.requires_grad_()
+    assert gw.kernels.current() == "fast"
+    assert type(F.conv2d(x, w).creator).__name__ == "FastConv2d"
+    with gw.kernels.use("reference"):
+        assert gw.kernels.current() == "reference"
+        assert type(F.conv2d(x, w).creator).__name__ == "Conv2dFunction"
+    assert gw.kernels.current() == "fast"
+    with pytest.raises(ValueError, match="'fast', 'reference'"):
+        gw.kernels.use("turbo")
+
+
+def test_a_whole_network_trains_step_by_step_the_same_on_both_paths():
+    """A CNN with BatchNorm, max- and average pooling: same loss and same weights after three SGD steps."""
+    from gradwork import nn, optim
+
+    def train_steps(path):
+        gw.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.ReLU(), nn.AvgPool2d(2, ceil_mode=True),
+                              nn.Flatten(), nn.Linear(6, 3)).double()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x, y = np.random.default_rng(1).standard_normal((8, 1, 8, 8)), np.arange(8) % 3
+        losses = []
+        with gw.kernels.use(path):
+            for _ in range(3):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(gw.tensor(x)), y)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        return losses, [p.data for p in model.parameters()]
+
+    (fast_losses, fast_weights), (ref_losses, ref_weights) = train_steps("fast"), train_steps("reference")
+    np.testing.assert_allclose(fast_losses, ref_losses, rtol=1e-12)
+    for a, b in zip(fast_weights, ref_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
