@@ -1,5 +1,6 @@
 """Losses as modules: each holds its options and calls the function of the same idea in
-``gradwork.ops.losses`` (see there for the formulas). A class ``weight`` or ``pos_weight`` is
+``gradwork.ops.losses`` (whose family files — classification_losses.py, binary_losses.py,
+regression_losses.py, divergence_losses.py — hold the formulas). A class ``weight`` or ``pos_weight`` is
 kept as a buffer, as in PyTorch: it is in the state dict and follows ``.double()``."""
 from gradwork.nn.module import Module
 from gradwork.ops import losses

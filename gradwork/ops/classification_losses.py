@@ -113,9 +113,12 @@ class NegativeLogLikelihood(Function):
 
 
 class MultiMargin(Function):
-    """The multi-class SVM (hinge) loss of CS231n, for scores x (N, C) and labels y (N,):
+    """The multi-class SVM (hinge) loss, for scores x (N, C) and labels y (N,), in PyTorch's form:
 
         loss_n = w_{y_n}/C · Σ_{j≠y_n} max(0, margin − x_{n,y_n} + x_{n,j})^p        p ∈ {1, 2}
+
+    (CS231n writes the same sum without the 1/C: L_i = Σ_{j≠y_i} max(0, s_j − s_{y_i} + Δ); the two
+    differ by the constant factor C, which only rescales the learning rate.)
 
     Every wrong class j whose score comes within ``margin`` of the right one adds to the loss.
     Gradient: each such j gets  w_y/C·p·h_j^(p−1)  (h_j the violated margin) and the right class
@@ -235,7 +238,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction="mean"):
-    """Multi-class hinge loss (the SVM loss of CS231n) of scores ``input`` (N, C) or (C,) against
+    """Multi-class hinge loss (the SVM loss of CS231n, divided by C as in PyTorch) of scores ``input`` (N, C) or (C,) against
     class indices ``target`` (N,) or ():
 
         loss_n = weight[y_n] · Σ_{j≠y_n} max(0, margin − x_{n,y_n} + x_{n,j})^p / C

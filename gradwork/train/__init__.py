@@ -6,3 +6,4 @@ from gradwork.train.loop import evaluate, fit, predict
 from gradwork.train.metrics import accuracy, confusion_matrix, top_k_accuracy
 from gradwork.train.language_model import (detach_state, evaluate_language_model, fit_language_model,
                                            unigram_bpc)
+from gradwork.train.word2vec import fit_word2vec

@@ -5,7 +5,8 @@ from gradwork.tools.viz._figure import finish, plt
 def plot_history(history, path=None, title=None):
     """One panel per quantity (loss, accuracy, …), train and validation curves per epoch.
 
-    Where validation loss rises while training loss still falls (over-fitting), the gap is shaded.
+    The gap between the training and the validation curve — the generalisation gap, which grows
+    when a model over-fits — is shaded in every panel.
     Saves a PNG to ``path`` if given; returns the figure.
     """
     data = history.history if hasattr(history, "history") else history

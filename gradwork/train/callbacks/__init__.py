@@ -1,4 +1,4 @@
-"""Callbacks for ``fit``: progress bar, early stopping, checkpoints, NaN guard."""
+"""Callbacks for ``fit``: progress bar, early stopping, checkpoints, NaN guard, parameter statistics."""
 from gradwork.train.callbacks.base import Callback, FitState
 from gradwork.train.callbacks.checkpoint import ModelCheckpoint
 from gradwork.train.callbacks.early_stopping import EarlyStopping
