@@ -15,6 +15,10 @@ Workloads:
     W5        W2's forward pass under no_grad, batch 1000
     W4        LSTM language model (embedding 65→128, LSTM 256, linear →65), sequences of 64, batch 32:
               one SGD step with back-propagation through all 64 steps (PyTorch: nn.LSTM)
+    W6        ResNet-20 (resnet-small: 3 stages × 3 BasicBlocks, 16/32/64 channels, BatchNorm) on 1×28×28,
+              batch 128: one SGD step
+    W7        Transformer encoder classifier: embedding 1000→128, 2 pre-norm layers (4 heads, feed-forward
+              512, no dropout), mean over 64 tokens, linear → 2; batch 32: one SGD step
 
 Peak memory of a process training W2: ``python bench/memory.py``.
 """
@@ -198,6 +202,91 @@ def w4_gradwork():
     return step, s["batch"]
 
 
+def resnet20(lib):
+    """ResNet-20 for 1×28×28 inputs, written once for both frameworks (same names as gradwork's
+    ``models.resnet_small``): stem conv 3×3 → BN → ReLU, three stages of three BasicBlocks."""
+
+    class BasicBlock(lib.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = lib.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = lib.BatchNorm2d(cout)
+            self.conv2 = lib.Conv2d(cout, cout, 3, padding=1, bias=False)
+            self.bn2 = lib.BatchNorm2d(cout)
+            self.relu = lib.ReLU()
+            self.shortcut = (lib.Sequential(lib.Conv2d(cin, cout, 1, stride=stride, bias=False), lib.BatchNorm2d(cout))
+                             if stride != 1 or cin != cout else None)
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return self.relu(out + (x if self.shortcut is None else self.shortcut(x)))
+
+    layers, channels = [lib.Conv2d(1, 16, 3, padding=1, bias=False), lib.BatchNorm2d(16), lib.ReLU()], 16
+    for stage, width in enumerate((16, 32, 64)):
+        for block in range(3):
+            layers.append(BasicBlock(channels, width, 2 if stage > 0 and block == 0 else 1))
+            channels = width
+    layers += [lib.AdaptiveAvgPool2d(1), lib.Flatten(), lib.Linear(64, 10)]
+    return layers
+
+
+TRANSFORMER_SIZES = dict(vocab=1000, d_model=128, heads=4, feedforward=512, layers=2, seq=64, batch=32)
+
+
+def transformer_classifier(lib):
+    """The W7 model for either framework: embedding, a 2-layer pre-norm Transformer encoder, mean over
+    the tokens, linear head."""
+    s = TRANSFORMER_SIZES
+    extra = {"enable_nested_tensor": False} if lib is not nn else {}
+
+    class Classifier(lib.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = lib.Embedding(s["vocab"], s["d_model"])
+            layer = lib.TransformerEncoderLayer(s["d_model"], s["heads"], s["feedforward"], dropout=0.0,
+                                                batch_first=True, norm_first=True)
+            self.encoder = lib.TransformerEncoder(layer, s["layers"], **extra)
+            self.head = lib.Linear(s["d_model"], 2)
+
+        def forward(self, ids):
+            return self.head(self.encoder(self.embedding(ids)).mean(1))
+
+    return Classifier()
+
+
+def transformer_data():
+    rng = np.random.default_rng(0)
+    s = TRANSFORMER_SIZES
+    return rng.integers(0, s["vocab"], (s["batch"], s["seq"])), rng.integers(0, 2, s["batch"])
+
+
+def w7_gradwork():
+    gw.manual_seed(0)
+    model = transformer_classifier(nn)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    ids, y = transformer_data()
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(ids), y).backward()
+        opt.step()
+    return step, TRANSFORMER_SIZES["batch"]
+
+
+def w7_torch():
+    torch.manual_seed(0)
+    model = transformer_classifier(torch.nn)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    ids, y = (torch.from_numpy(a) for a in transformer_data())
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(ids), y).backward()
+        opt.step()
+    return step, TRANSFORMER_SIZES["batch"]
+
+
 def w4_torch():
     s = LSTM_SIZES
     torch.manual_seed(0)
@@ -217,17 +306,22 @@ def w4_torch():
     return step, s["batch"]
 
 
+# name: (description, gradwork's step, PyTorch's step, target ratio (issue 16), or None: measured, no target yet)
 WORKLOADS = {
-    "W1": ("MLP 784-256-256-10 train step, batch 128, SGD", w1_gradwork, w1_torch, 0.75),
-    "W1-infer": ("MLP 784-256-256-10 inference, batch 1000, no_grad", w1_infer_gradwork, w1_infer_torch, 0.75),
+    "W1": ("MLP 784-256-256-10 train step, batch 128, SGD", w1_gradwork, w1_torch, 1.1),
+    "W1-infer": ("MLP 784-256-256-10 inference, batch 1000, no_grad", w1_infer_gradwork, w1_infer_torch, 1.1),
     "W2": ("CNN 2 conv + 2 fc train step, batch 128, SGD", lambda: train_step_gradwork(cnn_layers, 128),
-           lambda: train_step_torch(cnn_layers, 128), 0.5),
+           lambda: train_step_torch(cnn_layers, 128), 0.8),
     "W3": ("SimpleConvNet train step, batch 100, SGD", lambda: train_step_gradwork(simple_convnet_layers, 100),
-           lambda: train_step_torch(simple_convnet_layers, 100), 0.5),
+           lambda: train_step_torch(simple_convnet_layers, 100), 1.0),
     "W5": ("W2's CNN inference, batch 1000, no_grad", lambda: inference_gradwork(cnn_layers, 1000),
-           lambda: inference_torch(cnn_layers, 1000), 0.6),
+           lambda: inference_torch(cnn_layers, 1000), 1.0),
     "W4": ("LSTM language-model step: vocab 65, embed 128, hidden 256, seq 64, batch 32, full BPTT, SGD",
-           w4_gradwork, w4_torch, 0.35),
+           w4_gradwork, w4_torch, 0.55),
+    "W6": ("ResNet-20 + BatchNorm train step, 1×28×28, batch 128, SGD", lambda: train_step_gradwork(resnet20, 128),
+           lambda: train_step_torch(resnet20, 128), None),
+    "W7": ("Transformer encoder classifier train step: d 128, 4 heads, 2 layers, seq 64, batch 32, SGD",
+           w7_gradwork, w7_torch, None),
 }
 
 
@@ -291,10 +385,14 @@ def main():
         if torch_rates:
             t = statistics.median(torch_rates)
             ratio = g / t
-            verdict = "ok" if ratio >= target else "BELOW"
-            print(f"{name:<10} {g:>12,.0f} {t:>12,.0f} {ratio:>6.2f}x {target:>6.2f}x  {description} [{verdict}]")
+            verdict = "no target" if target is None else "ok" if ratio >= target else "BELOW"
+            print(f"{name:<10} {g:>12,.0f} {t:>12,.0f} {ratio:>6.2f}x {_target(target)}  {description} [{verdict}]")
         else:
-            print(f"{name:<10} {g:>12,.0f} {'-':>12} {'-':>7} {target:>6.2f}x  {description}")
+            print(f"{name:<10} {g:>12,.0f} {'-':>12} {'-':>7} {_target(target)}  {description}")
+
+
+def _target(target):
+    return f"{target:>6.2f}x" if target is not None else f"{'-':>7}"
 
 
 if __name__ == "__main__":
