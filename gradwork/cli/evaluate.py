@@ -15,7 +15,8 @@ def run(args):
     folder = RunFolder(args.run)
     config = folder.read_config()
     if not folder.has_checkpoint():
-        raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch")
+        raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch (continue it "
+                          f"with gradwork train --resume {folder.path})")
     if config.get("model") == LANGUAGE_MODEL:
         experiment = LanguageModelExperiment(config)
         folder.load_checkpoint(experiment.model, optimizer=None)
@@ -26,8 +27,8 @@ def run(args):
             print(f"  {key:<14} {value:.4f}")
         return 0
     experiment = Experiment(config)
+    dataset = experiment.split(args.split)  # before loading: a run without a validation split says so at once
     folder.load_checkpoint(experiment.model, optimizer=None)
-    dataset = {"train": experiment.train_set, "val": experiment.val_set, "test": experiment.test_set}[args.split]
     results = train.evaluate(experiment.model, dataset, loss="cross_entropy", metrics=("accuracy", "top3_accuracy"))
     outputs = train.predict(experiment.model, dataset.get_batch(slice(None))[0])
     matrix = train.confusion_matrix(dataset.get_batch(slice(None))[1], outputs, experiment.num_classes)

@@ -10,34 +10,42 @@ from gradwork.errors import ConfigError
 
 LANGUAGE_MODEL = "char-rnn"
 HELD_OUT = 0.05  # the last 5% of the text is never trained on
-DEFAULT_CLIP = 5.0
+DEFAULTS = {"epochs": 5, "hidden": [256], "dropout": 0.0, "clip_grad_norm": 5.0, "seq_len": 64, "cell": "lstm",
+            "embedding_dim": 64}
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight matrices per recurrent layer, for the size check
 
 
-def language_model_config(args, hidden):
-    if len(set(hidden)) != 1:
+def language_model_config(options):
+    """The config of a char-rnn run from the settings given (a dict: ``epochs``, ``lr``, ``text``, …);
+    a setting not given takes its default. Reads the text first, so a bad file fails before anything else."""
+    options = {**DEFAULTS, **options}
+    if len(set(options["hidden"])) != 1:
         raise ConfigError(f"char-rnn: every recurrent layer has the same size; give --hidden as 256 or 256,256, "
-                          f"got {args.hidden!r}")
-    if args.seq_len <= 0 or args.embedding_dim <= 0:
-        raise ConfigError(f"--seq-len and --embedding-dim must be positive, got {args.seq_len} and "
-                          f"{args.embedding_dim}")
-    if args.cell not in models.char_rnn.CELLS:
-        raise ConfigError(f"--cell must be one of {', '.join(models.char_rnn.CELLS)}, got {args.cell!r}")
-    text_path = os.path.abspath(args.text) if args.text else None
+                          f"got {','.join(map(str, options['hidden']))}")
+    text_path = os.path.abspath(options["text"]) if options.get("text") else None
     vocabulary = CharVocabulary.from_text(read_text(text_path))  # fails early on a bad file
     return {
         "model": LANGUAGE_MODEL, "dataset": "text", "text": text_path, "vocabulary": "".join(vocabulary.chars),
-        "epochs": args.epochs, "batch_size": args.batch_size, "seq_len": args.seq_len,
-        "optimizer": args.optimizer, "lr": args.lr if args.lr is not None else default_lr(args.optimizer),
-        "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout,
-        "hidden": hidden, "cell": args.cell, "embedding_dim": args.embedding_dim,
-        "clip_grad_norm": args.clip_grad_norm if args.clip_grad_norm is not None else DEFAULT_CLIP,
-        "seed": args.seed, "held_out": HELD_OUT, "gradwork_version": gradwork.__version__,
+        "epochs": options["epochs"], "batch_size": options["batch_size"], "seq_len": options["seq_len"],
+        "optimizer": options["optimizer"], "lr": options.get("lr", default_lr(options["optimizer"])),
+        "schedule": options["schedule"], "weight_decay": options["weight_decay"], "dropout": options["dropout"],
+        "hidden": options["hidden"], "cell": options["cell"], "embedding_dim": options["embedding_dim"],
+        "clip_grad_norm": options["clip_grad_norm"], "seed": options["seed"], "held_out": HELD_OUT,
+        "gradwork_version": gradwork.__version__,
     }
 
 
 def build_char_rnn(config):
-    return models.CharRNN(len(config["vocabulary"]), config["embedding_dim"], config["hidden"][0],
-                          num_layers=len(config["hidden"]), cell=config["cell"], dropout=config["dropout"])
+    """The CharRNN of ``config``, after checking that it fits in memory (``--hidden 100000000``)."""
+    vocab, embed = len(config["vocabulary"]), config["embedding_dim"]
+    hidden, layers = config["hidden"][0], len(config["hidden"])
+    gates = GATES.get(config["cell"], 4)
+    recurrent = sum(gates * ((embed if i == 0 else hidden) * hidden + hidden * hidden + 2 * hidden)
+                    for i in range(layers))
+    models.check_size(f"a char-rnn with hidden sizes {config['hidden']} and embedding size {embed}",
+                      vocab * embed + recurrent + hidden * vocab + vocab,
+                      hint="choose smaller --hidden and --embedding-dim sizes")
+    return models.CharRNN(vocab, embed, hidden, num_layers=layers, cell=config["cell"], dropout=config["dropout"])
 
 
 class LanguageModelExperiment:
@@ -67,7 +75,7 @@ class LanguageModelExperiment:
                                         epochs=c["epochs"], batch_size=c["batch_size"], seq_len=c["seq_len"],
                                         clip_grad_norm=c["clip_grad_norm"], scheduler=self.scheduler,
                                         callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
-                                        history=history)
+                                        history=history, on_divergence="stop")  # history.diverged says it
 
     def report(self):
         results = train.evaluate_language_model(self.model, self.val_ids, self.config["batch_size"])

@@ -1,119 +1,168 @@
-"""``gradwork train``: train a model on a data set and write a run folder."""
+"""``gradwork train``: train a model on a data set and write a run folder.
+
+Every option defaults to None on the command line, so the command knows which ones were given: a new
+run fills the rest in (the model's own defaults for its options), and ``--resume`` refuses a given
+option that disagrees with the run instead of silently ignoring it.
+"""
+import argparse
 import datetime
 import os
-import shutil
 import sys
 import time
-import warnings
 
 import numpy as np
 
 import gradwork
 from gradwork import backend, data, models, train
+from gradwork.cli.checks import FRACTION, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, int_list
 from gradwork.cli.common import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule, default_lr, load_dataset
 from gradwork.cli.language_model import LANGUAGE_MODEL, LanguageModelExperiment, language_model_config
+from gradwork.cli.language_model import DEFAULTS as LANGUAGE_MODEL_DEFAULTS
+from gradwork.cli.run_config import check_config, model_options
 from gradwork.cli.run_folder import CURVES, RunFolder, SaveEveryEpoch
 from gradwork.data.datasets import LOADERS
 from gradwork.data.transforms import AUGMENTATIONS, augmentation
 from gradwork.errors import ConfigError, TrainingDivergedError
-from gradwork.tools.viz import plot_history
-
+from gradwork.models.mlp import ACTIVATIONS
 
 DEFAULT_EPOCHS = 30
-LANGUAGE_MODEL_EPOCHS = 5
+DEFAULTS = {"model": "lenet5", "dataset": "digits", "batch_size": 32, "optimizer": "adam", "schedule": "constant",
+            "weight_decay": 0.0, "augment": "", "val_fraction": 0.2, "seed": 0}
+# Settings that go into config.json, by who takes them (the model options: models.MODELS[name].options).
+SHARED = ("epochs", "batch_size", "optimizer", "lr", "schedule", "weight_decay", "clip_grad_norm", "seed")
+CLASSIFIER_ONLY = {"dataset": "char-rnn reads the text given with --text FILE",
+                   "val_fraction": "char-rnn always holds out the last 5% of the text",
+                   "augment": "augmentations transform images"}
+MODEL_OPTIONS = ("hidden", "activation", "dropout", "batchnorm", "variant")
+LANGUAGE_MODEL_ONLY = ("text", "seq_len", "cell", "embedding_dim")
+LANGUAGE_MODEL_OPTIONS = ("hidden", "dropout", *LANGUAGE_MODEL_ONLY)
+SETTINGS = ("model", *SHARED, *CLASSIFIER_ONLY, *MODEL_OPTIONS, *LANGUAGE_MODEL_ONLY)
+CHANGEABLE_ON_RESUME = ("epochs", "lr")
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", default="lenet5",
+    parser.add_argument("--model", choices=[*models.MODELS, LANGUAGE_MODEL], metavar="MODEL",
                         help=f"architecture: {', '.join(models.MODELS)}, char-rnn (default lenet5)")
-    parser.add_argument("--dataset", default="digits", help=f"data set: {', '.join(LOADERS)} (default digits)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help=f"total number of epochs (default {DEFAULT_EPOCHS}, char-rnn {LANGUAGE_MODEL_EPOCHS}; "
-                             "with --resume, the run's own)")
-    parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
-    parser.add_argument("--optimizer", default="adam", help=f"{'|'.join(OPTIMIZERS)} (default adam)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
-    parser.add_argument("--schedule", default="constant", choices=SCHEDULES,
+    parser.add_argument("--dataset", choices=LOADERS, metavar="DATASET",
+                        help=f"data set: {', '.join(LOADERS)} (default digits)")
+    parser.add_argument("--epochs", type=POSITIVE_INT,
+                        help=f"total number of epochs (default {DEFAULT_EPOCHS}, char-rnn "
+                             f"{LANGUAGE_MODEL_DEFAULTS['epochs']}; with --resume, the run's own)")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, help="examples per step (default 32)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help=f"{'|'.join(OPTIMIZERS)} (default adam)")
+    parser.add_argument("--lr", type=POSITIVE,
+                        help="learning rate (default depends on the optimizer); with --resume, the new rate from "
+                             "the next epoch on, recorded in config.json and in the history's lr column")
+    parser.add_argument("--schedule", choices=SCHEDULES,
                         help="learning rate over the epochs: constant, cosine (annealed to 0 at the last epoch) "
                              "or step (x0.1 after each third of the epochs) (default constant)")
-    parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty / AdamW decay (default 0)")
-    parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability in hidden layers (default 0)")
-    parser.add_argument("--hidden", default=None,
-                        help="hidden layer sizes, comma-separated: MLP (default 256,128); char-rnn, one size per "
+    parser.add_argument("--weight-decay", type=NON_NEGATIVE, help="L2 penalty / AdamW decay (default 0)")
+    parser.add_argument("--dropout", type=FRACTION,
+                        help=f"dropout probability ({', '.join(models.models_taking('dropout'))}, char-rnn; "
+                             "default: the model's own, 0 for mlp and char-rnn, 0.5 for the others)")
+    parser.add_argument("--hidden", type=int_list,
+                        help="hidden layer sizes, comma-separated: mlp (default 256,128); char-rnn, one size per "
                              "recurrent layer (default 256)")
-    parser.add_argument("--activation", default="relu", help="MLP activation: relu|leaky_relu|tanh|sigmoid|linear")
-    parser.add_argument("--batchnorm", action="store_true", help="BatchNorm after every convolution (vggnet, vgg16)")
-    parser.add_argument("--variant", default="modern", help="lenet5: modern (ReLU, max-pool) or classic (tanh, avg-pool)")
-    parser.add_argument("--augment", default="", help=f"training augmentation, comma-separated: "
-                                                      f"{','.join(AUGMENTATIONS)} (default none)")
-    parser.add_argument("--clip-grad-norm", type=float, default=None,
+    parser.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help="mlp activation: relu|leaky_relu|tanh|sigmoid|linear (default relu)")
+    parser.add_argument("--batchnorm", action=argparse.BooleanOptionalAction,
+                        help=f"BatchNorm after every convolution ({', '.join(models.models_taking('batchnorm'))}; "
+                             "default on)")
+    parser.add_argument("--variant", choices=("modern", "classic"), help="lenet5: modern (ReLU, max-pool) or classic (tanh, avg-pool) (default modern)")
+    parser.add_argument("--augment", help=f"training augmentation, comma-separated: "
+                                          f"{','.join(AUGMENTATIONS)} (default none)")
+    parser.add_argument("--clip-grad-norm", type=POSITIVE,
                         help="rescale gradients to at most this global norm each step (default: none; char-rnn 5)")
-    parser.add_argument("--text", default=None, metavar="FILE",
+    parser.add_argument("--text", metavar="FILE",
                         help="char-rnn: UTF-8 text file to learn (default: the bundled Jargon File)")
-    parser.add_argument("--seq-len", type=int, default=64, help="char-rnn: characters per BPTT chunk (default 64)")
-    parser.add_argument("--cell", default="lstm", help="char-rnn: lstm, gru or rnn (default lstm)")
-    parser.add_argument("--embedding-dim", type=int, default=64, help="char-rnn: embedding size (default 64)")
-    parser.add_argument("--val-fraction", type=float, default=0.2,
+    parser.add_argument("--seq-len", type=POSITIVE_INT, help="char-rnn: characters per BPTT chunk (default 64)")
+    parser.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="char-rnn: lstm, gru or rnn (default lstm)")
+    parser.add_argument("--embedding-dim", type=POSITIVE_INT, help="char-rnn: embedding size (default 64)")
+    parser.add_argument("--val-fraction", type=FRACTION,
                         help="share of the training split held out for validation; 0 trains on all of it "
                              "(default 0.2; char-rnn always holds out the last 5%% of the text)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default 0)")
+    parser.add_argument("--seed", type=NON_NEGATIVE_INT, help="random seed: same seed, same run (default 0)")
     parser.add_argument("--out", default=None, help="run folder to create (default runs/<model>-<dataset>-<time>)")
-    parser.add_argument("--resume", default=None, metavar="RUN", help="continue the run in this folder up to --epochs")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
+    parser.add_argument("--resume", default=None, metavar="RUN",
+                        help="continue the run in this folder up to --epochs (a run stopped before its first "
+                             "epoch finished starts again from the beginning)")
+    parser.add_argument("--verbose", type=NON_NEGATIVE_INT, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
 
 
-def _hidden(text):
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise ConfigError(f"--hidden must be comma-separated integers such as 128,64; got {text!r}") from None
-    if any(s <= 0 for s in sizes):
-        raise ConfigError(f"--hidden sizes must be positive, got {text!r}")
-    return sizes
+def option(name):
+    return "--" + name.replace("_", "-")
 
 
-def _default_hidden(model):
-    return "256" if model == LANGUAGE_MODEL else "256,128"
+def given_settings(args):
+    """The settings given on the command line (or set by a caller such as `search`): name -> value."""
+    return {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
+
+
+def check_options_fit_the_model(model, given):
+    """Refuse an option the model does not take, naming the models that take it."""
+    for name in given:
+        if model == LANGUAGE_MODEL:
+            if name in CLASSIFIER_ONLY:
+                raise ConfigError(f"{option(name)} is not an option of char-rnn: {CLASSIFIER_ONLY[name]}")
+            if name in MODEL_OPTIONS and name not in LANGUAGE_MODEL_OPTIONS:
+                raise ConfigError(f"{option(name)} is not an option of char-rnn; the models that take it: "
+                                  f"{', '.join(models.models_taking(name))}")
+        elif name in LANGUAGE_MODEL_ONLY:
+            raise ConfigError(f"{option(name)} is an option of char-rnn only, not of {model}")
+        elif name in MODEL_OPTIONS and name not in models.MODELS[model].options:
+            takers = models.models_taking(name) + ([LANGUAGE_MODEL] if name in LANGUAGE_MODEL_OPTIONS else [])
+            raise ConfigError(f"{option(name)} is not an option of {model}; the models that take it: "
+                              f"{', '.join(takers)}")
 
 
 def config_from_args(args):
-    if args.epochs is None:
-        args.epochs = LANGUAGE_MODEL_EPOCHS if args.model == LANGUAGE_MODEL else DEFAULT_EPOCHS
-    if args.epochs <= 0:
-        raise ConfigError(f"--epochs must be positive, got {args.epochs}")
-    if args.batch_size <= 0:
-        raise ConfigError(f"--batch-size must be positive, got {args.batch_size}")
-    if args.optimizer not in OPTIMIZERS:
-        raise ConfigError(f"unknown optimizer {args.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    if args.model not in models.MODELS and args.model != LANGUAGE_MODEL:
-        raise ConfigError(f"unknown model {args.model!r}; choose one of: {', '.join(models.MODELS)}")
-    if args.dataset not in LOADERS:
-        raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(LOADERS)}")
-    if args.lr is not None and not args.lr > 0:
-        raise ConfigError(f"--lr must be positive, got {args.lr}")
-    if not 0 <= args.dropout < 1:
-        raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.weight_decay < 0:
-        raise ConfigError(f"--weight-decay must be non-negative, got {args.weight_decay}")
-    if args.seed < 0:
-        raise ConfigError(f"--seed must be non-negative, got {args.seed}")
-    if not 0 <= args.val_fraction < 1:
-        raise ConfigError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
-    if args.clip_grad_norm is not None and not args.clip_grad_norm > 0:
-        raise ConfigError(f"--clip-grad-norm must be positive, got {args.clip_grad_norm}")
-    hidden = _hidden(args.hidden if args.hidden is not None else _default_hidden(args.model))
-    if args.model == LANGUAGE_MODEL:
-        return language_model_config(args, hidden)
-    augmentation(args.augment, 1)  # rejects unknown names before anything is loaded
-    return {
-        "model": args.model, "dataset": args.dataset, "epochs": args.epochs, "batch_size": args.batch_size,
-        "optimizer": args.optimizer, "lr": args.lr if args.lr is not None else default_lr(args.optimizer),
-        "schedule": args.schedule, "weight_decay": args.weight_decay, "dropout": args.dropout, "hidden": hidden,
-        "clip_grad_norm": args.clip_grad_norm,
-        "activation": args.activation, "batchnorm": args.batchnorm, "variant": args.variant,
-        "augment": args.augment, "seed": args.seed, "val_fraction": args.val_fraction,
-        "gradwork_version": gradwork.__version__,
-    }
+    """The config of a new run: the given settings, checked against the model, and defaults for the rest."""
+    given = given_settings(args)
+    model = given.get("model", DEFAULTS["model"])
+    if model not in models.MODELS and model != LANGUAGE_MODEL:
+        raise ConfigError(f"unknown model {model!r}; choose one of: {', '.join(models.MODELS)}, {LANGUAGE_MODEL}")
+    check_options_fit_the_model(model, given)
+    settings = {**DEFAULTS, **given}
+    if model == LANGUAGE_MODEL:
+        config = language_model_config({k: v for k, v in settings.items() if k not in CLASSIFIER_ONLY})
+    else:
+        config = {name: settings[name] for name in ("model", "dataset", "batch_size", "optimizer", "schedule",
+                                                    "weight_decay", "augment", "seed", "val_fraction")}
+        config["epochs"] = settings.get("epochs", DEFAULT_EPOCHS)
+        config["lr"] = settings.get("lr", default_lr(settings["optimizer"]))
+        config["clip_grad_norm"] = settings.get("clip_grad_norm")
+        for name, default in models.MODELS[model].options.items():
+            value = settings.get(name, default)
+            config[name] = list(value) if isinstance(value, tuple) else value
+        config["gradwork_version"] = gradwork.__version__
+        augmentation(config["augment"], 1)  # rejects unknown names before anything is loaded
+    return check_config(config, "the options")  # values set by a caller (search) get the command line's checks
+
+
+def resumed_config(config, args, folder):
+    """The run's own config, with ``--epochs`` and ``--lr`` applied; any other option given must agree."""
+    if args.out is not None:
+        raise ConfigError(f"--out and --resume do not go together: a resumed run stays in its folder {folder.path}")
+    given = given_settings(args)
+    check_options_fit_the_model(config["model"], given)
+    conflicts = []
+    for name, value in given.items():
+        recorded = config.get(name)
+        if name == "text" and value is not None:
+            value = os.path.abspath(value)
+        if name not in CHANGEABLE_ON_RESUME and value != recorded:
+            conflicts.append(f"{option(name)} {_shown(value)} (the run has {_shown(recorded)})")
+    if conflicts:
+        raise ConfigError(f"--resume continues {folder.path} with the settings in its config.json, and "
+                          f"{'; '.join(conflicts)} disagree{'s' if len(conflicts) == 1 else ''} with them; leave "
+                          f"{'it' if len(conflicts) == 1 else 'them'} out (only --epochs and --lr can change when "
+                          "resuming), or start a new run with --out")
+    return {**config, **{name: given[name] for name in CHANGEABLE_ON_RESUME if name in given}}
+
+
+def _shown(value):
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
 
 
 class Experiment:
@@ -126,11 +175,8 @@ class Experiment:
             self.train_set, self.val_set = data.train_val_split(train_set, config["val_fraction"])
         else:  # every training example is trained on; the test split stays untouched
             self.train_set, self.val_set = train_set, None
-        self.model = models.build_model(config["model"], self.input_shape, self.num_classes,
-                                        hidden=config["hidden"], activation=config["activation"],
-                                        dropout=config["dropout"], batchnorm=config.get("batchnorm", False),
-                                        variant=config.get("variant", "modern"))
-        augment = config.get("augment", "")
+        self.model = models.build_model(config["model"], self.input_shape, self.num_classes, **model_options(config))
+        augment = config["augment"]
         transform = augmentation(augment, self.input_shape[-1]) if augment else None
         if transform is not None and transform.learns:
             transform.fit(self.train_set.get_batch(slice(None))[0])
@@ -138,8 +184,16 @@ class Experiment:
                                             transform=transform)
         self.optimizer = build_optimizer(config["optimizer"], self.model.parameters(), config["lr"],
                                          config["weight_decay"])
-        self.scheduler = build_schedule(config.get("schedule", "constant"), self.optimizer, config["epochs"])
+        self.scheduler = build_schedule(config["schedule"], self.optimizer, config["epochs"])
         self.config = config
+
+    def split(self, name):
+        """The examples of split ``name`` ("train", "val" or "test"); a clear error for a missing val split."""
+        if name == "val" and self.val_set is None:
+            raise ConfigError("this run has no validation split: it was trained with --val-fraction 0 (on every "
+                              "training example); use --split train or --split test, or train a new run with "
+                              "--val-fraction 0.2")
+        return {"train": self.train_set, "val": self.val_set, "test": self.test_set}[name]
 
     def describe(self):
         c = self.config
@@ -151,8 +205,8 @@ class Experiment:
         return train.fit(self.model, self.train_loader, loss="cross_entropy", optimizer=self.optimizer,
                          epochs=self.config["epochs"], val_data=self.val_set, scheduler=self.scheduler,
                          batch_size=self.config["batch_size"], callbacks=callbacks, verbose=verbose,
-                         initial_epoch=initial_epoch, history=history,
-                         clip_grad_norm=self.config.get("clip_grad_norm"))
+                         initial_epoch=initial_epoch, history=history, clip_grad_norm=self.config["clip_grad_norm"],
+                         on_divergence="stop")  # history.diverged and history.stop_reason say it
 
     def report(self):
         """Lines that say how good the trained model is on the test split."""
@@ -165,46 +219,60 @@ def build_experiment(config):
     return LanguageModelExperiment(config) if config["model"] == LANGUAGE_MODEL else Experiment(config)
 
 
+def _resume(args):
+    """The folder, experiment, history and first epoch of a resumed run (checkpoint loaded)."""
+    folder = RunFolder(args.resume)
+    config = resumed_config(folder.read_config(), args, folder)
+    experiment = build_experiment(config)
+    if not folder.has_checkpoint():  # stopped during its first epoch: nothing was lost but time
+        print(f"{folder.path} never finished an epoch: starting it from the beginning", file=sys.stderr)
+        folder.write_config(config)
+        return folder, experiment, None, 0
+    checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
+    history, note = folder.history(checkpoint)
+    if note:
+        print(note, file=sys.stderr)
+    done = checkpoint.epoch
+    if config["epochs"] < done:
+        raise ConfigError(f"--epochs {config['epochs']} is fewer than the {done} epochs {folder.path} has already "
+                          f"done; give --epochs N with N > {done} to train further")
+    # The learning rate is the run's (or the new --lr), wherever the schedule has got to by now.
+    groups = experiment.optimizer.param_groups
+    if experiment.scheduler is not None:
+        experiment.scheduler.load_state_dict({"last_epoch": done, "base_lrs": [config["lr"]] * len(groups)})
+    else:
+        for group in groups:
+            group["lr"] = config["lr"]
+    if done == config["epochs"]:
+        print(f"{folder.path} already has {done} epochs; pass --epochs N with N > {done} to train further",
+              file=sys.stderr)
+    folder.write_config(config)
+    return folder, experiment, history, done
+
+
 def run(args):
     if args.resume:
-        folder = RunFolder(args.resume)
-        config = folder.read_config()
-        if args.epochs is not None:
-            if args.epochs <= 0:
-                raise ConfigError(f"--epochs must be positive, got {args.epochs}")
-            config["epochs"] = args.epochs
-        experiment = build_experiment(config)
-        if not folder.has_checkpoint():
-            raise ConfigError(f"{folder.path} has no model.safetensors yet: nothing to resume; start a new run")
-        checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
-        history, initial_epoch, created = folder.read_history(), checkpoint.epoch, False
-        if experiment.scheduler is not None:  # the schedule is a function of the epoch: pick it up there
-            experiment.scheduler.load_state_dict({"last_epoch": initial_epoch,
-                                                  "base_lrs": experiment.scheduler.base_lrs})
-        if initial_epoch >= config["epochs"]:
-            print(f"{folder.path} already has {initial_epoch} epochs; pass --epochs N with N > {initial_epoch} "
-                  "to train further", file=sys.stderr)
-        folder.write_config(config)
+        folder, experiment, history, initial_epoch = _resume(args)
+        created = False
     else:
         config = config_from_args(args)
         name = f"{config['model']}-{config['dataset']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         folder = RunFolder(args.out or os.path.join("runs", name))
         experiment = build_experiment(config)  # data and model first: a failure here leaves no folder behind
-        folder.create()
-        folder.write_config(config)
+        folder.create(config)
         history, initial_epoch, created = None, 0, True
+    config = experiment.config
 
     print(experiment.describe(), file=sys.stderr)
     start = time.perf_counter()
     try:
-        # A diverging run is reported once, by the NaN guard's message below: NumPy's overflow
-        # warnings and the guard's own warning would only repeat it less clearly.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="loss became", category=RuntimeWarning)
+        # A diverging run is reported once, from history.stop_reason below: NumPy's overflow warnings
+        # would only repeat it less clearly.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             history = experiment.fit([SaveEveryEpoch(folder)], args.verbose, initial_epoch, history)
-    except BaseException:
+    except BaseException:  # Ctrl-C, SIGTERM (see main), a full disk, a bug: keep only finished epochs
         if created and not folder.has_checkpoint():
-            shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave no half run behind
+            folder.discard()  # nothing finished: leave no half run behind
         elif folder.has_checkpoint():
             print(f"\nstopped; the run is saved after its last finished epoch: continue it with "
                   f"gradwork train --resume {folder.path}", file=sys.stderr)
@@ -212,13 +280,16 @@ def run(args):
     seconds = time.perf_counter() - start
     if history.diverged:
         if created and not folder.has_checkpoint():
-            shutil.rmtree(folder.path, ignore_errors=True)
-        raise TrainingDivergedError(history.stop_reason)
+            folder.discard()
+            raise TrainingDivergedError(history.stop_reason)
+        raise TrainingDivergedError(f"{history.stop_reason} The run folder {folder.path} keeps the last finished "
+                                    f"epoch ({len(history)}).")
     if len(history):
+        from gradwork.tools.viz import plot_history  # matplotlib: imported only when a run has curves to draw
         plot_history(history, folder.file(CURVES), title=f"{config['model']} on {config['dataset']}")
     if history.stop_reason:
         print(history.stop_reason, file=sys.stderr)
-    print(f"trained {len(history)} epochs in {seconds:.1f}s")
+    print(f"trained {len(history) - initial_epoch} epochs in {seconds:.1f}s")
     for line in experiment.report():
         print(line)
     print(f"run folder: {folder.path}")

@@ -5,10 +5,10 @@ import sys
 
 import gradwork
 from gradwork import backend, io, optim
+from gradwork.cli.checks import FRACTION, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 from gradwork.data.text import BUNDLED_NAME, WordVocabulary, read_text, tokenize_words
-from gradwork.errors import ConfigError
+from gradwork.errors import ConfigError, TrainingDivergedError
 from gradwork.models.word2vec import MODES, Word2Vec
-from gradwork.tools.viz import plot_tsne
 from gradwork.train.word2vec import fit_word2vec
 
 TSNE_WORDS = 300
@@ -23,31 +23,21 @@ something someone anything things thing like""".split())
 def add_arguments(parser):
     parser.add_argument("--text", default=None, metavar="FILE",
                         help="UTF-8 text file (default: the bundled Jargon File)")
-    parser.add_argument("--dim", type=int, default=100, help="numbers per word vector (default 100)")
-    parser.add_argument("--window", type=int, default=5, help="context words on each side, at most (default 5)")
+    parser.add_argument("--dim", type=POSITIVE_INT, default=100, help="numbers per word vector (default 100)")
+    parser.add_argument("--window", type=POSITIVE_INT, default=5, help="context words on each side, at most (default 5)")
     parser.add_argument("--mode", default="skipgram", choices=MODES, help="skipgram or cbow (default skipgram)")
-    parser.add_argument("--negatives", type=int, default=5, help="noise words per example (default 5)")
-    parser.add_argument("--min-count", type=int, default=5, help="ignore rarer words (default 5)")
-    parser.add_argument("--subsample", type=float, default=1e-4,
+    parser.add_argument("--negatives", type=POSITIVE_INT, default=5, help="noise words per example (default 5)")
+    parser.add_argument("--min-count", type=POSITIVE_INT, default=5, help="ignore rarer words (default 5)")
+    parser.add_argument("--subsample", type=FRACTION, default=1e-4,
                         help="frequent-word subsampling threshold t; 0 keeps all (default 1e-4)")
-    parser.add_argument("--epochs", type=int, default=5, help="passes over the text (default 5)")
-    parser.add_argument("--batch-size", type=int, default=1024, help="examples per step (default 1024)")
-    parser.add_argument("--lr", type=float, default=0.003, help="Adam learning rate (default 0.003)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=5, help="passes over the text (default 5)")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=1024, help="examples per step (default 1024)")
+    parser.add_argument("--lr", type=POSITIVE, default=0.003, help="Adam learning rate (default 0.003)")
     parser.add_argument("--show", default=None,
                         help="comma-separated words whose neighbours to print (default: frequent words)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="random seed (default 0)")
     parser.add_argument("--out", default=None, help="folder to write (default runs/word2vec-<time>)")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
-
-
-def _check(args):
-    for name in ("dim", "window", "negatives", "min_count", "epochs", "batch_size"):
-        if getattr(args, name) <= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
-    if not args.lr > 0:
-        raise ConfigError(f"--lr must be positive, got {args.lr}")
-    if not 0 <= args.subsample < 1:
-        raise ConfigError(f"--subsample must be in [0, 1), got {args.subsample}")
+    parser.add_argument("--verbose", type=NON_NEGATIVE_INT, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
 
 
 def _words_to_show(args, vocabulary):
@@ -62,7 +52,6 @@ def _words_to_show(args, vocabulary):
 
 
 def run(args):
-    _check(args)
     backend.manual_seed(args.seed)
     tokens = tokenize_words(read_text(args.text))
     vocabulary = WordVocabulary.from_tokens(tokens, args.min_count)
@@ -77,7 +66,9 @@ def run(args):
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     history = fit_word2vec(model, ids, vocabulary.counts, optimizer=optimizer, epochs=args.epochs,
                            window=args.window, negatives=args.negatives, batch_size=args.batch_size,
-                           subsample=args.subsample, verbose=args.verbose)
+                           subsample=args.subsample, verbose=args.verbose, on_divergence="stop")
+    if history.diverged:  # NaN vectors are worth nothing: say why, and write no folder
+        raise TrainingDivergedError(history.stop_reason)
     io.save_word_vectors(model, folder, vocabulary.counts)
     history.save(os.path.join(folder, "history.json"))
     gradwork._files.write_json(os.path.join(folder, "config.json"), {
@@ -87,6 +78,7 @@ def run(args):
         "gradwork_version": gradwork.__version__})
     count = min(TSNE_WORDS, len(vocabulary))
     if count > 30:
+        from gradwork.tools.viz import plot_tsne  # scikit-learn and matplotlib: imported only when needed
         plot_tsne(model.vectors()[:count], os.path.join(folder, "tsne.png"), words=vocabulary.words[:count],
                   perplexity=min(30.0, count / 4), title=f"t-SNE of the {count} most frequent words")
     for word in show:

@@ -10,6 +10,7 @@ safetensors stores raw arrays and a JSON header only — no pickle, so loading a
 The file is written to a temporary name and renamed, so a crash never leaves half a checkpoint.
 """
 import json
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -167,6 +168,10 @@ def _check_optimizer_fits(path, state, optimizer):
         if set(saved) != set(own):
             raise CheckpointError(f"{path}: the saved optimizer options {sorted(saved)} are not those of this "
                                   f"{type(optimizer).__name__} ({sorted(own)}); the file is corrupt")
+        wrong = [k for k in own if k != "params" and not _same_kind(saved[k], own[k])]
+        if wrong:
+            raise CheckpointError(f"{path}: the optimizer option {wrong[0]} is {saved[wrong[0]]!r}, not a value like "
+                                  f"this {type(optimizer).__name__}'s {own[wrong[0]]!r}; the file is corrupt")
     params = {i: p for saved, own in zip(saved_groups, own_groups) for i, p in zip(saved["params"], own["params"])}
     names = set()
     for index, values in state["state"].items():
@@ -176,6 +181,9 @@ def _check_optimizer_fits(path, state, optimizer):
         param = params[index]
         names.add(frozenset(values))
         for name, value in values.items():
+            if not isinstance(value, xp.ndarray) and not _is_number(value):  # a step count, read back as text
+                raise CheckpointError(f"{path}: optimizer state {name} of parameter {index} is {value!r}, not a "
+                                      "finite number; the file is corrupt")
             if isinstance(value, xp.ndarray) and (value.shape != param.shape
                                                   or value.dtype.kind != param.dtype.kind):
                 raise CheckpointError(f"{path}: optimizer state {name} of parameter {index} is {value.dtype} "
@@ -183,6 +191,24 @@ def _check_optimizer_fits(path, state, optimizer):
     if len(names) > 1:  # every parameter an optimizer has stepped keeps the same entries
         raise CheckpointError(f"{path}: the parameters' optimizer states have different entries "
                               f"({' vs '.join(str(sorted(n)) for n in names)}); the file is corrupt")
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _same_kind(saved, own):
+    """An option read back must be the kind of value the optimizer holds: a number, a flag, a pair of numbers."""
+    if isinstance(own, bool) or isinstance(own, str):
+        return type(saved) is type(own)
+    if own is None:  # an option not set yet: a number set later is fine
+        return saved is None or _is_number(saved)
+    if isinstance(own, (int, float)):
+        return _is_number(saved)
+    if isinstance(own, tuple):
+        return (isinstance(saved, tuple) and len(saved) == len(own)
+                and all(_same_kind(s, o) for s, o in zip(saved, own)))
+    return True
 
 
 def _optimizer_state(saved, arrays, path):

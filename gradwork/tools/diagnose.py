@@ -7,11 +7,17 @@ The course's four cases (human error ≈ 0):   train 1%,  dev 11% → high varia
                                              train 15%, dev 16% → high bias
                                              train 15%, dev 30% → both
                                              train 0.5%, dev 1% → fine
-plus the loss-curve checks: a loss that does not fall, a loss that becomes NaN, and a first loss
-far from ln(C), the loss of a network that does not know anything yet.
+plus the loss-curve checks: a loss that does not fall, a loss that becomes NaN, a loss that explodes
+(far above ln(C) at some epoch, even if it comes back down), a first loss far from ln(C) — the loss of
+a network that does not know anything yet — and an accuracy at chance level.
+A run that fails any of them has not learned: its bias/variance verdict says nothing yet.
 """
 import math
 from dataclasses import dataclass, field
+
+from gradwork.errors import ConfigError
+
+EXPLODED = 10  # a loss this many times ln(C) (or the first loss) means the updates overshot
 
 REMEDIES = {
     "bias": ["a bigger network (more layers or units)", "train longer or with a better optimiser (Adam, momentum)",
@@ -37,7 +43,7 @@ class Diagnosis:
 
 def _error(value, name):
     if value is None or not 0 <= value <= 1:
-        raise ValueError(f"diagnose: {name} is a fraction in [0, 1] (0.11 for 11%), got {value!r}")
+        raise ConfigError(f"diagnose: {name} is a fraction in [0, 1] (0.11 for 11%), got {value!r}")
     return float(value)
 
 
@@ -76,6 +82,12 @@ def loss_curve_checks(losses, initial_loss=None, num_classes=None):
         notes.append("the loss became NaN or infinite: the learning rate is too high (or inputs are not "
                      "normalised); lower it by 10x")
     finite = [v for v in losses if math.isfinite(v)]
+    start = [v for v in (initial_loss, math.log(num_classes) if num_classes else None)
+             if v is not None and math.isfinite(v)]
+    if finite and start and max(finite) > EXPLODED * max(start):
+        worst = losses.index(max(finite))
+        notes.append(f"the loss exploded to {losses[worst]:.4g} at epoch {worst + 1} (an untrained network starts near "
+                     f"{max(start):.4g}): the updates overshoot — the learning rate is too high; lower it by 10x")
     if len(finite) >= 2 and finite[-1] > 0.99 * finite[0]:
         at_chance = num_classes and abs(finite[-1] - math.log(num_classes)) < 0.05 * math.log(num_classes)
         notes.append(f"the loss is not falling ({finite[0]:.4g} → {finite[-1]:.4g})" + (
@@ -89,3 +101,13 @@ def loss_curve_checks(losses, initial_loss=None, num_classes=None):
                          f"expected of an untrained classifier: check the initialisation (weights too large?) "
                          f"and the loss")
     return notes
+
+
+def accuracy_checks(accuracy, num_classes, name="training accuracy"):
+    """Warnings (a list of sentences) when ``accuracy`` is no better than guessing among ``num_classes``."""
+    chance = 1 / num_classes
+    if accuracy <= 1.5 * chance:  # a network that learned anything does much better than 1/C on its own data
+        return [f"the {name} is {accuracy:.1%}, chance level (1/{num_classes} = {chance:.1%}): the network gives "
+                "every input about the same answer and has learned nothing — typically a learning rate so high "
+                "that the first steps destroyed it; try 10x lower"]
+    return []

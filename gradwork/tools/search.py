@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 
 import optuna
+import sqlalchemy.exc
+from sqlalchemy.engine import make_url
 
 from gradwork.errors import ConfigError
 from gradwork.tools.viz._figure import finish, plt
@@ -111,6 +113,29 @@ def default_storage(path):
     return f"sqlite:///{path}"
 
 
+def storage_error(url, error):
+    """A ``ConfigError`` for a study storage that cannot be opened, naming the driver and the host (never
+    the password) and what to do: a malformed URL, a driver that is not installed, a database not reached."""
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return ConfigError(f"the storage {url!r} is not a database URL; give one such as sqlite:///study.db or "
+                           "postgresql://user:password@host:5432/dbname")
+    shown = parsed.render_as_string(hide_password=True)
+    where = f"driver {parsed.drivername}, " + (f"host {parsed.host}" if parsed.host else f"file {parsed.database}")
+    if isinstance(error, sqlalchemy.exc.NoSuchModuleError):
+        reason = f"SQLAlchemy has no driver called {parsed.drivername!r} (sqlite, postgresql and mysql are)"
+    elif isinstance(error, ImportError):
+        reason = (f"the Python package of the {parsed.get_backend_name()} driver is not installed "
+                  "(pip install psycopg2-binary for postgresql, pymysql for mysql+pymysql)")
+    else:
+        original = getattr(error, "orig", None) or error
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+        reason += ("; check that the folder exists and is writable" if parsed.get_backend_name() == "sqlite" else
+                   "; check that the database server runs and can be reached, and the URL's host, port and name")
+    return ConfigError(f"cannot open the study storage {shown} ({where}): {reason}")
+
+
 def search(objective, space, trials, *, sampler="random", storage=None, study_name="gradwork-search",
            direction="maximize", seed=0, grid_points=3, prune=True):
     """Run ``trials`` more trials of ``objective(params, trial) -> score`` over ``space`` and return the
@@ -120,8 +145,11 @@ def search(objective, space, trials, *, sampler="random", storage=None, study_na
     ``trial.report``) fall below the median of earlier trials at the same step."""
     optuna_sampler = build_sampler(sampler, space, seed, grid_points)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
-    study = optuna.create_study(storage=storage, sampler=optuna_sampler, pruner=pruner, study_name=study_name,
-                                direction=direction, load_if_exists=True)
+    try:
+        study = optuna.create_study(storage=storage, sampler=optuna_sampler, pruner=pruner, study_name=study_name,
+                                    direction=direction, load_if_exists=True)
+    except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:  # what a bad storage URL raises
+        raise storage_error(storage, error) from None
 
     def run_trial(trial):
         params = {name: spec.suggest(trial, name) for name, spec in space.items()}

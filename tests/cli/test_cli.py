@@ -38,7 +38,8 @@ def straight_and_resumed(tmp_path, *options):
 
 
 def test_resume_continues_exactly_the_same_history(tmp_path):
-    straight, resumed = straight_and_resumed(tmp_path, "--dropout", "0.2", "--optimizer", "momentum", "--hidden", "32")
+    straight, resumed = straight_and_resumed(tmp_path, "--model", "mlp", "--dropout", "0.2", "--optimizer", "momentum",
+                                             "--hidden", "32")
     assert resumed == straight
 
 
@@ -63,8 +64,8 @@ def test_val_fraction_zero_trains_on_the_whole_training_split(tmp_path, capsys):
 
 
 def test_same_seed_gives_identical_history_files(tmp_path):
-    train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="a")
-    train(tmp_path, "--epochs", "3", "--dropout", "0.3", name="b")
+    assert train(tmp_path, "--epochs", "3", "--model", "mlp", "--dropout", "0.3", name="a")[0] == 0
+    assert train(tmp_path, "--epochs", "3", "--model", "mlp", "--dropout", "0.3", name="b")[0] == 0
     assert (tmp_path / "a" / "history.json").read_bytes() == (tmp_path / "b" / "history.json").read_bytes()
 
 
@@ -83,15 +84,15 @@ def test_gradcheck_command_prints_a_table_of_verdicts(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--optimizer", "adamm"], "unknown optimizer 'adamm'; choose one of: sgd, momentum, nesterov, adagrad, rmsprop"),
-    (["--model", "resnet"], "unknown model 'resnet'; choose one of"),
-    (["--dataset", "imagenet"], "unknown dataset 'imagenet'; choose one of: digits"),
-    (["--batch-size", "0"], "--batch-size must be positive"),
-    (["--epochs", "-1"], "--epochs must be positive"),
-    (["--lr", "-0.1"], "--lr must be positive"),
-    (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
-    (["--hidden", "12,x"], "--hidden must be comma-separated integers"),
-    (["--val-fraction", "1"], "--val-fraction must be in [0, 1)"),
+    (["--optimizer", "adamm"], "argument --optimizer: invalid choice: 'adamm' (choose from 'sgd', 'momentum'"),
+    (["--model", "resnet"], "argument --model: invalid choice: 'resnet' (choose from 'mlp'"),
+    (["--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet' (choose from 'digits'"),
+    (["--batch-size", "0"], "argument --batch-size: must be a positive integer, got '0'"),
+    (["--epochs", "-1"], "argument --epochs: must be a positive integer, got '-1'"),
+    (["--lr", "-0.1"], "argument --lr: must be a finite positive number, got '-0.1'"),
+    (["--dropout", "1.5"], "argument --dropout: must be a number in [0, 1), got '1.5'"),
+    (["--hidden", "12,x"], "argument --hidden: must be comma-separated positive integers such as 128,64, got '12,x'"),
+    (["--val-fraction", "1"], "argument --val-fraction: must be a number in [0, 1), got '1'"),
 ])
 def test_bad_arguments_get_one_clear_line_and_no_run_folder(tmp_path, capsys, args, message):
     code, out = train(tmp_path, *args)
@@ -138,7 +139,7 @@ def test_python_dash_m_and_help_work():
     result = subprocess.run([sys.executable, "-m", "gradwork", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--optimizer" in result.stdout and "--resume" in result.stdout
     result = subprocess.run([sys.executable, "-m", "gradwork", "train", "--epochs", "x"], capture_output=True, text=True)
-    assert result.returncode == 2 and "invalid int value" in result.stderr
+    assert result.returncode == 2 and "argument --epochs: must be a positive integer, got 'x'" in result.stderr
 
 
 def test_summary_command_prints_shapes_and_parameter_counts(capsys):

@@ -61,8 +61,9 @@ def test_char_rnn_resume_continues_exactly(tmp_path, corpus):
 
 @pytest.mark.parametrize("args, message", [
     (["--prime", "the €"], "never saw in training: '€'"),
-    (["--temperature", "0"], "--temperature must be positive"),
-    (["--length", "-1"], "--length must be non-negative"),
+    (["--temperature", "0"], "argument --temperature: must be a finite positive number, got '0'"),
+    (["--temperature", "nan"], "argument --temperature: must be a finite positive number, got 'nan'"),
+    (["--length", "-1"], "argument --length: must be a non-negative integer, got '-1'"),
 ])
 def test_generate_rejects_bad_input_with_one_line(tmp_path, corpus, capsys, args, message):
     _, out = train_char_rnn(tmp_path, corpus)
@@ -104,4 +105,4 @@ def test_word2vec_rejects_unknown_words_and_bad_options(tmp_path, corpus, capsys
     assert main(["word2vec", "--text", str(corpus), "--show", "zebra", "--out", str(tmp_path / "v")]) == 2
     assert "zebra not in the vocabulary" in capsys.readouterr().err
     assert main(["word2vec", "--text", str(corpus), "--window", "0"]) == 2
-    assert "--window must be positive" in capsys.readouterr().err
+    assert "argument --window: must be a positive integer, got '0'" in capsys.readouterr().err
