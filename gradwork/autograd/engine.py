@@ -16,10 +16,15 @@ Gradient arrays are never modified in place anywhere in gradwork (``a = a + g``,
 one array may be handed to several inputs (``x + y`` passes the same gradient to both). For the same
 reason a leaf gets its own copy when the array it would receive is already some other leaf's ``.grad``
 or a view of another array, so that changing one ``.grad`` in place never changes another.
+
+A leaf's gradient may be a :class:`~gradwork.autograd.sparse.SparseGrad` (from ``embedding(...,
+sparse=True)``): it is accumulated like an array — sparse + sparse stays sparse, with a dense one the
+sum is dense.
 """
 import heapq
 import itertools
 
+from gradwork.autograd.sparse import SparseGrad
 from gradwork.backend import xp
 
 
@@ -75,6 +80,8 @@ def _accumulate_leaf(leaf, g, handed_out):
         return
     if g.dtype != leaf.dtype:
         g = g.astype(leaf.dtype)
+    elif isinstance(g, SparseGrad):
+        pass  # made by the op that returned it, for this leaf only
     elif id(g) in handed_out or g.base is not None:  # another leaf's grad, or a view: own copy
         g = g.copy()
     handed_out.add(id(g))

@@ -1,12 +1,14 @@
 """Embedding lookup and one-hot encoding.
 
 An embedding is a table W of shape (num_embeddings, dim); looking up token ids picks rows of it.
-It is the same as one_hot(ids) @ W, without building the one-hot matrix.
+It is the same as one_hot(ids) @ W, without building the one-hot matrix — and its gradient is the
+same as that product's, one_hot(ids)ᵀ @ gy, again without the one-hot matrix.
 """
+from gradwork.autograd.function import Function
+from gradwork.autograd.sparse import SparseGrad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.errors import LabelError
-from gradwork.ops.shape import GetItem
 
 
 def check_token_ids(ids, num_embeddings, what="embedding"):
@@ -19,23 +21,37 @@ def check_token_ids(ids, num_embeddings, what="embedding"):
                          f"(the largest allowed is {num_embeddings - 1}, for a table of {num_embeddings} rows)")
 
 
-class EmbeddingFunction(GetItem):
+class EmbeddingFunction(Function):
     """y[..., :] = W[ids[...], :] with ids (*) integer and W (num_embeddings, dim) → y (*, dim).
 
-    It is integer-array indexing of the table, whose backward already scatter-adds: every
-    occurrence of a token adds its gradient to that token's row, so a token used twice in a batch
-    gets the sum. On top of that, the row of ``padding_idx`` gets no gradient.
+    Backward: y = one_hot(ids) @ W, so dW = one_hot(ids)ᵀ @ gy — every occurrence of a token adds its
+    gradient to that token's row, and a token used twice in a batch gets the sum. Only the rows of
+    the tokens in the batch are non-zero; ``SparseGrad.from_rows`` computes exactly those (sorting the
+    ids so equal ones sit together, then one sparse product; its docstring has the measurements:
+    34× faster than the ``np.add.at`` scatter of integer indexing at word2vec's sizes). With
+    ``sparse=True`` the gradient stays that, a :class:`SparseGrad` of the touched rows; otherwise it is
+    written into a zero table (V, dim). The row of ``padding_idx`` gets no gradient.
     """
 
-    def __init__(self, ids, padding_idx=None):
-        super().__init__(ids)
-        self.padding_idx = padding_idx
+    def __init__(self, ids, padding_idx=None, sparse=False):
+        self.ids, self.padding_idx, self.sparse = ids, padding_idx, sparse
+
+    def forward(self, weight):
+        self.weight_shape = weight.shape
+        # The same rows as weight[ids]; take() copies whole rows and measured 2× faster (0.07 against
+        # 0.13 ms for 6,144 rows of 100 float32).
+        return xp.take(weight, self.ids, axis=0)
 
     def backward(self, gy):
-        grad = super().backward(gy)
+        grad = SparseGrad.from_rows(self.ids, gy, self.weight_shape)
         if self.padding_idx is not None:
-            grad[self.padding_idx] = 0
-        return grad
+            keep = grad.indices != self.padding_idx
+            grad = SparseGrad(grad.indices[keep], grad.values[keep], grad.shape)
+        # A sparse gradient is for the optimiser: it goes only to a table that is a leaf (a Parameter).
+        # A table computed by other ops gets the dense one, since their backward works on arrays.
+        if self.sparse and self.inputs[0].is_leaf:
+            return grad
+        return grad.to_dense()
 
 
 def _ids_array(ids):
@@ -43,11 +59,15 @@ def _ids_array(ids):
     return xp.asarray(data)
 
 
-def embedding(ids, weight, padding_idx=None):
-    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``ids`` (*) → (*, dim)."""
+def embedding(ids, weight, padding_idx=None, *, sparse=False):
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``ids`` (*) → (*, dim).
+
+    ``sparse=True``: ``weight.grad`` is a :class:`~gradwork.autograd.sparse.SparseGrad` holding only the
+    rows ``ids`` used (for ``optim.SparseAdam`` or ``optim.SGD``), as in PyTorch.
+    """
     ids = _ids_array(ids)
     check_token_ids(ids, weight.shape[0])
-    return EmbeddingFunction(ids, padding_idx)(weight)
+    return EmbeddingFunction(ids, padding_idx, sparse)(weight)
 
 
 def one_hot(ids, num_classes=-1):

@@ -16,6 +16,9 @@ class Adam(Optimizer):
         with amsgrad, v̂ uses the running maximum of v instead.
 
     On the first step m̂ = g and v̂ = g², so every parameter moves by lr·sign(g).
+
+    A sparse gradient (``Embedding(sparse=True)``) is refused, as in PyTorch: Adam moves every row on
+    every step, even rows without a gradient; ``SparseAdam`` is the variant that moves only the rows used.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):

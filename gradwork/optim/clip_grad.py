@@ -1,6 +1,11 @@
-"""Gradient clipping: the guard against exploding gradients."""
+"""Gradient clipping: the guard against exploding gradients.
+
+A sparse gradient (:class:`~gradwork.autograd.sparse.SparseGrad`) is clipped through its stored rows:
+the rows it leaves out are zero, which add nothing to a norm and need no clipping.
+"""
 import math
 
+from gradwork.autograd.sparse import SparseGrad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 
@@ -9,6 +14,11 @@ def _with_grads(parameters):
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     return [p for p in parameters if p.grad is not None]
+
+
+def _stored(grad):
+    """The numbers of a gradient that can be non-zero: a sparse gradient's rows, or the whole array."""
+    return grad.values if isinstance(grad, SparseGrad) else grad
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
@@ -23,9 +33,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     if not params:
         return 0.0
     if norm_type == math.inf:
-        total = max(float(xp.abs(p.grad).max()) for p in params)
+        total = max(float(xp.abs(_stored(p.grad)).max(initial=0)) for p in params)
     else:
-        total = sum(float((xp.abs(p.grad) ** norm_type).sum()) for p in params) ** (1.0 / norm_type)
+        total = sum(float((xp.abs(_stored(p.grad)) ** norm_type).sum()) for p in params) ** (1.0 / norm_type)
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for p in params:
@@ -38,4 +48,8 @@ def clip_grad_value_(parameters, clip_value):
     if clip_value <= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be positive, got {clip_value}")
     for p in _with_grads(parameters):
-        p.grad = xp.clip(p.grad, -clip_value, clip_value)
+        g = p.grad
+        if isinstance(g, SparseGrad):
+            p.grad = SparseGrad(g.indices, xp.clip(g.values, -clip_value, clip_value), g.shape)
+        else:
+            p.grad = xp.clip(g, -clip_value, clip_value)

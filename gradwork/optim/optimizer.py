@@ -6,13 +6,22 @@ Parameters are held in *groups*, each a dict with its own ``lr`` and options::
           {"params": model.head.parameters(), "lr": 1e-2}], lr=1e-3)
 
 Schedulers change ``group["lr"]``; ``step()`` reads it on every call.
+
+A gradient may be sparse (a :class:`~gradwork.autograd.sparse.SparseGrad`, from an ``Embedding`` with
+``sparse=True``). Only optimisers that say so take one (``SGD``, ``SparseAdam``); the others refuse it
+in ``step()``, as PyTorch's do, because their update of an untouched row is not zero (Adam's moments
+keep moving it) and a sparse update would silently be another algorithm.
 """
+from gradwork.autograd.sparse import SparseGrad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 
 
 class Optimizer:
     """Base class. Subclasses define ``update(param, grad, state, group)`` for one parameter."""
+
+    #: Whether ``update`` accepts a :class:`SparseGrad`; ``step()`` refuses one otherwise.
+    accepts_sparse_grads = False
 
     def __init__(self, params, defaults):
         for name, value in defaults.items():
@@ -57,6 +66,12 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
+                    if isinstance(p.grad, SparseGrad) and not self.accepts_sparse_grads:
+                        raise RuntimeError(
+                            f"{type(self).__name__} does not support sparse gradients (a parameter of shape "
+                            f"{p.shape} has one: an Embedding with sparse=True); use optim.SparseAdam or "
+                            f"optim.SGD for it — or a second optimizer for the sparse parameters only — "
+                            f"or make the Embedding dense (sparse=False)")
                     self.update(p.data, p.grad, self.state.setdefault(p, {}), group)
                     p._version[0] += 1
 
