@@ -1,4 +1,4 @@
-"""Optimisers (SGD, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules and gradient clipping.
+"""Optimisers (SGD, Adagrad, RMSprop, Adam, AdamW, SparseAdam), learning-rate schedules and gradient clipping.
 
 The schedules live where PyTorch keeps them, in ``optim.lr_scheduler``: ``StepLR``, ``MultiStepLR``,
 ``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``, ``OneCycleLR``,
@@ -12,3 +12,4 @@ from gradwork.optim.clip_grad import clip_grad_norm_, clip_grad_value_
 from gradwork.optim.optimizer import Optimizer
 from gradwork.optim.rmsprop import RMSprop
 from gradwork.optim.sgd import SGD
+from gradwork.optim.sparse_adam import SparseAdam
