@@ -8,6 +8,8 @@ distribution^¾, to tell the true pair from the noise:
     loss = −log σ(h·u_o) − Σᵢ log σ(−h·u_nᵢ)
 
 Two tables: ``in_embed`` (the word vectors one keeps, v) and ``out_embed`` (u, used only in training).
+A batch of B examples uses a few thousand of their rows; with ``sparse=True`` their gradients hold only
+those rows (train with ``optim.SparseAdam``, or ``optim.SGD`` as the original word2vec does).
 """
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
@@ -27,17 +29,18 @@ class Word2Vec(Module):
     ``forward(inputs, targets, negatives)`` → mean negative-sampling loss over the batch, where for
     skip-gram ``inputs`` are center ids (B,), for CBOW context ids (B, 2w) with −1 as padding;
     ``targets`` (B,) are the words to predict and ``negatives`` (B, k) the noise words.
-    Init as word2vec's C code: v ~ U(−0.5/dim, 0.5/dim), u = 0.
+    Init as word2vec's C code: v ~ U(−0.5/dim, 0.5/dim), u = 0. ``sparse=True`` makes both tables'
+    gradients sparse (``Embedding(sparse=True)``): only the rows a batch used.
     """
 
-    def __init__(self, words, dim=100, mode="skipgram"):
+    def __init__(self, words, dim=100, mode="skipgram", sparse=False):
         super().__init__()
         if mode not in MODES:
             raise ConfigError(f"Word2Vec: mode must be 'skipgram' or 'cbow', got {mode!r}")
         self.words, self.mode = list(words), mode
         self.index = {w: i for i, w in enumerate(self.words)}
-        self.in_embed = Embedding(len(self.words), dim)
-        self.out_embed = Embedding(len(self.words), dim)
+        self.in_embed = Embedding(len(self.words), dim, sparse=sparse)
+        self.out_embed = Embedding(len(self.words), dim, sparse=sparse)
         init.uniform_(self.in_embed.weight, -0.5 / dim, 0.5 / dim)
         init.zeros_(self.out_embed.weight)
 
@@ -51,13 +54,14 @@ class Word2Vec(Module):
 
     def forward(self, inputs, targets, negatives):
         h = self._input_vectors(inputs)                                   # (B, D)
-        positive = (h * self.out_embed(targets)).sum(axis=-1)            # (B,)   h·u_o
-        negative = matmul(self.out_embed(negatives), h.unsqueeze(-1)).squeeze(-1)  # (B, k)  h·u_n
-        batch = positive.shape[0]
-        loss = binary_cross_entropy_with_logits(positive, xp.ones(batch, positive.dtype), reduction="sum")
-        loss = loss + binary_cross_entropy_with_logits(negative, xp.zeros(negative.shape, negative.dtype),
-                                                       reduction="sum")
-        return loss * (1.0 / batch)
+        targets, negatives = (xp.asarray(getattr(a, "data", a)) for a in (targets, negatives))
+        # The true word and its k noise words in one lookup (B, 1+k): one gradient for out_embed, not two.
+        words = xp.concatenate((targets[:, None], negatives), axis=1)
+        scores = matmul(self.out_embed(words), h.unsqueeze(-1)).squeeze(-1)  # (B, 1+k): h·u_o, then h·u_n
+        labels = xp.zeros(scores.shape, scores.dtype)
+        labels[:, 0] = 1                                                  # the true word is the positive
+        loss = binary_cross_entropy_with_logits(scores, labels, reduction="sum")
+        return loss * (1.0 / scores.shape[0])
 
     def vectors(self, normalized=True):
         """The word vectors (V, dim) as an array; unit length when ``normalized`` (for cosine similarity)."""
@@ -102,4 +106,5 @@ class Word2Vec(Module):
         return float(va @ vb / max(float(xp.linalg.norm(va) * xp.linalg.norm(vb)), 1e-12))
 
     def extra_repr(self):
-        return f"{len(self.words)} words, dim={self.in_embed.embedding_dim}, mode={self.mode!r}"
+        sparse = ", sparse=True" if self.in_embed.sparse else ""
+        return f"{len(self.words)} words, dim={self.in_embed.embedding_dim}, mode={self.mode!r}{sparse}"

@@ -46,7 +46,8 @@ def test_sequence_batches_carry_each_row_on_from_the_previous_batch():
     assert len(batches) == 4 and batches[-1][0].shape == (2, 1)
 
 
-def test_word2vec_puts_words_that_share_contexts_closer_than_words_that_do_not():
+def animals_and_tools():
+    """A corpus where cat/dog share every context, and so do hammer/wrench; returns (tokens, vocabulary)."""
     rng = np.random.default_rng(0)
     sentences = []
     for _ in range(600):
@@ -54,7 +55,11 @@ def test_word2vec_puts_words_that_share_contexts_closer_than_words_that_do_not()
         tool, part = rng.choice(["hammer", "wrench"]), rng.choice(["bolt", "nail"])
         sentences += [f"the {animal} eats {food} happily", f"a {tool} fixes the {part} quickly"]
     tokens = tokenize_words(" . ".join(sentences))
-    vocab = WordVocabulary.from_tokens(tokens, min_count=1)
+    return tokens, WordVocabulary.from_tokens(tokens, min_count=1)
+
+
+def test_word2vec_puts_words_that_share_contexts_closer_than_words_that_do_not():
+    tokens, vocab = animals_and_tools()
     for mode in ("skipgram", "cbow"):
         gw.manual_seed(0)
         model = Word2Vec(vocab.words, dim=16, mode=mode)
@@ -62,6 +67,64 @@ def test_word2vec_puts_words_that_share_contexts_closer_than_words_that_do_not()
                      epochs=20, window=2, negatives=4, batch_size=256, subsample=0, verbose=0)
         assert model.similarity("cat", "dog") > model.similarity("cat", "hammer") + 0.3, mode
         assert model.most_similar("hammer", 1)[0][0] == "wrench", mode
+
+
+@pytest.mark.parametrize("optimizer", ["SparseAdam", "SGD"])
+def test_word2vec_with_sparse_tables_learns_with_sparse_adam_or_sgd_and_a_linearly_falling_rate(optimizer):
+    tokens, vocab = animals_and_tools()
+    for mode in ("skipgram", "cbow"):
+        gw.manual_seed(0)
+        model = Word2Vec(vocab.words, dim=16, mode=mode, sparse=True)
+        opt = optim.SparseAdam(model.parameters(), lr=0.01) if optimizer == "SparseAdam" else \
+            optim.SGD(model.parameters(), lr=3.0)
+        fit_word2vec(model, vocab.encode(tokens), vocab.counts, optimizer=opt, epochs=20, window=2, negatives=4,
+                     batch_size=256, subsample=0, linear_decay=optimizer == "SGD", verbose=0)
+        assert model.similarity("cat", "dog") > model.similarity("cat", "hammer") + 0.3, (optimizer, mode)
+        assert model.most_similar("hammer", 1)[0][0] == "wrench", (optimizer, mode)
+
+
+def test_sparse_word2vec_gives_sparse_gradients_of_the_rows_a_batch_used_and_adam_refuses_them():
+    model = Word2Vec(["a", "b", "c", "d", "e", "f"], dim=4, sparse=True)
+    model(np.array([0, 1]), np.array([2, 2]), np.array([[3, 2], [3, 3]])).backward()
+    np.testing.assert_array_equal(model.in_embed.weight.grad.indices, [0, 1])
+    np.testing.assert_array_equal(model.out_embed.weight.grad.indices, [2, 3])   # one gradient for both lookups
+    with pytest.raises(RuntimeError, match="SparseAdam"):
+        optim.Adam(model.parameters()).step()
+
+
+def test_word2vec_loss_is_the_negative_sampling_objective():
+    """loss = mean over the batch of −log σ(h·u_o) − Σᵢ log σ(−h·u_nᵢ)."""
+    model = Word2Vec(list("abcdefg"), dim=3)
+    rng = np.random.default_rng(0)
+    model.in_embed.weight.data[:] = rng.standard_normal((7, 3))
+    model.out_embed.weight.data[:] = rng.standard_normal((7, 3))
+    inputs, targets, noise = np.array([0, 1, 1]), np.array([2, 3, 0]), np.array([[4, 5], [6, 4], [5, 5]])
+    v, u = model.in_embed.weight.data.astype(np.float64), model.out_embed.weight.data.astype(np.float64)
+    h = v[inputs]
+
+    def log_sigmoid(x):
+        return -np.log1p(np.exp(-x))
+    expected = -(log_sigmoid((h * u[targets]).sum(1)) + log_sigmoid(-np.einsum("bd,bkd->bk", h, u[noise])).sum(1))
+    assert model(inputs, targets, noise).item() == pytest.approx(expected.mean(), rel=1e-5)
+
+
+def test_linear_decay_lowers_the_rate_before_every_step_to_a_ten_thousandth_at_most():
+    tokens, vocab = animals_and_tools()
+    model = Word2Vec(vocab.words, dim=4, sparse=True)
+    opt = optim.SGD(model.parameters(), lr=2.0)
+    seen = []
+
+    class RecordRate(gw.train.callbacks.Callback):
+        def on_batch_end(self, state, logs):
+            seen.append(state.optimizer.param_groups[0]["lr"])
+    fit_word2vec(model, vocab.encode(tokens), vocab.counts, optimizer=opt, epochs=2, window=1, negatives=1,
+                 batch_size=1000, subsample=0, linear_decay=True, callbacks=[RecordRate()], verbose=0)
+    steps = len(seen) // 2
+    assert seen[0] == 2.0 and seen[steps] == pytest.approx(1.0)                 # half way: half the rate
+    assert np.all(np.diff(seen) < 0) and seen[-1] == pytest.approx(2.0 / (2 * steps))
+    with pytest.raises(gw.errors.ConfigError, match="scheduler or linear_decay"):
+        fit_word2vec(model, vocab.encode(tokens), vocab.counts, optimizer=opt, epochs=1, linear_decay=True,
+                     scheduler=optim.lr_scheduler.StepLR(opt, 1), verbose=0)
 
 
 def test_word2vec_analogy_excludes_its_inputs_and_names_unknown_words():
