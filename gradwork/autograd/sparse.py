@@ -63,7 +63,7 @@ class SparseGrad:
         # summed by np.add.reduceat 0.36 and 1.8 ms; np.bincount on row·D + column 0.33 and 11.4 ms;
         # np.add.at (integer indexing's backward) 0.92 and 4.6–8.6 ms. (Medians of 30–40 calls on a
         # 2-core machine shared with other jobs.)
-        from scipy import sparse  # imported on first use, as everything optional is
+        from scipy import sparse  # SciPy is imported where it is used, not by `import gradwork`
         width = math.prod(shape[1:])
         one_hot_t = sparse.csr_array((xp.ones(n, rows.dtype), order, xp.append(starts, n)),
                                      shape=(len(starts), n))
