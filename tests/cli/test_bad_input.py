@@ -53,7 +53,7 @@ def copy_of(run, tmp_path):
 ])
 def test_hyperparameters_out_of_range_are_refused_at_parsing(tmp_path, capsys, option, value, phrase):
     out = tmp_path / "run"
-    assert main(["train", *TINY, option, value, "--out", str(out)]) == 2
+    assert main(["train", *TINY, "--epochs", "1", option, value, "--out", str(out)]) == 2
     one_clear_line(capsys, f"gradwork train: error: argument {option}: must be {phrase}, got '{value}'")
     assert not out.exists()
 
@@ -248,8 +248,10 @@ def test_vggnet_dropout_zero_reaches_the_model():
     (["--model", "char-rnn", "--activation", "tanh"], "--activation is not an option of char-rnn"),
 ])
 def test_options_a_model_does_not_take_are_refused(tmp_path, capsys, argv, message):
-    out = tmp_path / "run"
-    assert main(["train", *argv, "--out", str(out), "--verbose", "0"]) == 2
+    out, corpus = tmp_path / "run", tmp_path / "text.txt"
+    corpus.write_text("the cat sat on the mat. " * 20)
+    small = ["--text", str(corpus), "--hidden", "8", "--embedding-dim", "4"] if "char-rnn" in argv else []
+    assert main(["train", *argv, *small, "--epochs", "1", "--out", str(out), "--verbose", "0"]) == 2
     one_clear_line(capsys, message)
     assert not out.exists()
 

@@ -123,3 +123,32 @@ def test_written_files_get_the_usual_permissions_not_private_ones(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(os.stat(tmp_path / "f.bin").st_mode) == 0o666 & ~mask
+
+
+def test_a_stale_temporary_of_a_dead_writer_is_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    from gradwork import _files
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f".m.safetensors.{finished.stdout.strip()}.abc123.tmp"
+    alive = tmp_path / f".m.safetensors.{os.getppid()}.def456.tmp"  # a running process: maybe still writing
+    unrelated = tmp_path / ".other.safetensors.1.x.tmp"
+    for path in (dead, alive, unrelated):
+        path.write_bytes(b"half a file")
+    io.save(models.MLP([4, 3, 2]), tmp_path / "m.safetensors")
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, unrelated.name, "m.safetensors"])
+    assert io.load(tmp_path / "m.safetensors").epoch is None
+
+
+def test_model_checkpoint_saves_an_epoch_whose_monitored_value_is_not_finite(tmp_path):
+    from gradwork.train.callbacks import FitState, ModelCheckpoint
+
+    model, opt = trained_model_and_optimizer()
+    callback = ModelCheckpoint(tmp_path / "m.safetensors", monitor="val_loss", save_best_only=False)
+    state = FitState(model, opt, None, 3, 1)
+    state.epoch = 0
+    callback.on_epoch_end(state, {"val_loss": float("nan")})
+    checkpoint = io.load(tmp_path / "m.safetensors")
+    assert checkpoint.epoch == 1 and checkpoint.metadata == {"val_loss": None}

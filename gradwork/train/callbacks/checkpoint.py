@@ -25,5 +25,8 @@ class ModelCheckpoint(Callback):
             if self.best is not None and (value >= self.best if self.mode == "min" else value <= self.best):
                 return
             self.best = value
+        value = logs.get(self.monitor)
+        if value is not None and not math.isfinite(value):
+            value = None  # JSON (the checkpoint's header) has no NaN; None says "no number this epoch"
         io.save(state.model, self.path, optimizer=state.optimizer, epoch=state.epoch + 1,
-                **{self.monitor: logs.get(self.monitor)}, **self.metadata)
+                **{self.monitor: value}, **self.metadata)
