@@ -19,6 +19,9 @@ Workloads:
               batch 128: one SGD step
     W7        Transformer encoder classifier: embedding 1000→128, 2 pre-norm layers (4 heads, feed-forward
               512, no dropout), mean over 64 tokens, linear → 2; batch 32: one SGD step
+    W8        word2vec skip-gram step with negative sampling: vocabulary 5,492, dim 100, batch 1024, 5 noise
+              words, sparse embedding gradients and SparseAdam (examples/s; words/s against gensim on a
+              real corpus: ``python bench/word2vec.py``)
 
 Peak memory of a process training W2: ``python bench/memory.py``.
 """
@@ -287,6 +290,54 @@ def w7_torch():
     return step, TRANSFORMER_SIZES["batch"]
 
 
+W2V_SIZES = dict(vocab=5492, dim=100, batch=1024, negatives=5)
+
+
+def word2vec_data():
+    """Center, context and noise ids drawn as a corpus gives them: Zipf's law, the noise from its ¾ power."""
+    s = W2V_SIZES
+    rng = np.random.default_rng(0)
+    p = 1 / np.arange(1, s["vocab"] + 1)
+    noise_p = p ** 0.75
+    centers, contexts = (rng.choice(s["vocab"], s["batch"], p=p / p.sum()) for _ in range(2))
+    noise = rng.choice(s["vocab"], (s["batch"], s["negatives"]), p=noise_p / noise_p.sum())
+    return centers, contexts, noise
+
+
+def w8_gradwork():
+    s = W2V_SIZES
+    gw.manual_seed(0)
+    model = gw.models.Word2Vec([f"w{i}" for i in range(s["vocab"])], s["dim"], sparse=True)
+    opt = optim.SparseAdam(model.parameters(), lr=0.003)
+    centers, contexts, noise = word2vec_data()
+
+    def step():
+        opt.zero_grad()
+        model(centers, contexts, noise).backward()
+        opt.step()
+    return step, s["batch"]
+
+
+def w8_torch():
+    s = W2V_SIZES
+    torch.manual_seed(0)
+    in_embed = torch.nn.Embedding(s["vocab"], s["dim"], sparse=True)
+    out_embed = torch.nn.Embedding(s["vocab"], s["dim"], sparse=True)
+    opt = torch.optim.SparseAdam([*in_embed.parameters(), *out_embed.parameters()], lr=0.003)
+    centers, contexts, noise = (torch.from_numpy(a) for a in word2vec_data())
+    words = torch.cat([contexts[:, None], noise], dim=1)  # the true word, then the noise words
+    labels = torch.zeros(words.shape)
+    labels[:, 0] = 1
+
+    def step():
+        opt.zero_grad()
+        scores = torch.bmm(out_embed(words), in_embed(centers).unsqueeze(-1)).squeeze(-1)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="sum") / s["batch"]
+        loss.backward()
+        opt.step()
+    return step, s["batch"]
+
+
 def w4_torch():
     s = LSTM_SIZES
     torch.manual_seed(0)
@@ -322,6 +373,8 @@ WORKLOADS = {
            lambda: train_step_torch(resnet20, 128), None),
     "W7": ("Transformer encoder classifier train step: d 128, 4 heads, 2 layers, seq 64, batch 32, SGD",
            w7_gradwork, w7_torch, None),
+    "W8": ("word2vec skip-gram step: vocab 5,492, dim 100, batch 1024, 5 noise words, sparse, SparseAdam",
+           w8_gradwork, w8_torch, None),
 }
 
 

@@ -1,7 +1,8 @@
 """``Tensor``: an array that remembers how it was computed, so gradients can flow back through it.
 
 ``t.data`` is the backend array (NumPy), ``t.grad`` a plain array of the same shape once
-``backward`` has reached ``t``. A tensor made by an operation knows its creator (a
+``backward`` has reached ``t`` (for the weight of ``Embedding(sparse=True)``, a ``SparseGrad``: only
+the rows a batch used). A tensor made by an operation knows its creator (a
 :class:`~gradwork.autograd.function.Function`); a tensor made by the user is a *leaf*.
 
 Operators are defined here, in the class body, and each one calls the op of the same name in

@@ -53,6 +53,6 @@ class ParameterStatistics(Callback):
             keep = rng.choice(len(values), SAMPLE, replace=False) if len(values) > SAMPLE else slice(None)
             weights[name] = values[keep].copy()
             if p.grad is not None:
-                gradients[name] = p.grad.reshape(-1)[keep].copy()
+                gradients[name] = xp.asarray(p.grad).reshape(-1)[keep].copy()  # a SparseGrad becomes dense
         self.weights.append(weights)
         self.gradients.append(gradients)
