@@ -57,6 +57,11 @@ class LanguageModelExperiment:
         self.vocabulary = CharVocabulary(config["vocabulary"])
         ids = self.vocabulary.encode(read_text(config["text"]), "text file")
         self.train_ids, self.val_ids = split_tail(ids, config["held_out"])
+        streams, shortest = config["batch_size"], min(len(self.train_ids), len(self.val_ids))
+        if shortest <= streams:  # each of the batch's parallel streams needs at least one (input, target) pair
+            raise ConfigError(f"char-rnn: the text is too short for --batch-size {streams}: its held-out tail has "
+                              f"{len(self.val_ids)} characters, and each of the {streams} streams read side by side "
+                              f"needs two; use a longer text or --batch-size {max(1, shortest - 1)} or less")
         self.model = build_char_rnn(config)
         self.optimizer = build_optimizer(config["optimizer"], self.model.parameters(), config["lr"],
                                          config["weight_decay"])

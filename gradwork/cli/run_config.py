@@ -10,8 +10,6 @@ Older runs lack the fields added since (``schedule``, ``augment``, …): those t
 run was trained with, their default. A model option the model does not take (older runs recorded
 ``dropout`` for every model) is ignored when reading, and refused when given on the command line.
 """
-import os
-
 from gradwork import models
 from gradwork.cli.checks import FRACTION, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 from gradwork.cli.common import OPTIMIZERS, SCHEDULES
@@ -133,7 +131,3 @@ def _get(config, name, check, default, source):
                               f"edited by hand?) — restore the field, or start a new run")
         return default
     return check(config[name], f"{source}: field {name!r}")
-
-
-def same_path(a, b):
-    return a is None and b is None or (a is not None and b is not None and os.path.abspath(a) == os.path.abspath(b))

@@ -88,7 +88,8 @@ class RunFolder:
         """The run's settings, each field checked (``ConfigError`` naming the file and the field)."""
         path = self.file(CONFIG)
         if not os.path.isfile(path):
-            what = "does not exist" if not self.exists() else "is not a run folder: it has no " + CONFIG
+            what = ("is not a run folder: it has no " + CONFIG if self.exists() else
+                    "is a file, not a run folder" if os.path.exists(self.path) else "does not exist")
             raise ConfigError(f"{self.path} {what} (give the folder that `gradwork train` wrote, e.g. "
                               "runs/mlp-digits-…)")
         try:

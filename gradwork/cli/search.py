@@ -120,7 +120,7 @@ def run(args):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     print(f"searching {', '.join(space)} for {args.model} on {args.dataset}: {args.trials} trials of {args.epochs} "
-          f"epochs, {args.sampler} sampler; study {name!r} in {storage}", file=sys.stderr)
+          f"epochs, {args.sampler} sampler; study {name!r} in {_shown(storage)}", file=sys.stderr)
     try:
         study = search(objective, space, args.trials, sampler=args.sampler, storage=storage, study_name=name,
                        seed=args.seed, grid_points=args.grid_points, prune=not args.no_prune)
@@ -136,5 +136,16 @@ def run(args):
     best = study.best_trial
     print(f"best: trial {best.number}, validation accuracy {best.value:.4f}, "
           + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()))
-    print(f"study: {storage} ({len(study.trials)} trials so far); table and plot in {folder}")
+    print(f"study: {_shown(storage)} ({len(study.trials)} trials so far); table and plot in {folder}")
     return 0
+
+
+def _shown(url):
+    """The storage URL without its password (it goes to the terminal and to logs)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url

@@ -172,6 +172,12 @@ class Experiment:
         backend.manual_seed(config["seed"])
         train_set, self.test_set, self.input_shape, self.num_classes = load_dataset(config["dataset"])
         if config["val_fraction"] > 0:
+            held_out = round(len(train_set) * config["val_fraction"])
+            if not 0 < held_out < len(train_set):
+                raise ConfigError(f"--val-fraction {config['val_fraction']:g} of {len(train_set)} training examples "
+                                  f"holds out {held_out}: leave examples on both sides (between "
+                                  f"{1 / len(train_set):.2g} and {1 - 1 / len(train_set):.4g}), or give 0 for no "
+                                  "validation split")
             self.train_set, self.val_set = data.train_val_split(train_set, config["val_fraction"])
         else:  # every training example is trained on; the test split stays untouched
             self.train_set, self.val_set = train_set, None

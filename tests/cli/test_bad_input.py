@@ -223,7 +223,7 @@ def test_a_model_too_big_for_memory_is_refused_before_allocating(tmp_path, capsy
 def test_a_char_rnn_too_big_for_memory_is_refused(tmp_path, capsys):
     corpus = tmp_path / "text.txt"
     corpus.write_text("abc " * 100)
-    assert main(["train", "--model", "char-rnn", "--text", str(corpus), "--hidden", "100000000",
+    assert main(["train", "--model", "char-rnn", "--text", str(corpus), "--hidden", "100000000", "--batch-size", "4",
                  "--out", str(tmp_path / "lm")]) == 2
     one_clear_line(capsys, "a char-rnn with hidden sizes [100000000]", "choose smaller --hidden")
 
@@ -270,3 +270,23 @@ def test_summary_and_gradcheck_pass_only_options_the_model_takes(capsys):
     assert main(["gradcheck", "--model", "logistic", "--hidden", "4"]) == 2
     one_clear_line(capsys, "logistic does not take the option 'hidden'")
     assert gradcheck.SMALL_HIDDEN == [16, 8]
+
+
+def test_a_validation_fraction_that_holds_out_nothing_is_refused(tmp_path, capsys):
+    assert main(["train", *TINY, "--val-fraction", "0.0001", "--out", str(tmp_path / "run")]) == 2
+    one_clear_line(capsys, "--val-fraction 0.0001 of 1437 training examples holds out 0")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_text_too_short_for_the_batch_is_refused(tmp_path, capsys):
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("the cat sat on the mat ")
+    assert main(["train", "--model", "char-rnn", "--text", str(corpus), "--hidden", "8", "--verbose", "0",
+                 "--out", str(tmp_path / "lm")]) == 2
+    one_clear_line(capsys, "char-rnn: the text is too short for --batch-size 32")
+    assert not (tmp_path / "lm").exists()
+
+
+def test_a_file_given_as_run_folder_is_named_as_such(good_run, capsys):
+    assert main(["evaluate", str(good_run / "config.json")]) == 2
+    one_clear_line(capsys, f"{good_run / 'config.json'} is a file, not a run folder")

@@ -129,8 +129,6 @@ def test_a_stale_temporary_of_a_dead_writer_is_removed_by_the_next_write(tmp_pat
     import subprocess
     import sys
 
-    from gradwork import _files
-
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = tmp_path / f".m.safetensors.{finished.stdout.strip()}.abc123.tmp"
     alive = tmp_path / f".m.safetensors.{os.getppid()}.def456.tmp"  # a running process: maybe still writing
