@@ -18,7 +18,8 @@ def add_arguments(parser):
 
 def run(args):
     _, _, input_shape, num_classes = load_dataset(args.dataset)
-    options = {"batchnorm": args.batchnorm} if args.batchnorm is not None else {}
+    takes_batchnorm = "batchnorm" in models.MODELS.get(args.model, models.MODELS["mlp"]).options
+    options = {"batchnorm": bool(args.batchnorm)} if args.batchnorm is not None or takes_batchnorm else {}
     model = models.build_model(args.model, input_shape, num_classes, **options)  # refuses it where it does not apply
     print(f"{args.model} on {args.dataset}")
     print(summary(model, input_shape))

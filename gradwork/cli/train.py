@@ -34,6 +34,9 @@ CLASSIFIER_ONLY = {"dataset": "char-rnn reads the text given with --text FILE",
                    "val_fraction": "char-rnn always holds out the last 5% of the text",
                    "augment": "augmentations transform images"}
 MODEL_OPTIONS = ("hidden", "activation", "dropout", "batchnorm", "variant")
+# Where the command line's default differs from the model's own: BatchNorm is something you switch on
+# with --batchnorm (README: "What BatchNorm changes"), although VGGNet(...) in Python has it on.
+COMMAND_LINE_DEFAULTS = {"batchnorm": False}
 LANGUAGE_MODEL_ONLY = ("text", "seq_len", "cell", "embedding_dim")
 LANGUAGE_MODEL_OPTIONS = ("hidden", "dropout", *LANGUAGE_MODEL_ONLY)
 SETTINGS = ("model", *SHARED, *CLASSIFIER_ONLY, *MODEL_OPTIONS, *LANGUAGE_MODEL_ONLY)
@@ -66,7 +69,7 @@ def add_arguments(parser):
     parser.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help="mlp activation: relu|leaky_relu|tanh|sigmoid|linear (default relu)")
     parser.add_argument("--batchnorm", action=argparse.BooleanOptionalAction,
                         help=f"BatchNorm after every convolution ({', '.join(models.models_taking('batchnorm'))}; "
-                             "default on)")
+                             "default off: --batchnorm turns it on)")
     parser.add_argument("--variant", choices=("modern", "classic"), help="lenet5: modern (ReLU, max-pool) or classic (tanh, avg-pool) (default modern)")
     parser.add_argument("--augment", help=f"training augmentation, comma-separated: "
                                           f"{','.join(AUGMENTATIONS)} (default none)")
@@ -131,7 +134,7 @@ def config_from_args(args):
         config["lr"] = settings.get("lr", default_lr(settings["optimizer"]))
         config["clip_grad_norm"] = settings.get("clip_grad_norm")
         for name, default in models.MODELS[model].options.items():
-            value = settings.get(name, default)
+            value = settings.get(name, COMMAND_LINE_DEFAULTS.get(name, default))
             config[name] = list(value) if isinstance(value, tuple) else value
         config["gradwork_version"] = gradwork.__version__
         augmentation(config["augment"], 1)  # rejects unknown names before anything is loaded
