@@ -202,9 +202,10 @@ class FastConv2d(Function):
 def _weight_grad(gy2, cols, groups):
     """dW = gyᵀ · cols, block by block for grouped convolution: (O, C/g·kh·kw)."""
     if groups == 1:
-        if cols.flags.f_contiguous:  # the transposed window matrix of a one-channel input: use it as stored
-            return (cols.T @ gy2).T  # 2.5× faster than gyᵀ · cols for (100352, 9) columns
-        return gy2.T @ cols
+        # (colsᵀ · gy)ᵀ, not gyᵀ · cols: OpenBLAS is faster with the long axis inside the product —
+        # 2.5× for the transposed (100352, 9) matrix of a one-channel input, 15–25% for (25088, 144)
+        # to (100352, 144) window matrices (1–3% of a W2/W3/W6 step, bench/RESULTS.md 2026-11-30).
+        return (cols.T @ gy2).T
     m = gy2.shape[0]
     g3 = gy2.reshape(m, groups, -1).transpose(1, 2, 0)  # (g, O/g, M)
     c3 = cols.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
