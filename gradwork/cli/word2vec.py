@@ -12,6 +12,8 @@ from gradwork.models.word2vec import MODES, Word2Vec
 from gradwork.train.word2vec import fit_word2vec
 
 TSNE_WORDS = 300
+OPTIMIZERS = ("sparse-adam", "adam", "sgd")
+DEFAULT_LR = {"sparse-adam": 0.003, "adam": 0.003, "sgd": 150.0}
 FUNCTION_WORDS = set("""about above after again also although among another because been before being below between
 both could does doing down during each either else even ever every from further have having here however into itself
 just less many more most much must neither never none often once only other others over same several should since
@@ -32,7 +34,12 @@ def add_arguments(parser):
                         help="frequent-word subsampling threshold t; 0 keeps all (default 1e-4)")
     parser.add_argument("--epochs", type=POSITIVE_INT, default=5, help="passes over the text (default 5)")
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=1024, help="examples per step (default 1024)")
-    parser.add_argument("--lr", type=POSITIVE, default=0.003, help="Adam learning rate (default 0.003)")
+    parser.add_argument("--optimizer", default="sparse-adam", choices=OPTIMIZERS,
+                        help="sparse-adam: only the rows a batch uses are updated (SparseAdam, the default); "
+                             "sgd: sparse too, with word2vec's linearly falling rate; adam: dense Adam on whole tables")
+    parser.add_argument("--lr", type=POSITIVE, default=None,
+                        help="learning rate of the batch's mean loss (default 0.003; 150 for sgd, which falls "
+                             "linearly to 1e-4 of it)")
     parser.add_argument("--show", default=None,
                         help="comma-separated words whose neighbours to print (default: frequent words)")
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="random seed (default 0)")
@@ -62,11 +69,18 @@ def run(args):
         raise ConfigError(f"{folder} already exists and is not empty; choose another --out")
     print(f"word2vec ({args.mode}) on {args.text or BUNDLED_NAME}: {len(tokens):,} words, vocabulary "
           f"{len(vocabulary):,} (min count {args.min_count}), dim {args.dim}, window {args.window}", file=sys.stderr)
-    model = Word2Vec(vocabulary.words, args.dim, args.mode)
-    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    model = Word2Vec(vocabulary.words, args.dim, args.mode, sparse=args.optimizer != "adam")
+    if args.optimizer == "adam":
+        optimizer = optim.Adam(model.parameters(), lr=lr)
+    elif args.optimizer == "sparse-adam":
+        optimizer = optim.SparseAdam(model.parameters(), lr=lr)
+    else:
+        optimizer = optim.SGD(model.parameters(), lr=lr)
     history = fit_word2vec(model, ids, vocabulary.counts, optimizer=optimizer, epochs=args.epochs,
                            window=args.window, negatives=args.negatives, batch_size=args.batch_size,
-                           subsample=args.subsample, verbose=args.verbose, on_divergence="stop")
+                           subsample=args.subsample, verbose=args.verbose, on_divergence="stop",
+                           linear_decay=args.optimizer == "sgd")
     if history.diverged:  # NaN vectors are worth nothing: say why, and write no folder
         raise TrainingDivergedError(history.stop_reason)
     io.save_word_vectors(model, folder, vocabulary.counts)
@@ -74,7 +88,7 @@ def run(args):
     gradwork._files.write_json(os.path.join(folder, "config.json"), {
         "text": os.path.abspath(args.text) if args.text else None, "dim": args.dim, "window": args.window,
         "mode": args.mode, "negatives": args.negatives, "min_count": args.min_count, "subsample": args.subsample,
-        "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+        "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": lr, "seed": args.seed,
         "gradwork_version": gradwork.__version__})
     count = min(TSNE_WORDS, len(vocabulary))
     if count > 30:

@@ -30,6 +30,7 @@ FAST = {
     "gradwork.ops.pooling.MaxPool2dFunction": ("gradwork.kernels.pooling", "FastMaxPool2d"),
     "gradwork.ops.pooling.AvgPool2dFunction": ("gradwork.kernels.pooling", "FastAvgPool2d"),
     "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
+    "gradwork.ops.recurrent.LSTMLayer": ("gradwork.kernels.recurrent", "FastLSTMLayer"),
 }
 
 _path = contextvars.ContextVar("gradwork_kernels", default="fast")

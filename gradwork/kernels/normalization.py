@@ -25,6 +25,8 @@ class FastBatchNormalize(Function):
     per-channel sum is one BLAS vector product.
     """
 
+    op_name = "batch_normalize"
+
     def __init__(self, eps):
         self.eps = eps
 

@@ -11,6 +11,7 @@ gates stacked in PyTorch's order: LSTM i, f, g, o; GRU r, z, n), so weights move
 The module ``nn.LSTM`` builds layers and directions from these ops; ``nn.LSTMCell`` writes one step
 with ordinary ops, which is the clearest place to read the equations.
 """
+from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.backend import xp
 from gradwork.ops.activations import sigmoid_array
@@ -199,7 +200,7 @@ def rnn_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
 
 def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
     """One direction of one LSTM layer over x (T, B, I) → (outputs (T, B, H), h_T, c_T)."""
-    return LSTMLayer()(x, h0, c0, w_ih, w_hh, *_biases(b_ih, b_hh))
+    return kernels.choose(LSTMLayer)()(x, h0, c0, w_ih, w_hh, *_biases(b_ih, b_hh))
 
 
 def gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):

@@ -106,3 +106,13 @@ def test_word2vec_rejects_unknown_words_and_bad_options(tmp_path, corpus, capsys
     assert "zebra not in the vocabulary" in capsys.readouterr().err
     assert main(["word2vec", "--text", str(corpus), "--window", "0"]) == 2
     assert "argument --window: must be a positive integer, got '0'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("optimizer", ["sparse-adam", "adam", "sgd"])
+def test_word2vec_trains_with_each_optimizer_and_records_it(tmp_path, corpus, optimizer):
+    out = tmp_path / optimizer
+    lr = ["--lr", "1.0"] if optimizer == "sgd" else []  # the 12-word corpus diverges at word2vec's usual rates
+    assert main(["word2vec", "--text", str(corpus), "--dim", "8", "--window", "2", "--epochs", "2", "--min-count", "2",
+                 "--show", "cat", "--optimizer", optimizer, *lr, "--out", str(out), "--verbose", "0"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["optimizer"] == optimizer and config["lr"] == (1.0 if optimizer == "sgd" else 0.003)

@@ -173,3 +173,22 @@ def test_a_whole_network_trains_step_by_step_the_same_on_both_paths():
     np.testing.assert_allclose(fast_losses, ref_losses, rtol=1e-12)
     for a, b in zip(fast_weights, ref_weights):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("T, B, I, H", [(5, 3, 4, 6), (1, 2, 3, 2), (12, 4, 7, 5)])
+def test_lstm_layer(T, B, I, H, bias, dtype):
+    arrays = [R.standard_normal((T, B, I)), R.standard_normal((B, H)) * 0.5, R.standard_normal((B, H)) * 0.5,
+              R.standard_normal((4 * H, I)) * 0.5, R.standard_normal((4 * H, H)) * 0.5]
+    if bias:
+        arrays += [R.standard_normal(4 * H) * 0.3, R.standard_normal(4 * H) * 0.3]
+    arrays = [a.astype(dtype) for a in arrays]
+    weights = [R.standard_normal((T, B, H)), R.standard_normal((B, H)), R.standard_normal((B, H))]
+
+    def layer(*inputs):
+        out, h, c = F.lstm_layer(*inputs)
+        return ((out * gw.tensor(weights[0].astype(dtype))).sum(axis=0) + h * gw.tensor(weights[1].astype(dtype))
+                + c * gw.tensor(weights[2].astype(dtype)))
+
+    assert_same(layer, arrays, dtype)
