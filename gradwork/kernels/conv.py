@@ -22,7 +22,7 @@ The output-size formula and the argument handling are the reference's (``gradwor
 from gradwork.autograd.function import Function
 from gradwork.backend import xp
 from gradwork.kernels.layout import column_sums
-from gradwork.ops.conv import output_size
+from gradwork.ops.conv import output_size, transposed_output_size
 
 as_strided = xp.lib.stride_tricks.as_strided
 
@@ -40,8 +40,7 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, groups=1):
     if ph or pw:
         x = xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=pad_value)
     n, h, w, c = x.shape
-    out_h = (h - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w - dw * (kw - 1) - 1) // sw + 1
+    out_h, out_w = output_size(h, kh, sh, 0, dh), output_size(w, kw, sw, 0, dw)  # h, w are padded here
     s_n, s_h, s_w, s_c = x.strides
     return as_strided(x, shape=(n, out_h, out_w, groups, kh, kw, c // groups),
                       strides=(s_n, s_h * sh, s_w * sw, s_c * (c // groups), s_h * dh, s_w * dw, s_c),
@@ -60,8 +59,7 @@ def im2col_channels_first(x, kernel, stride, padding, dilation):
     if ph or pw:
         x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, c, h, w = x.shape
-    out_h = (h - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w - dw * (kw - 1) - 1) // sw + 1
+    out_h, out_w = output_size(h, kh, sh, 0, dh), output_size(w, kw, sw, 0, dw)  # h, w are padded here
     s_n, s_c, s_h, s_w = x.strides
     shifted = as_strided(x, shape=(c, kh, kw, n, out_h, out_w),
                          strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw), writeable=False)
@@ -116,8 +114,7 @@ def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dila
     n, c, h, w = output_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     kh, kw = weight.shape[2:]
-    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
     padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
     block = max(1, CACHE_BLOCK_BYTES // padded[0].nbytes)  # images per block
     for start in range(0, n, block):
@@ -225,8 +222,8 @@ class FastConvTranspose2d(Function):
     def forward(self, x, weight, bias=None):
         n, c_in, h, w = x.shape
         _, c_out_per_group, kh, kw = weight.shape
-        out_h = (h - 1) * self.stride[0] - 2 * self.padding[0] + self.dilation[0] * (kh - 1) + self.output_padding[0] + 1
-        out_w = (w - 1) * self.stride[1] - 2 * self.padding[1] + self.dilation[1] * (kw - 1) + self.output_padding[1] + 1
+        out_h, out_w = (transposed_output_size(size, k, s, p, op, d) for size, k, s, p, op, d
+                        in zip((h, w), (kh, kw), self.stride, self.padding, self.output_padding, self.dilation))
         x2 = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
         # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
         y = accumulate_windows(x2, weight, self.groups, (n, c_out_per_group * self.groups, out_h, out_w),
