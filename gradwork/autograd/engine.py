@@ -52,13 +52,13 @@ def run_backward(root, seed, retain_graph=False):
         input_grads = function.backward(*output_grads)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        for x, g, needed in zip(function.inputs, input_grads, function.needs_input_grad):
+        for x, (creator, i), g, needed in zip(function.inputs, function.input_edges, input_grads,
+                                              function.needs_input_grad):
             if not needed or g is None:
                 continue
             if g.shape != x.shape:
                 raise RuntimeError(f"{function.name}.backward returned a gradient of shape {g.shape} "
                                    f"for an input of shape {x.shape} (a bug in that operation)")
-            creator = x._creator
             if creator is None:
                 _accumulate_leaf(x, g, handed_out)
                 continue
@@ -66,7 +66,6 @@ def run_backward(root, seed, retain_graph=False):
             if slots is None:
                 slots = pending[creator] = [None] * len(creator.output_meta)
                 heapq.heappush(heap, (-creator.generation, next(order), creator))
-            i = x._output_index
             slots[i] = g if slots[i] is None else slots[i] + g
         if not retain_graph:
             function.release()

@@ -40,6 +40,7 @@ class Function:
 
     saved = ()
     inputs = ()
+    input_edges = ()
     needs_input_grad = ()
     generation = 0
     released = False
@@ -63,6 +64,9 @@ class Function:
                 y._version = tensors[0]._version
         if record:
             self.inputs = tensors
+            # Where each input came from *now*: an in-place op recorded later gives the tensor object a
+            # new creator, but this op used the value from before it.
+            self.input_edges = tuple((t._creator, t._output_index) for t in tensors)
             self.generation = max(t._creator.generation + 1 if t._creator is not None else 0
                                   for t in tensors)
             self.output_meta = tuple((y.shape, y.dtype) for y in results)
@@ -119,10 +123,20 @@ class Function:
         """Drop the saved arrays and the inputs: the graph behind this function is freed."""
         self.saved = ()
         self.inputs = ()
+        self.input_edges = ()
         self.saved_versions = ()
         self.released = True
 
 
 def _versions_of_saved(saved, tensors):
-    """The version counters of the tensors whose own arrays are among ``saved``, with their values now."""
-    return tuple((t._version, t._version[0]) for t in tensors if any(a is t.data for a in saved))
+    """The version counters of the tensors whose arrays are among ``saved`` — the same array, or one a
+    view of the other (an LSTM saves all hidden states and returns views of them) — with their values now."""
+    return tuple((t._version, t._version[0]) for t in tensors if any(_same_memory(a, t.data) for a in saved))
+
+
+def _same_memory(a, b):
+    """True when ``a`` is ``b`` or one is a view of the other (identity checks only: cheap)."""
+    if a is b:
+        return True
+    base_a, base_b = getattr(a, "base", None), getattr(b, "base", None)
+    return (base_a is not None and (base_a is b or base_a is base_b)) or (base_b is not None and base_b is a)

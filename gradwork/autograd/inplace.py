@@ -27,9 +27,12 @@ from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 
 
-def apply_(t, name, compute):
-    """Give ``t`` the value ``compute(t)`` (an out-of-place tensor expression), in place."""
-    if _recorded(t, name):
+def apply_(t, name, compute, operand=None):
+    """Give ``t`` the value ``compute(t)`` (an out-of-place tensor expression), in place. ``operand`` is the
+    other tensor the expression uses, if any: when it needs a gradient the change is recorded too."""
+    if _recorded(t, name) or _needs_grad(operand):
+        if t.is_leaf and t.requires_grad:
+            _refuse_leaf(t, name)
         _rebind(t, compute(_previous_self(t)))
     else:
         with no_grad():
@@ -50,7 +53,7 @@ def fill_(t, value):
 
 def copy_(t, src):
     """Copy ``src`` (broadcast to ``t``'s shape) into ``t``; the gradient flows to ``src`` when recorded."""
-    if _recorded(t, "copy_") or (is_grad_enabled() and isinstance(src, Tensor) and src.requires_grad):
+    if _recorded(t, "copy_") or _needs_grad(src):
         if t.is_leaf and t.requires_grad:
             _refuse_leaf(t, "copy_")
         _rebind(t, ops.add(_previous_self(t) * 0, src))
@@ -61,7 +64,7 @@ def copy_(t, src):
 
 def setitem_(t, index, value):
     """``t[index] = value``."""
-    if _recorded(t, "setitem") or (is_grad_enabled() and isinstance(value, Tensor) and value.requires_grad):
+    if _recorded(t, "setitem") or _needs_grad(value):
         if t.is_leaf and t.requires_grad:
             _refuse_leaf(t, "setitem")
         _rebind(t, ops.index_put(_previous_self(t), index, value))
@@ -73,6 +76,10 @@ def setitem_(t, index, value):
         raise ValueError(f"setitem: cannot assign a value of shape {xp.shape(getattr(value, 'data', value))} "
                          f"to t[{index!r}] of a tensor of shape {t.shape}: {error}") from None
     t._version[0] += 1
+
+
+def _needs_grad(operand):
+    return is_grad_enabled() and isinstance(operand, Tensor) and operand.requires_grad
 
 
 def _recorded(t, name):
@@ -111,11 +118,16 @@ def _detached(t):
 def _previous_self(t):
     """A stand-in for ``t`` as it was (same array, creator and version counter), so the recorded op
     takes it as input while ``t`` itself becomes the op's output."""
+    if t._creator is not None and t._creator.returns_views:
+        # Recording would give the view a new array and leave its base unchanged (PyTorch rewrites the
+        # base's history instead). Say so rather than compute something else.
+        raise RuntimeError(
+            f"in-place change of a view ({t._creator.name} of another tensor, shape {t.shape}) while gradients "
+            "are recorded is not supported: it would not reach the tensor it is a view of. Change the base "
+            "tensor with indexing (base[index] = value) or write it out of place (v = v + 1)")
     old = Tensor.__new__(Tensor)
     old.data, old.grad, old.requires_grad = t.data, None, t.requires_grad
     old._creator, old._output_index, old._version = t._creator, t._output_index, t._version
-    if t._creator is not None and t._creator.retained and t._output_index in t._creator.retained:
-        t._creator.retained[t._output_index] = weakref.ref(old)
     return old
 
 
@@ -124,6 +136,11 @@ def _rebind(t, result):
     if result.shape != t.shape:
         raise ValueError(f"in-place op: the result has shape {result.shape} but the tensor has shape {t.shape}; "
                          "an in-place change cannot broadcast the tensor itself")
+    retains = t.retains_grad
+    if retains:  # the retained gradient is the one of the changed value (as in PyTorch)
+        del t._creator.retained[t._output_index]
     t.data, t.requires_grad = result.data, result.requires_grad
     t._creator, t._output_index = result._creator, result._output_index
     t._version = [t._version[0] + 1]
+    if retains:
+        t.retain_grad()

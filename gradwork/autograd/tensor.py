@@ -282,19 +282,19 @@ class Tensor:
     # See gradwork/autograd/inplace.py: under no_grad (or on tensors outside the graph) these change
     # the array itself; on a recorded result they are recorded like any op.
     def add_(self, other, *, alpha=1):
-        return inplace.apply_(self, "add_", lambda t: t + (other if alpha == 1 else other * alpha))
+        return inplace.apply_(self, "add_", lambda t: t + (other if alpha == 1 else other * alpha), other)
 
     def sub_(self, other, *, alpha=1):
-        return inplace.apply_(self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha))
+        return inplace.apply_(self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha), other)
 
     def mul_(self, other):
-        return inplace.apply_(self, "mul_", lambda t: t * other)
+        return inplace.apply_(self, "mul_", lambda t: t * other, other)
 
     def div_(self, other):
-        return inplace.apply_(self, "div_", lambda t: t / other)
+        return inplace.apply_(self, "div_", lambda t: t / other, other)
 
     def pow_(self, exponent):
-        return inplace.apply_(self, "pow_", lambda t: t ** exponent)
+        return inplace.apply_(self, "pow_", lambda t: t ** exponent, exponent)
 
     def clamp_(self, min=None, max=None):
         return inplace.apply_(self, "clamp_", lambda t: ops.clip(t, min, max))

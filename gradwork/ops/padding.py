@@ -114,8 +114,10 @@ def _gather_adjoint(g, axis, size, left, right, source):
     gx = xp.zeros((size,) + g.shape[1:], dtype=g.dtype)
     first, last = max(0, -left), max(max(0, -left), min(size, size + right))  # the interior, in input positions
     gx[first:last] = g[first + left:last + left]
-    for j in [*range(first + left), *range(last + left, len(source))]:  # the border: a few slices
-        gx[source[j]] += g[j]
+    interior = range(first + left, last + left)  # output positions of the interior block (maybe empty)
+    for j in range(len(source)):  # the border: a few slices (all of them when a crop ate the interior)
+        if j not in interior:
+            gx[source[j]] += g[j]
     return xp.moveaxis(gx, 0, axis)
 
 

@@ -85,6 +85,11 @@ class Prod(Function):
         return gy * _product_of_others(x, self.axis)
 
 
+def _kept_shape(shape, axes):
+    """The shape of a reduction over ``axes`` with keepdims."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 def _product_of_others(x, axis):
     """For each element, the product of all other elements along ``axis``."""
     n = x.shape[axis]
@@ -102,9 +107,11 @@ class CumSum(Function):
         self.axis = axis
 
     def forward(self, x):
-        return xp.cumsum(x, axis=self.axis)
+        return xp.cumsum(x, axis=self.axis).reshape(x.shape)  # (a 0-d input stays 0-d)
 
     def backward(self, gy):  # yᵢ = Σ_{j≤i} xⱼ, so xⱼ gets Σ_{i≥j} gyᵢ: a cumulative sum from the end
+        if gy.ndim == 0:
+            return gy
         return xp.flip(xp.cumsum(xp.flip(gy, self.axis), axis=self.axis), self.axis)
 
 
@@ -115,9 +122,10 @@ class LogSumExp(Function):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        m = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+        m = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, self.axes), x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)  # all −inf (or inf) along an axis: nothing to shift
-        y = m + xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True))
+        with xp.errstate(divide="ignore"):  # log 0 = −inf: the log-sum-exp of nothing (an empty axis)
+            y = m + xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True))
         self.save_for_backward(x, y)
         return y if self.keepdims else xp.squeeze(y, axis=self.axes)
 
@@ -142,7 +150,7 @@ class Norm(Function):
         a = xp.abs(x)
         p = self.p
         if p == math.inf:
-            y = a.max(axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+            y = a.max(axis=self.axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, self.axes), x.dtype)
         elif p == 2:
             y = xp.sqrt((a * a).sum(axis=self.axes, keepdims=True))
         elif p == 1:
@@ -165,7 +173,9 @@ class Norm(Function):
         safe = xp.where(y == 0, 1, y)
         if p == 2:
             return xp.where(y == 0, 0, gy * x / safe)
-        return xp.where(y == 0, 0, gy * xp.sign(x) * xp.abs(x) ** (p - 1) / safe ** (p - 1))
+        with xp.errstate(divide="ignore", invalid="ignore"):  # |x|^(p−1) at x = 0 for p < 1: taken as 0
+            power = xp.where(x == 0, 0, xp.abs(x) ** (p - 1))
+        return xp.where(y == 0, 0, gy * xp.sign(x) * power / safe ** (p - 1))
 
 
 def _reduction_args(x, axis, keepdims, dim, keepdim):

@@ -347,4 +347,6 @@ def unbind(x, dim=0):
     """The slices of ``x`` along ``dim``, that axis removed: a (3, 4) tensor unbinds into three (4,) rows."""
     x = as_tensor(x)
     (axis,) = normalize_axes(dim, x.ndim)
+    if x.shape[axis] == 0:
+        return ()
     return tuple(squeeze(piece, axis) for piece in split(x, 1, axis))

@@ -126,3 +126,55 @@ def test_backward_through_a_graph_recorded_before_an_optimiser_step_raises():
     optim.SGD([w], lr=0.1).step()
     with pytest.raises(RuntimeError, match="changed in place"):
         loss.backward()
+
+
+def test_ops_that_used_a_tensor_before_an_in_place_change_keep_their_own_input():
+    x = gw.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    y = x * 1.0
+    z = y.exp()        # uses y as it was
+    y.mul_(5.0)        # recorded: y is now a new node
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]))
+    x.grad = None
+    y = x * 1.0
+    z = y * 3.0
+    y.add_(1.0)
+    y.add_(1.0)
+    (z + y).sum().backward()
+    np.testing.assert_allclose(x.grad, [4.0, 4.0])
+
+
+def test_an_in_place_op_with_an_operand_that_needs_grad_is_recorded():
+    h = gw.zeros(3, dtype=np.float64)
+    w = gw.tensor([1.0, 1.0, 1.0], dtype=np.float64, requires_grad=True)
+    h += w * 2.0
+    h.sum().backward()
+    np.testing.assert_allclose(w.grad, [2.0, 2.0, 2.0])
+
+
+def test_retain_grad_survives_an_in_place_change_and_keeps_the_changed_values_gradient():
+    x = gw.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    y = x * 2.0
+    y.retain_grad()
+    y.add_(1.0)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad, [6.0, 10.0])
+
+
+def test_a_recorded_in_place_change_of_a_view_is_refused_clearly():
+    y = gw.tensor([0.0, 1.0, 2.0, 3.0], requires_grad=True) * 2.0
+    with pytest.raises(RuntimeError, match="view"):
+        y[:2].add_(10.0)
+
+
+def test_changing_a_recurrent_layers_output_view_makes_backward_raise():
+    import gradwork.nn.functional as F
+    rng = np.random.default_rng(0)
+    x = gw.tensor(rng.standard_normal((3, 2, 4)), requires_grad=True)
+    out, _ = F.rnn_layer(x, gw.zeros(2, 3, dtype=np.float64), gw.tensor(rng.standard_normal((3, 4)), requires_grad=True),
+                         gw.tensor(rng.standard_normal((3, 3)), requires_grad=True))
+    loss = out.sum()
+    with gw.no_grad():
+        out.mul_(0.0)  # out is a view of the hidden states the layer saved
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()

@@ -117,3 +117,19 @@ def test_shape_methods_match_their_numpy_meaning():
 def test_bad_arguments_name_what_is_wrong(call, error, words):
     with pytest.raises(error, match=words):
         call(gw.zeros(2, 3))
+
+
+def test_edge_shapes_match_pytorch():
+    x = gw.tensor(np.array(3.0), requires_grad=True)
+    y = x.cumsum(0)
+    y.backward()
+    assert y.shape == () and x.grad == 1.0
+    assert gw.zeros(0, 3).norm(float("inf"), dim=-1).shape == (0,)
+    assert gw.zeros(0, 3).logsumexp(-1).shape == (0,)
+    assert gw.zeros(0, 3).unbind(0) == ()
+
+
+def test_norm_below_one_has_a_zero_gradient_at_zero():
+    x = gw.tensor(np.array([0.0, 2.0, -1.0]), requires_grad=True)
+    x.norm(0.5).backward()
+    assert x.grad[0] == 0 and np.all(np.isfinite(x.grad))

@@ -155,3 +155,9 @@ def test_pad_amounts_must_be_ints():
         pad(gw.zeros(2, 3), (1.5, 1))
     with pytest.raises(ConfigError, match="pad must be a sequence of ints"):
         pad(gw.zeros(2, 3), 1)
+
+
+def test_replicate_padding_whose_crop_removes_the_interior_sends_every_gradient_to_the_edge():
+    x = leaf([[1.0, 2.0]])
+    pad(x, (3, -3), "replicate").sum().backward()  # output [1, 1]: both copies of the first value
+    np.testing.assert_array_equal(x.grad, [[2.0, 0.0]])
