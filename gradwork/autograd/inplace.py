@@ -13,7 +13,10 @@ Three cases, as in PyTorch:
    middle of the computation that differentiates it has no meaning; do it under ``no_grad``.
 3. A result of recorded ops (``h = x @ w; h += b``): the change is recorded like any op, so its
    gradient flows. The tensor gets the new value in a *new* array, because the old one may be saved
-   for backward (``relu`` keeps its output); views taken before the change keep the old values.
+   for backward (``relu`` keeps its output); views taken before the change keep the old values, and
+   the ops that used the tensor before the change keep using the old value (each op records where
+   its inputs came from). A recorded change of a *view* (``h[:2].add_(1)``) is refused: the new array
+   would not reach the tensor it is a view of; write ``h[:2] = h[:2] + 1`` on the base instead.
 
 Every change counts up the tensor's version. An op that saved an array for its backward remembers
 the version it saw, and backward refuses to run if it has moved on: changing, under ``no_grad``,
