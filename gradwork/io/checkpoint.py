@@ -20,6 +20,7 @@ from safetensors.numpy import save as safetensors_bytes
 from gradwork import _files
 from gradwork.backend import xp
 from gradwork.errors import CheckpointError
+from gradwork.io.state_dict_file import file_format
 
 OPTIMIZER_PREFIX = "__optimizer__/"
 FORMAT = "gradwork-checkpoint-v1"
@@ -75,6 +76,11 @@ def load(path, model=None, optimizer=None):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"no checkpoint at {path}: the file does not exist")
+    kind = file_format(path)
+    if kind in ("torch", "torch-legacy", "onnx"):
+        what = "an ONNX model" if kind == "onnx" else "a PyTorch file (torch.save)"
+        raise CheckpointError(f"{path} is {what}, not a gradwork checkpoint: read its weights with "
+                              f"gw.io.load_state_dict_file({path!r}), then model.load_state_dict(...) them")
     try:
         with safe_open(path, framework="np") as f:
             text = (f.metadata() or {}).get("gradwork")
@@ -120,7 +126,8 @@ def _read_header(text, path):
         raise _corrupt(path, "not valid JSON") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a safetensors file but not a gradwork checkpoint "
-                              "(its header has no gradwork metadata); load its arrays with safetensors directly")
+                              "(its header has no gradwork metadata, e.g. written by PyTorch); read its weights with "
+                              f"gw.io.load_state_dict_file({path!r}), then model.load_state_dict(...) them")
     fields = set(header) - {"format"}
     if fields not in ({"epoch", "metadata"}, {"epoch", "metadata", "optimizer"}):
         raise _corrupt(path, f"fields {sorted(header)}, expected format, epoch, metadata and optionally optimizer")
