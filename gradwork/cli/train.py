@@ -41,6 +41,8 @@ LANGUAGE_MODEL_ONLY = ("text", "seq_len", "cell", "embedding_dim")
 LANGUAGE_MODEL_OPTIONS = ("hidden", "dropout", *LANGUAGE_MODEL_ONLY)
 SETTINGS = ("model", *SHARED, *CLASSIFIER_ONLY, *MODEL_OPTIONS, *LANGUAGE_MODEL_ONLY)
 CHANGEABLE_ON_RESUME = ("epochs", "lr")
+TENSORBOARD = "tensorboard"  # the folder of a run's TensorBoard logs (--tensorboard without DIR)
+NOT_HPARAMS = ("gradwork_version", "vocabulary")  # config fields that are not settings to compare runs by
 
 
 def add_arguments(parser):
@@ -89,6 +91,10 @@ def add_arguments(parser):
                         help="continue the run in this folder up to --epochs (a run stopped before its first "
                              "epoch finished starts again from the beginning)")
     parser.add_argument("--verbose", type=NON_NEGATIVE_INT, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
+    parser.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
+                        help="write TensorBoard logs (losses, metrics, lr, batch loss, curves, hyperparameters) to DIR "
+                             f"(default RUN/{TENSORBOARD}; needs pip install \"gradwork[tensorboard]\"); --resume "
+                             f"continues in RUN/{TENSORBOARD} if it exists, or in the DIR given again")
 
 
 def option(name):
@@ -259,18 +265,33 @@ def _resume(args):
     return folder, experiment, history, done
 
 
+def tensorboard_callbacks(args, folder):
+    """``--tensorboard [DIR]``: a ``TensorBoard`` writing to DIR or RUN/tensorboard (and, resuming, to
+    RUN/tensorboard when it exists); made before the run folder is touched, so that a missing tensorboardX
+    stops the command first. The option is not recorded in config.json."""
+    default = folder.file(TENSORBOARD)
+    given = getattr(args, "tensorboard", None)
+    if given is None and not (args.resume and os.path.isdir(default)):
+        return []
+    return [train.TensorBoard(given or default)]
+
+
 def run(args):
     if args.resume:
+        callbacks = tensorboard_callbacks(args, RunFolder(args.resume))
         folder, experiment, history, initial_epoch = _resume(args)
         created = False
     else:
         config = config_from_args(args)
         name = f"{config['model']}-{config['dataset']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         folder = RunFolder(args.out or os.path.join("runs", name))
+        callbacks = tensorboard_callbacks(args, folder)
         experiment = build_experiment(config)  # data and model first: a failure here leaves no folder behind
         folder.create(config)
         history, initial_epoch, created = None, 0, True
     config = experiment.config
+    for callback in callbacks:
+        callback.hparams = {k: v for k, v in config.items() if k not in NOT_HPARAMS}
 
     print(experiment.describe(), file=sys.stderr)
     start = time.perf_counter()
@@ -278,7 +299,7 @@ def run(args):
         # A diverging run is reported once, from history.stop_reason below: NumPy's overflow warnings
         # would only repeat it less clearly.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = experiment.fit([SaveEveryEpoch(folder)], args.verbose, initial_epoch, history)
+            history = experiment.fit([SaveEveryEpoch(folder), *callbacks], args.verbose, initial_epoch, history)
     except BaseException:  # Ctrl-C, SIGTERM (see main), a full disk, a bug: keep only finished epochs
         if created and not folder.has_checkpoint():
             folder.discard()  # nothing finished: leave no half run behind
