@@ -15,5 +15,6 @@ from gradwork.ops import (abs, argmax, argmin, cat, chunk, clip, clone, cos, cum
                           transpose, unbind, unsqueeze, var, where)
 from gradwork import data, io, kernels, models, nn, optim, tools, train  # noqa: E402
 from gradwork.io import load, save  # noqa: E402
+from gradwork import onnx  # noqa: E402  (imports onnx itself only when export runs)
 
 __version__ = "0.1.0"

@@ -1,0 +1,378 @@
+"""Each recorded gradwork op as ONNX nodes: one small function per Function class.
+
+A converter gets a context ``c`` (see ``exporter.Context``) with the op (``c.fn``), the ONNX names of
+its inputs (``c.x``) and of the outputs it must produce (``c.out``), their shapes, and helpers:
+``c.node(op_type, inputs, outputs=None, **attributes)`` adds a node and returns its output name,
+``c.const(array)`` / ``c.ints(list)`` / ``c.scalar(number)`` add an initializer,
+``c.unsupported(reason)`` refuses the op. The reference Function classes are mapped (export traces
+under ``kernels.use("reference")``); ``MODULES`` maps the layers exported whole.
+"""
+import math
+
+import numpy as np
+
+from gradwork.backend import xp
+
+
+def _unary(op_type, **attributes):
+    def convert(c):
+        c.node(op_type, [c.x[0]], c.out, **attributes)
+    return convert
+
+
+def _binary(op_type):
+    def convert(c):
+        c.node(op_type, c.x[:2], c.out)
+    return convert
+
+
+def linear(c):
+    x, w = c.x[0], c.x[1]
+    if len(c.in_shapes[0]) == 2:  # (N, in) · Wᵀ + b: one Gemm
+        c.node("Gemm", c.x, c.out, transB=1)
+        return
+    y = c.node("MatMul", [x, c.node("Transpose", [w], perm=[1, 0])])
+    if len(c.x) > 2:
+        c.node("Add", [y, c.x[2]], c.out)
+    else:
+        c.node("Identity", [y], c.out)
+
+
+def leaky_relu(c):
+    c.node("LeakyRelu", c.x, c.out, alpha=float(c.fn.negative_slope))
+
+
+def elu(c):
+    c.node("Elu", c.x, c.out, alpha=float(c.fn.alpha))
+
+
+def silu(c):  # x·σ(x)
+    c.node("Mul", [c.x[0], c.node("Sigmoid", [c.x[0]])], c.out)
+
+
+def softplus(c):  # log(1 + e^(βx))/β, and x itself where βx > threshold
+    x = c.x[0]
+    z = c.node("Mul", [x, c.scalar(c.fn.beta)])
+    smooth = c.node("Div", [c.node("Softplus", [z]), c.scalar(c.fn.beta)])
+    c.node("Where", [c.node("Greater", [z, c.scalar(c.fn.threshold)]), x, smooth], c.out)
+
+
+def hardtanh(c):
+    c.node("Clip", [c.x[0], c.scalar(c.fn.min_val), c.scalar(c.fn.max_val)], c.out)
+
+
+def gelu(c):
+    x = c.x[0]
+    if c.fn.approximate == "tanh":  # 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))
+        cube = c.node("Mul", [c.node("Mul", [x, x]), x])
+        inner = c.node("Mul", [c.node("Add", [x, c.node("Mul", [cube, c.scalar(0.044715)])]),
+                               c.scalar(math.sqrt(2 / math.pi))])
+        gate = c.node("Add", [c.node("Tanh", [inner]), c.scalar(1.0)])
+    else:  # 0.5x(1 + erf(x/√2))
+        gate = c.node("Add", [c.node("Erf", [c.node("Div", [x, c.scalar(math.sqrt(2))])]), c.scalar(1.0)])
+    c.node("Mul", [c.node("Mul", [x, gate]), c.scalar(0.5)], c.out)
+
+
+def softmax(c):
+    c.node("Softmax", c.x, c.out, axis=int(c.fn.axis))
+
+
+def log_softmax(c):
+    c.node("LogSoftmax", c.x, c.out, axis=int(c.fn.axis))
+
+
+def pow_scalar(c):
+    c.node("Pow", [c.x[0], c.scalar(c.fn.exponent)], c.out)
+
+
+def log1p(c):
+    c.node("Log", [c.node("Add", [c.x[0], c.scalar(1.0)])], c.out)
+
+
+def clip(c):
+    low = c.scalar(c.fn.low) if c.fn.low is not None else ""
+    high = c.scalar(c.fn.high) if c.fn.high is not None else ""
+    c.node("Clip", [c.x[0], low, high], c.out)
+
+
+def cast(c):
+    from onnx import helper
+    c.node("Cast", c.x, c.out, to=helper.np_dtype_to_tensor_dtype(np.dtype(c.fn.dtype)))
+
+
+def where(c):
+    c.node("Where", [c.const(np.asarray(c.fn.condition, dtype=bool)), c.x[0], c.x[1]], c.out)
+
+
+def masked_fill(c):
+    c.node("Where", [c.const(np.asarray(c.fn.mask, dtype=bool)), c.scalar(c.fn.value), c.x[0]], c.out)
+
+
+def _axes(axes, ndim):
+    if axes is None:
+        return list(range(ndim))
+    axes = (axes,) if isinstance(axes, int) else axes
+    return [int(a) % ndim for a in axes]
+
+
+def _reduce(op_type, attribute_axes_before=18):
+    """ReduceSum takes its axes as an input from opset 13, the others from opset 18."""
+    def convert(c):
+        ndim = len(c.in_shapes[0])
+        axes = _axes(c.fn.axes, ndim)
+        keepdims = int(bool(c.fn.keepdims))
+        if c.opset >= attribute_axes_before:
+            c.node(op_type, [c.x[0], c.ints(axes)], c.out, keepdims=keepdims)
+        else:
+            c.node(op_type, [c.x[0]], c.out, axes=axes, keepdims=keepdims)
+    return convert
+
+
+def extremum(c):
+    name = getattr(c.fn.reduce, "__name__", str(c.fn.reduce))  # xp.max / xp.amax, xp.min / xp.amin
+    _reduce("ReduceMax" if "max" in name else "ReduceMin")(c)
+
+
+def reshape(c):
+    """The traced target shape, with the one size that follows the batch written −1."""
+    shape = list(c.out_shapes[0])
+    varying = c.dynamic_axes(0)
+    if len(varying) > 1:
+        c.unsupported(f"a reshape to {tuple(shape)} in which {len(varying)} sizes follow the batch size")
+    for axis in varying:
+        shape[axis] = -1
+    c.node("Reshape", [c.x[0], c.ints(shape)], c.out)
+
+
+def expand(c):
+    shape = list(c.out_shapes[0])
+    for axis in c.dynamic_axes(0):
+        shape[axis] = 1  # Expand broadcasts both ways: 1 keeps the input's (batch) size
+    c.node("Expand", [c.x[0], c.ints(shape)], c.out)
+
+
+def permute(c):
+    ndim = len(c.in_shapes[0])
+    c.node("Transpose", c.x, c.out, perm=[int(d) % ndim for d in c.fn.dims])
+
+
+def get_item(c):
+    """Basic indexing: ints, slices, None and ``...``; or one integer array on one axis (Gather)."""
+    index = c.fn.index if isinstance(c.fn.index, tuple) else (c.fn.index,)
+    shape = c.in_shapes[0]
+    if c.fn.advanced:
+        arrays = [i for i, p in enumerate(index) if not (isinstance(p, slice) and p == slice(None))]
+        if len(arrays) != 1 or isinstance(index[arrays[0]], slice):
+            c.unsupported("indexing with integer arrays on more than one axis")
+        axis = arrays[0]
+        c.node("Gather", [c.x[0], c.const(np.asarray(index[axis], dtype=np.int64))], c.out, axis=axis)
+        return
+    if any(isinstance(p, (list, xp.ndarray)) for p in index):
+        c.unsupported("indexing with a boolean mask")
+    if sum(p is Ellipsis for p in index) > 1:
+        c.unsupported("an index with two ellipses")
+    consumed = sum(1 for p in index if p is not None and p is not Ellipsis)
+    parts = []
+    for p in index:
+        parts.extend([slice(None)] * (len(shape) - consumed) if p is Ellipsis else [p])
+    parts.extend([slice(None)] * (len(shape) + sum(p is None for p in parts) - len(parts)))
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    axis = out_axis = 0
+    for p in parts:
+        if p is None:
+            unsqueeze.append(out_axis)
+            out_axis += 1
+            continue
+        if isinstance(p, slice):
+            if p != slice(None):
+                start, stop, step = p.indices(shape[axis])
+                if step < 0 and stop < 0:
+                    stop = -shape[axis] - 1  # past the front: ONNX's "to the start" going backwards
+                starts.append(start), ends.append(stop), axes.append(axis), steps.append(step)
+            out_axis += 1
+        else:
+            i = int(p) % shape[axis]
+            starts.append(i), ends.append(i + 1), axes.append(axis), steps.append(1)
+            squeeze.append(axis)
+        axis += 1
+    y = c.x[0]
+    if axes:
+        y = c.node("Slice", [y, c.ints(starts), c.ints(ends), c.ints(axes), c.ints(steps)])
+    if squeeze:
+        y = c.node("Squeeze", [y, c.ints(squeeze)])
+    if unsqueeze:
+        y = c.node("Unsqueeze", [y, c.ints(unsqueeze)])
+    c.node("Identity", [y], c.out)
+
+
+def cat(c):
+    c.node("Concat", c.x, c.out, axis=int(c.fn.axis) % len(c.out_shapes[0]))
+
+
+def stack(c):
+    axis = int(c.fn.axis) % len(c.out_shapes[0])
+    c.node("Concat", [c.node("Unsqueeze", [x, c.ints([axis])]) for x in c.x], c.out, axis=axis)
+
+
+def split(c):
+    axis = int(c.fn.axis) % len(c.in_shapes[0])
+    c.node("Split", [c.x[0], c.ints(c.fn.sizes)], c.out, axis=axis)
+
+
+def flip(c):
+    ndim = len(c.in_shapes[0])
+    axes = _axes(c.fn.axes, ndim)
+    big = np.iinfo(np.int64).max
+    c.node("Slice", [c.x[0], c.ints([-1] * len(axes)), c.ints([-big] * len(axes)), c.ints(axes),
+                     c.ints([-1] * len(axes))], c.out)
+
+
+def repeat(c):
+    repeats = list(c.fn.repeats)
+    x = c.x[0]
+    extra = len(repeats) - len(c.in_shapes[0])
+    if extra > 0:
+        x = c.node("Unsqueeze", [x, c.ints(list(range(extra)))])
+    c.node("Tile", [x, c.ints(repeats)], c.out)
+
+
+def conv2d(c):
+    (ph, pw) = c.fn.padding
+    c.node("Conv", c.x, c.out, strides=list(c.fn.stride), pads=[ph, pw, ph, pw], dilations=list(c.fn.dilation),
+           group=int(c.fn.groups), kernel_shape=list(c.in_shapes[1][2:]))
+
+
+def max_pool2d(c):
+    (ph, pw), (eh, ew) = c.fn.padding, c.fn.extra  # extra: ceil_mode's rows and columns past the end
+    c.node("MaxPool", c.x, c.out, kernel_shape=list(c.fn.kernel), strides=list(c.fn.stride),
+           pads=[ph, pw, ph + eh, pw + ew], dilations=list(c.fn.dilation))
+
+
+def avg_pool2d(c):
+    """Sum of the (zero-padded) window / kh·kw; a divisor per window (padding not counted, ceil_mode,
+    divisor_override) multiplies by kh·kw / divisor afterwards."""
+    (ph, pw), (eh, ew) = c.fn.padding, c.fn.extra
+    kh, kw = c.fn.kernel
+    attributes = dict(kernel_shape=[kh, kw], strides=list(c.fn.stride), pads=[ph, pw, ph + eh, pw + ew],
+                      count_include_pad=1)
+    if c.fn.divisor is None:
+        c.node("AveragePool", c.x, c.out, **attributes)
+        return
+    y = c.node("AveragePool", c.x, **attributes)
+    factor = (kh * kw / np.asarray(c.fn.divisor, dtype=np.float64)).astype(c.out_dtype)
+    c.node("Mul", [y, c.const(factor)], c.out)
+
+
+def adaptive_avg_pool2d(c):
+    """y = P_h · x · P_wᵀ with the op's averaging matrices; output 1×1 is GlobalAveragePool."""
+    if tuple(c.fn.output_size) == (1, 1):
+        c.node("GlobalAveragePool", c.x, c.out)
+        return
+    y = c.node("MatMul", [c.const(np.asarray(c.fn.ph)), c.x[0]])
+    c.node("MatMul", [y, c.const(np.ascontiguousarray(np.asarray(c.fn.pw).T))], c.out)
+
+
+def standardize(c):
+    """x̂ = (x − mean)/√(var + ε) over ``axes``: LayerNormalization (scale 1, bias 0) over trailing axes."""
+    ndim = len(c.in_shapes[0])
+    axes = sorted(_axes(c.fn.axes, ndim))
+    if axes == list(range(axes[0], ndim)) and c.opset >= 17:
+        normalized = c.in_shapes[0][axes[0]:]
+        c.node("LayerNormalization", [c.x[0], c.const(np.ones(normalized, c.out_dtype)),
+                                      c.const(np.zeros(normalized, c.out_dtype))], c.out,
+               axis=axes[0], epsilon=float(c.fn.eps))
+        return
+    mean = _reduce_mean(c, c.x[0], axes)
+    centered = c.node("Sub", [c.x[0], mean])
+    var = _reduce_mean(c, c.node("Mul", [centered, centered]), axes)
+    c.node("Div", [centered, c.node("Sqrt", [c.node("Add", [var, c.scalar(c.fn.eps)])])], c.out)
+
+
+def _reduce_mean(c, x, axes):
+    if c.opset >= 18:
+        return c.node("ReduceMean", [x, c.ints(axes)], keepdims=1)
+    return c.node("ReduceMean", [x], axes=axes, keepdims=1)
+
+
+CONVERTERS = {
+    "LinearFunction": linear,
+    "ReLUFunction": _unary("Relu"),
+    "LeakyReLUFunction": leaky_relu,
+    "SigmoidFunction": _unary("Sigmoid"),
+    "TanhFunction": _unary("Tanh"),
+    "ELUFunction": elu,
+    "SiLUFunction": silu,
+    "SoftplusFunction": softplus,
+    "HardtanhFunction": hardtanh,
+    "GELUFunction": gelu,
+    "SoftmaxFunction": softmax,
+    "LogSoftmaxFunction": log_softmax,
+    "Add": _binary("Add"),
+    "Sub": _binary("Sub"),
+    "Mul": _binary("Mul"),
+    "Div": _binary("Div"),
+    "Pow": _binary("Pow"),
+    "MatMul": _binary("MatMul"),
+    "Neg": _unary("Neg"),
+    "PowScalar": pow_scalar,
+    "Exp": _unary("Exp"),
+    "Log": _unary("Log"),
+    "Log1p": log1p,
+    "Sin": _unary("Sin"),
+    "Cos": _unary("Cos"),
+    "Sqrt": _unary("Sqrt"),
+    "Abs": _unary("Abs"),
+    "Clone": _unary("Identity"),
+    "Clip": clip,
+    "Cast": cast,
+    "Where": where,
+    "MaskedFill": masked_fill,
+    "Sum": _reduce("ReduceSum", attribute_axes_before=13),
+    "Mean": _reduce("ReduceMean"),
+    "LogSumExp": _reduce("ReduceLogSumExp"),
+    "Extremum": extremum,
+    "Reshape": reshape,
+    "Expand": expand,
+    "Permute": permute,
+    "GetItem": get_item,
+    "Cat": cat,
+    "Stack": stack,
+    "Split": split,
+    "Flip": flip,
+    "Repeat": repeat,
+    "Conv2dFunction": conv2d,
+    "MaxPool2dFunction": max_pool2d,
+    "AvgPool2dFunction": avg_pool2d,
+    "AdaptiveAvgPool2dFunction": adaptive_avg_pool2d,
+    "Standardize": standardize,
+}
+
+
+# ------------------------------------------------------------------ layers exported whole
+
+def batch_norm(c):
+    """Eval-mode batch norm (running statistics) as one BatchNormalization node; the layer's scale and
+    shift are its parameters (ones and zeros without ``affine``)."""
+    m = c.module
+    if not m.track_running_stats:
+        c.unsupported("batch norm with batch statistics (no running statistics)")
+    channels = m.num_features
+    dtype = c.out_dtype
+    scale = c.param(m.weight) if m.weight is not None else c.const(np.ones(channels, dtype))
+    bias = c.param(m.bias) if m.bias is not None else c.const(np.zeros(channels, dtype))
+    mean, var = c.param(m.running_mean), c.param(m.running_var)
+    c.node("BatchNormalization", [c.x[0], scale, bias, mean, var], c.out, epsilon=float(m.eps))
+
+
+def embedding(c):
+    """Rows of the weight picked by the (int64) ids: Gather on axis 0."""
+    if getattr(c.module, "max_norm", None) is not None:
+        c.unsupported("an embedding with max_norm (it renormalises rows while it runs)")
+    c.node("Gather", [c.param(c.module.weight), c.x[0]], c.out, axis=0)
+
+
+def module_converters():
+    """Layer class → converter, for the layers exported as a whole."""
+    from gradwork.nn.embedding import Embedding
+    from gradwork.nn.normalization import _BatchNorm
+    return {_BatchNorm: batch_norm, Embedding: embedding}
