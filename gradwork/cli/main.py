@@ -18,12 +18,13 @@ import signal
 import sys
 import traceback
 
-from gradwork.cli import demo, diagnose, evaluate, generate, gradcheck, search, summary, train, word2vec
+from gradwork.cli import demo, diagnose, evaluate, export, generate, gradcheck, search, summary, train, word2vec
 from gradwork.errors import GradworkError
 
 COMMANDS = {
     "train": (train, "train a model and write a run folder (weights, config, history, curves)"),
     "evaluate": (evaluate, "evaluate a trained run on its test split"),
+    "export": (export, "export a trained run's model to ONNX and check it in onnxruntime"),
     "demo": (demo, "run one of the course examples (gradwork demo --list)"),
     "diagnose": (diagnose, "bias or variance? and is the loss curve healthy? read from a run folder"),
     "generate": (generate, "sample text from a trained character language model (char-rnn)"),
