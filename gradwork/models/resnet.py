@@ -6,6 +6,8 @@ The shortcut is the identity, or a 1×1 convolution (+ BN) when the block change
 channels or the resolution. Because the identity is always available, a deep stack is never
 worse at fitting than a shallow one, and gradients flow straight through the additions.
 """
+import re
+
 from gradwork.nn import init
 from gradwork.nn.activation import ReLU
 from gradwork.nn.containers import Sequential
@@ -79,9 +81,54 @@ class ResNet(Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def resnet18(in_channels=3, num_classes=10, small_input=True):
-    """ResNet-18: four stages of two blocks, 64–512 channels (11 million parameters)."""
-    return ResNet((2, 2, 2, 2), (64, 128, 256, 512), in_channels, num_classes, small_input)
+def resnet18(in_channels=3, num_classes=10, small_input=True, weights=None, widths=(64, 128, 256, 512)):
+    """ResNet-18: four stages of two blocks, 64–512 channels (11 million parameters).
+
+    ``weights=PATH`` loads pretrained weights — this model's own state dict, or torchvision's
+    ``resnet18`` (use ``small_input=False``: torchvision's stem is the ImageNet one, 7×7/2 and a
+    max-pool) — in any format :func:`gradwork.io.load_state_dict_file` reads. torchvision's names are
+    mapped to gradwork's (:func:`torchvision_name`): ``conv1``/``bn1`` → ``stem.0``/``stem.1``,
+    ``layer<k>.<j>`` → ``stages.<k-1>.<j>``, ``downsample`` → ``shortcut``, ``fc`` → ``head.2``;
+    the blocks' own names (conv1, bn1, conv2, bn2) are the same. The final layer loads only if it
+    fits ``num_classes``; otherwise it keeps its fresh initialisation (a warning says so) for
+    transfer learning. ``widths`` shrinks the model for experiments. Make the file on a machine
+    with torchvision::
+
+        import torch, torchvision
+        torch.save(torchvision.models.resnet18(weights="IMAGENET1K_V1").state_dict(), "resnet18.pt")
+
+    then freeze everything but the new head and train it::
+
+        model = resnet18(num_classes=10, small_input=False, weights="resnet18.pt")
+        model.freeze()
+        model.head.unfreeze()
+        optimizer = gw.optim.SGD((p for p in model.parameters() if p.requires_grad), lr=0.01)
+
+    (in training mode BatchNorm still updates its running statistics: call ``model.stem.eval()`` and
+    ``model.stages.eval()`` after each ``model.train()`` to keep them fixed too.) ImageNet weights
+    expect images normalised with mean (0.485, 0.456, 0.406) and standard deviation (0.229, 0.224, 0.225).
+    """
+    model = ResNet((2, 2, 2, 2), tuple(widths), in_channels, num_classes, small_input)
+    if weights is not None:
+        from gradwork.io.state_dict_file import load_pretrained  # io sits above models: imported when used
+        load_pretrained(model, weights, rename=torchvision_name, head="head.")
+    return model
+
+
+def torchvision_name(key):
+    """torchvision's ResNet names as gradwork's (``layer2.0.downsample.1.weight`` →
+    ``stages.1.0.shortcut.1.weight``); gradwork's own names are kept."""
+    if key.startswith("conv1."):
+        return "stem.0." + key[len("conv1."):]
+    if key.startswith("bn1."):
+        return "stem.1." + key[len("bn1."):]
+    if key.startswith("fc."):
+        return "head.2." + key[len("fc."):]
+    match = re.fullmatch(r"layer(\d+)\.(\d+)\.(.+)", key)
+    if match and int(match[1]) >= 1:
+        rest = match[3].replace("downsample.", "shortcut.", 1) if match[3].startswith("downsample.") else match[3]
+        return f"stages.{int(match[1]) - 1}.{match[2]}.{rest}"
+    return key
 
 
 def resnet_small(in_channels=3, num_classes=10, blocks=3):
