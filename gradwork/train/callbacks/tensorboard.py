@@ -11,9 +11,12 @@ The tags, one scheme throughout — the quantity, then where it was measured::
 
 Per-epoch values are written at the epoch's number as ``history.json`` records it (0, 1, …), so a
 chart's points are the history's values. The batch loss is written at the global step
-``epoch · steps_per_epoch + step``, which keeps counting when a run is resumed (``initial_epoch > 0``);
+``epoch · steps_per_epoch + step``, which keeps counting when a run is resumed (``initial_epoch > 0``;
+counted on step by step from there, so it stays in order where epochs differ in length, as in word2vec);
 a resumed writer also hides the steps of an epoch that a kill cut short (tensorboardX's ``purge_step``),
-so those are not drawn twice. At the end the hyperparameters are written with the final metrics
+so those are not drawn twice. (That purge works on the step scale only: an epoch that finished after
+the checkpoint the run resumes from keeps its old per-epoch points beside the new ones. ``gradwork
+train`` saves the checkpoint before this callback writes, so its runs never have one.) At the end the hyperparameters are written with the final metrics
 (``add_hparams``: TensorBoard's HPARAMS tab, one row per run) in the sub-folder ``hparams``.
 
 tensorboardX is an optional dependency (``pip install "gradwork[tensorboard]"``): it is imported when
@@ -81,19 +84,22 @@ class TensorBoard(Callback):
         self.writer = None
 
     def on_train_begin(self, state):
-        self.writer = None
+        self.writer, self._global_step = None, 0
         self._start_lr = state.optimizer.param_groups[0]["lr"] if state.optimizer is not None else None
 
     def on_epoch_begin(self, state):
         if self.writer is None:  # made here, where the first epoch (initial_epoch when resuming) is known
-            first_step = state.epoch * state.steps_per_epoch
+            first_step = self._global_step = state.epoch * state.steps_per_epoch
             # tensorboardX names a file by the second and the host: a run resumed within the same second
             # would overwrite the first one's file without a suffix of its own
             self.writer = self._SummaryWriter(logdir=self.log_dir, purge_step=first_step if first_step else None,
                                               filename_suffix=f".{time.time_ns()}")
 
     def on_batch_end(self, state, logs):
-        self.writer.add_scalar("batch/loss", logs["batch_loss"], state.epoch * state.steps_per_epoch + state.step)
+        # counted on from the first step of this run: epoch · steps_per_epoch + step for fit, and still one
+        # step after the other where the number of steps changes from epoch to epoch (word2vec)
+        self.writer.add_scalar("batch/loss", logs["batch_loss"], self._global_step)
+        self._global_step += 1
 
     def on_epoch_end(self, state, logs):
         for key, value in logs.items():
