@@ -368,7 +368,14 @@ def embedding(c):
     """Rows of the weight picked by the (int64) ids: Gather on axis 0."""
     if getattr(c.module, "max_norm", None) is not None:
         c.unsupported("an embedding with max_norm (it renormalises rows while it runs)")
-    c.node("Gather", [c.param(c.module.weight), c.x[0]], c.out, axis=0)
+    if c.x:
+        ids = c.x[0]
+    else:  # ids given as an array, not a tensor (learned positions: arange(T)): a constant
+        if c.dynamic_axes(0):
+            c.unsupported("embedding ids that follow the batch size but are not a tensor input")
+        raw = c.node_.record.args[0]
+        ids = c.const(np.asarray(getattr(raw, "data", raw), dtype=np.int64))
+    c.node("Gather", [c.param(c.module.weight), ids], c.out, axis=0)
 
 
 def module_converters():

@@ -169,6 +169,13 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
         for key, name in zip(node.output_keys, out):
             graph.value_names[key] = name
 
+    used = {name for n in graph.nodes for name in n.input}
+    for name in input_names:
+        if name not in used:
+            raise UnsupportedOperatorError(
+                f"ONNX export (opset {opset_version}): the input '{name}' reaches no recorded op: the model uses it "
+                "outside gradwork's ops (e.g. in NumPy, as GraphConv normalises its adjacency matrix), so the "
+                "traced value would be baked into the file as a constant; nothing was written")
     inputs = [_value_info(helper, name, t.data, dynamic_batch) for t, name in zip(first.inputs, input_names)]
     outputs = []
     for i, (t, name) in enumerate(zip(first.outputs, output_names)):

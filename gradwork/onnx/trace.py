@@ -59,7 +59,7 @@ class Record:
     """One module call seen by a forward hook."""
 
     def __init__(self, path, module, args, output):
-        self.path, self.module = path, module
+        self.path, self.module, self.args = path, module, args
         self.inputs = [a for a in args if isinstance(a, Tensor)]
         self.input_keys = [key_of(a) for a in self.inputs]
         self.input_creators = [a._creator for a in self.inputs]

@@ -159,3 +159,44 @@ def test_import_gradwork_does_not_import_onnx():
     import sys
     code = "import sys, gradwork; assert 'onnx' not in sys.modules and 'onnxruntime' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def assert_exports_ids(model, ids, tmp_path):
+    path = tmp_path / "model.onnx"
+    gw.onnx.export(model, ids, path)
+    graph = onnx.load(str(path)).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64  # token ids stay int64
+    for batch in (ids, np.concatenate([ids, ids, ids[:1]])):
+        with model.evaluating():
+            expected = model(gw.tensor(batch)).data
+        (got,) = run_onnx(path, batch.astype(np.int64))
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(expected).max())))
+
+
+def test_embedding_and_layer_norm(tmp_path):
+    ids = np.random.default_rng(6).integers(0, 20, (2, 5)).astype(np.int32)
+    assert_exports_ids(nn.Sequential(nn.Embedding(20, 6), nn.LayerNorm(6), nn.Linear(6, 3)), ids, tmp_path)
+
+
+@pytest.mark.parametrize("options", [dict(num_layers=2), dict(per_token=False, activation="gelu", positions="learned")])
+def test_transformer_classifier(options, tmp_path):
+    model = models.TransformerClassifier(20, 3, d_model=8, nhead=2, dim_feedforward=16, **options)
+    ids = np.random.default_rng(7).integers(0, 20, (2, 5))
+    assert_exports_ids(model, ids, tmp_path)
+
+
+class TwoLayerGCN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.g1, self.g2 = nn.GraphConv(4, 8), nn.GraphConv(8, 3)
+
+    def forward(self, x, adjacency):
+        return self.g2(gw.relu(self.g1(x, adjacency)), adjacency)
+
+
+def test_graph_conv_refused_because_the_adjacency_is_normalised_outside_the_graph(tmp_path):
+    x = np.random.default_rng(8).random((6, 4)).astype(np.float32)
+    adjacency = (np.random.default_rng(9).random((6, 6)) > 0.5).astype(np.float32)
+    with pytest.raises(UnsupportedOperatorError, match="input1"):
+        gw.onnx.export(TwoLayerGCN(), (x, adjacency), tmp_path / "gcn.onnx", dynamic_batch=False)
+    assert os.listdir(tmp_path) == []
