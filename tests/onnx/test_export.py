@@ -200,3 +200,11 @@ def test_graph_conv_refused_because_the_adjacency_is_normalised_outside_the_grap
     with pytest.raises(UnsupportedOperatorError, match="input1"):
         gw.onnx.export(TwoLayerGCN(), (x, adjacency), tmp_path / "gcn.onnx", dynamic_batch=False)
     assert os.listdir(tmp_path) == []
+
+
+def test_missing_extra_names_the_install_command(monkeypatch, tmp_path):
+    import sys
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    with pytest.raises(gw.onnx.MissingExtraError, match=r'pip install "gradwork\[onnx\]"'):
+        gw.onnx.export(nn.Linear(2, 2), np.ones((1, 2), np.float32), tmp_path / "m.onnx")
+    assert os.listdir(tmp_path) == []
