@@ -114,3 +114,11 @@ def test_a_quantity_that_appears_later_is_warned_about(tmp_path):
         logger.on_epoch_end(State, {"loss": 0.5, "val_loss": 0.7})
     logger.on_train_end(State)
     assert rows(path) == [["epoch", "loss"], ["0", "1.0"], ["1", "0.5"]]
+
+
+def test_appending_to_a_file_that_is_not_such_a_log_is_refused(tmp_path, rng):
+    path = tmp_path / "notes.csv"
+    path.write_text("name,score\nada,3\n")
+    with pytest.raises(ValueError, match="was not written by CSVLogger"):
+        train([CSVLogger(path, append=True)], data(rng), 1, models.MLP([4, 8, 2]))
+    assert path.read_text() == "name,score\nada,3\n"

@@ -17,6 +17,7 @@ import os
 import warnings
 
 from gradwork import _files
+from gradwork.errors import ConfigError
 from gradwork.train.callbacks.base import Callback
 
 
@@ -39,6 +40,9 @@ class CSVLogger(Callback):
         if self.append and os.path.isfile(self.path) and os.path.getsize(self.path) > 0:
             with open(self.path, newline="", encoding="utf-8") as f:
                 rows = list(csv.reader(f, delimiter=self.separator))
+            if not rows or not rows[0] or rows[0][0] != "epoch":
+                raise ConfigError(f"CSVLogger: {self.path} was not written by CSVLogger (its first line should "
+                                  "start with 'epoch'); give another path, or append=False to start it afresh")
             self.columns, self._rows = rows[0][1:], rows[1:]
         else:
             self._rows = None  # start the file afresh
