@@ -39,8 +39,9 @@ def train(rng, callbacks, epochs=3, initial_epoch=0, history=None, model=None, l
     model = model or models.MLP([4, 8, 2])
     x, y = x_y or data(rng)
     return fit(model, (x, y), loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=lr), epochs=epochs,
-               val_data=(x[:16], y[:16]), batch_size=BATCH, shuffle=False, verbose=0, callbacks=callbacks if isinstance(callbacks, list) else [callbacks],
-               initial_epoch=initial_epoch, history=history)
+               val_data=(x[:16], y[:16]), batch_size=BATCH, shuffle=False, verbose=0,
+               callbacks=callbacks if isinstance(callbacks, list) else [callbacks], initial_epoch=initial_epoch,
+               history=history)
 
 
 def test_per_epoch_scalars_equal_the_history(tmp_path, rng):

@@ -16,8 +16,12 @@ counted on step by step from there, so it stays in order where epochs differ in 
 a resumed writer also hides the steps of an epoch that a kill cut short (tensorboardX's ``purge_step``),
 so those are not drawn twice. (That purge works on the step scale only: an epoch that finished after
 the checkpoint the run resumes from keeps its old per-epoch points beside the new ones. ``gradwork
-train`` saves the checkpoint before this callback writes, so its runs never have one.) At the end the hyperparameters are written with the final metrics
-(``add_hparams``: TensorBoard's HPARAMS tab, one row per run) in the sub-folder ``hparams``.
+train`` saves the checkpoint before this callback writes, so its runs never have one.)
+
+At the end come the learning-curve picture and the hyperparameters with the final metrics
+(``add_hparams``: TensorBoard's HPARAMS tab, one row per run, in the sub-folder ``hparams``).
+The writer is flushed after every epoch and closed at the end, also when training stops early or
+diverges.
 
 tensorboardX is an optional dependency (``pip install "gradwork[tensorboard]"``): it is imported when
 a ``TensorBoard`` is made, never by ``import gradwork``; matplotlib only when the curves are drawn.
