@@ -42,7 +42,8 @@ def save(model, path, optimizer=None, epoch=None, **metadata):
     ``metadata`` must be JSON-serialisable (numbers, strings, lists, dicts); it comes back from
     :func:`load` as ``checkpoint.metadata``.
     """
-    tensors = {name: xp.ascontiguousarray(value) for name, value in model.state_dict().items()}
+    # np.array(…, order="C"), not ascontiguousarray: that one turns a 0-d buffer (num_batches_tracked) into shape (1,)
+    tensors = {name: xp.array(value, order="C") for name, value in model.state_dict().items()}
     header = {"format": FORMAT, "epoch": epoch, "metadata": metadata}
     if optimizer is not None:
         state = optimizer.state_dict()
@@ -50,7 +51,7 @@ def save(model, path, optimizer=None, epoch=None, **metadata):
         for index, values in state["state"].items():
             for key, value in values.items():
                 if isinstance(value, xp.ndarray):
-                    tensors[f"{OPTIMIZER_PREFIX}{index}/{key}"] = xp.ascontiguousarray(value)
+                    tensors[f"{OPTIMIZER_PREFIX}{index}/{key}"] = xp.array(value, order="C")
                 else:
                     scalars.setdefault(str(index), {})[key] = value
         header["optimizer"] = {"type": type(optimizer).__name__, "param_groups": state["param_groups"],

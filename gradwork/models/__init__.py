@@ -18,7 +18,7 @@ from gradwork.models.mlp import MLP
 from gradwork.models.resnet import BasicBlock, ResNet, resnet18, resnet_small
 from gradwork.models.simple_convnet import SimpleConvNet
 from gradwork.models.transformer_classifier import TransformerClassifier
-from gradwork.models.vgg import VGG16, VGGNet
+from gradwork.models.vgg import VGG16, VGGNet, vgg16
 from gradwork.models.word2vec import Word2Vec
 
 # Training holds each parameter about four times: the weight, its gradient and (Adam) two moments.

@@ -150,3 +150,11 @@ def test_model_checkpoint_saves_an_epoch_whose_monitored_value_is_not_finite(tmp
     callback.on_epoch_end(state, {"val_loss": float("nan")})
     checkpoint = io.load(tmp_path / "m.safetensors")
     assert checkpoint.epoch == 1 and checkpoint.metadata == {"val_loss": None}
+
+
+def test_a_batchnorm_model_round_trips_with_its_0d_counter(tmp_path):
+    model = gw.nn.Sequential(gw.nn.Conv2d(1, 2, 3), gw.nn.BatchNorm2d(2))
+    gw.save(model, tmp_path / "bn.safetensors")
+    again = gw.nn.Sequential(gw.nn.Conv2d(1, 2, 3), gw.nn.BatchNorm2d(2))
+    gw.load(tmp_path / "bn.safetensors", model=again)
+    assert again.state_dict()["1.num_batches_tracked"].shape == ()
