@@ -29,5 +29,10 @@ class TrainingDivergedError(GradworkError, ArithmeticError):
     """The loss became NaN or infinite during training."""
 
 
+class MissingExtraError(GradworkError, ImportError):
+    """An optional library that a feature needs is not installed; the message names the extra to
+    install (``pip install "gradwork[onnx]"``, ``"gradwork[tensorboard]"``)."""
+
+
 class DataFileError(GradworkError, ValueError):
     """A data file is missing, truncated or not in the expected format."""

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from gradwork.cli.checks import POSITIVE_INT
 from gradwork.cli.language_model import LANGUAGE_MODEL
 from gradwork.cli.run_folder import RunFolder
 from gradwork.cli.train import Experiment
@@ -19,7 +20,7 @@ CHECK_BATCH = 32
 def add_arguments(parser):
     parser.add_argument("run", metavar="RUN", help="a run folder written by `gradwork train`")
     parser.add_argument("--out", default=None, help="the ONNX file to write (default RUN/model.onnx)")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX operator set version (default 17)")
+    parser.add_argument("--opset", type=POSITIVE_INT, default=17, help="ONNX operator set version (default 17)")
 
 
 def run(args):

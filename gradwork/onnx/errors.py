@@ -1,13 +1,9 @@
 """The errors of ONNX export (importable without onnx installed)."""
-from gradwork.errors import ConfigError
+from gradwork.errors import ConfigError, MissingExtraError
 
 
 class UnsupportedOperatorError(ConfigError):
     """The traced graph holds an op (or an op's setting) that has no ONNX form here; nothing was written."""
-
-
-class MissingExtraError(ConfigError, ImportError):
-    """onnx (or onnxruntime) is not installed."""
 
 
 def require(module_name):

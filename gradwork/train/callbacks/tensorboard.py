@@ -30,14 +30,10 @@ import os
 import time
 
 from gradwork.backend import xp
-from gradwork.errors import ConfigError, GradworkError
+from gradwork.errors import ConfigError, MissingExtraError
 from gradwork.train.callbacks.base import Callback
 
 HPARAMS_RUN = "hparams"  # the sub-folder add_hparams writes its session to
-
-
-class MissingExtraError(GradworkError, ImportError):
-    """An optional library that a feature needs is not installed (the message names the extra)."""
 
 
 def summary_writer_class():
