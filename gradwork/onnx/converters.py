@@ -188,6 +188,11 @@ def get_item(c):
                 start, stop, step = p.indices(shape[axis])
                 if step < 0 and stop < 0:
                     stop = -shape[axis] - 1  # past the front: ONNX's "to the start" going backwards
+                big = np.iinfo(np.int64).max  # an open end stays open whatever the size (a sequence reversed)
+                if p.start is None:
+                    start = 0 if step > 0 else -1
+                if p.stop is None:
+                    stop = big if step > 0 else -big
                 starts.append(start), ends.append(stop), axes.append(axis), steps.append(step)
             out_axis += 1
         else:
@@ -272,6 +277,108 @@ def adaptive_avg_pool2d(c):
     c.node("MatMul", [y, c.const(np.ascontiguousarray(np.asarray(c.fn.pw).T))], c.out)
 
 
+def conv_transpose2d(c):
+    """Weight (C_in, C_out/g, kh, kw) is ONNX's layout too; output_padding adds rows at the end."""
+    (ph, pw) = c.fn.padding
+    c.node("ConvTranspose", c.x, c.out, strides=list(c.fn.stride), pads=[ph, pw, ph, pw],
+           dilations=list(c.fn.dilation), group=int(c.fn.groups), output_padding=list(c.fn.output_padding),
+           kernel_shape=list(c.in_shapes[1][2:]))
+
+
+def _pads(c):
+    """ONNX's pads [begin of every axis…, end of every axis…] from the op's {axis: (left, right)}."""
+    ndim = len(c.in_shapes[0])
+    begins, ends = [0] * ndim, [0] * ndim
+    for axis, (left, right) in c.fn.pairs.items():
+        begins[axis], ends[axis] = int(left), int(right)
+    return begins + ends
+
+
+def constant_pad(c):
+    """Pad with a value; negative amounts crop, in ONNX as in gradwork."""
+    c.node("Pad", [c.x[0], c.ints(_pads(c)), c.scalar(c.fn.value)], c.out, mode="constant")
+
+
+PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def copy_pad(c):
+    """Reflect → Pad 'reflect', replicate → 'edge', circular → 'wrap' (opset 19 on). A negative amount
+    (a crop) becomes one Gather of the op's own source positions per padded axis (they do not depend
+    on the batch size: only trailing axes are padded)."""
+    from gradwork.ops.padding import source_index
+    mode = c.fn.mode
+    if mode == "circular" and c.opset < 19:
+        c.unsupported("circular padding needs ONNX Pad's mode 'wrap', which came with opset 19; "
+                      "export with opset_version=19 or later")
+    if all(left >= 0 and right >= 0 for left, right in c.fn.pairs.values()):
+        c.node("Pad", [c.x[0], c.ints(_pads(c))], c.out, mode=PAD_MODES[mode])
+        return
+    y, shape = c.x[0], list(c.in_shapes[0])
+    for axis, (left, right) in c.fn.pairs.items():
+        index = np.asarray(source_index(mode, shape[axis], left, right), dtype=np.int64)
+        y = c.node("Gather", [y, c.const(index)], axis=axis)
+        shape[axis] = len(index)
+    c.node("Identity", [y], c.out)
+
+
+# ------------------------------------------------------------------ recurrent layers
+# PyTorch stacks the gates LSTM i, f, g, o and GRU r, z, n; ONNX stacks LSTM i, o, f, c and GRU z, r, h.
+GATE_ORDER = {"RNN": [0], "LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2]}
+
+
+def _onnx_weights(c, kind, hidden, w_ih, w_hh, b_ih, b_hh):
+    """(1, G·H, I), (1, G·H, H) and (1, 2·G·H) or "" from gradwork's weight names: the gate blocks
+    reordered by a Gather, so the parameters stay initializers under their state-dict names."""
+    rows = np.concatenate([np.arange(g * hidden, (g + 1) * hidden) for g in GATE_ORDER[kind]]).astype(np.int64)
+    reorder = (lambda name: name) if kind == "RNN" else (lambda name: c.node("Gather", [name, c.const(rows)], axis=0))
+    first = c.ints([0])
+    w = c.node("Unsqueeze", [reorder(w_ih), first])
+    r = c.node("Unsqueeze", [reorder(w_hh), first])
+    if b_ih is None:
+        return w, r, ""
+    return w, r, c.node("Unsqueeze", [c.node("Concat", [reorder(b_ih), reorder(b_hh)], axis=0), first])
+
+
+def _concat_directions(c, parts):
+    return parts[0] if len(parts) == 1 else c.node("Concat", parts, axis=0)
+
+
+def _recurrent_node(c, kind, x, weights, hidden, initial, direction="forward", nonlinearity="tanh"):
+    """One ONNX RNN/LSTM/GRU node: weights = [(W, R, B) per direction]; initial = [initial_h, initial_c]
+    (names or ""). Returns Y (T, D, B, H), Y_h (D, B, H) and, for the LSTM, Y_c."""
+    w, r, b = (_concat_directions(c, list(part)) if all(part) else "" for part in zip(*weights))
+    outputs = 3 if kind == "LSTM" else 2
+    attributes = dict(hidden_size=int(hidden), direction=direction)
+    if kind == "RNN":
+        attributes["activations"] = ["Tanh" if nonlinearity == "tanh" else "Relu"] * len(weights)
+    if kind == "GRU":
+        attributes["linear_before_reset"] = 1  # PyTorch's candidate: r ⊙ (W_hn h + b_hn)
+    inputs = [x, w, r, b, "", *initial]
+    while inputs and inputs[-1] == "":
+        inputs.pop()
+    return c.node(kind, inputs, [c.graph.fresh(f"{kind.lower()}_{n}") for n in ("y", "y_h", "y_c")[:outputs]],
+                  **attributes)
+
+
+def _layer_op(kind):
+    """One direction of one layer (``ops.recurrent``): x (T, B, I), h0 (B, H)[, c0], W_ih, W_hh[, b_ih, b_hh]
+    → every h (T, B, H), the last h[, the last c] (B, H)."""
+    def convert(c):
+        states = 2 if kind == "LSTM" else 1
+        x, initial = c.x[0], c.x[1:1 + states]
+        weights = c.x[1 + states:] + [None] * (4 - len(c.x[1 + states:]))
+        hidden = c.in_shapes[1][-1]
+        first = c.ints([0])
+        initial = [c.node("Unsqueeze", [h, first]) for h in initial]
+        outputs = _recurrent_node(c, kind, x, [_onnx_weights(c, kind, hidden, *weights)], hidden, initial,
+                                  nonlinearity=getattr(c.fn, "nonlinearity", "tanh"))
+        c.node("Squeeze", [outputs[0], c.ints([1])], [c.out[0]])
+        for y, out in zip(outputs[1:], c.out[1:]):
+            c.node("Squeeze", [y, first], [out])
+    return convert
+
+
 def standardize(c):
     """x̂ = (x − mean)/√(var + ε) over ``axes``: LayerNormalization (scale 1, bias 0) over trailing axes."""
     ndim = len(c.in_shapes[0])
@@ -341,6 +448,15 @@ CONVERTERS = {
     "Flip": flip,
     "Repeat": repeat,
     "Conv2dFunction": conv2d,
+    "FastConv2d": conv2d,
+    "ConvTranspose2dFunction": conv_transpose2d,
+    "FastConvTranspose2d": conv_transpose2d,
+    "ConstantPad": constant_pad,
+    "CopyPad": copy_pad,
+    "RNNLayer": _layer_op("RNN"),
+    "LSTMLayer": _layer_op("LSTM"),
+    "FastLSTMLayer": _layer_op("LSTM"),
+    "GRULayer": _layer_op("GRU"),
     "MaxPool2dFunction": max_pool2d,
     "AvgPool2dFunction": avg_pool2d,
     "AdaptiveAvgPool2dFunction": adaptive_avg_pool2d,
@@ -378,8 +494,71 @@ def embedding(c):
     c.node("Gather", [c.param(c.module.weight), ids], c.out, axis=0)
 
 
+def recurrent(c):
+    """nn.RNN / nn.LSTM / nn.GRU whole: one ONNX node per layer (both directions in one node when
+    bidirectional), the initial state left out when none was given (zeros, of whatever batch size),
+    the time-first layout, the layers' outputs and the final states put together as gradwork does."""
+    from gradwork.nn.recurrent import GRU, LSTM
+    m = c.module
+    kind = "LSTM" if isinstance(m, LSTM) else "GRU" if isinstance(m, GRU) else "RNN"
+    states = 2 if kind == "LSTM" else 1
+    x, given = c.x[0], c.x[1:1 + states]
+    if not given and _has_hidden_state(c.node_.record, m):
+        c.unsupported("an initial state passed as a keyword argument (pass it positionally: rnn(x, hx))")
+    unbatched = len(c.in_shapes[0]) == 2
+    if unbatched:
+        x = c.node("Unsqueeze", [x, c.ints([1])])
+        given = [c.node("Unsqueeze", [h, c.ints([1])]) for h in given]
+    elif m.batch_first:
+        x = c.node("Transpose", [x], perm=[1, 0, 2])
+    D, H = m.num_directions, m.hidden_size
+    finals = [[] for _ in range(states)]
+    for layer in range(m.num_layers):
+        weights = [_onnx_weights(c, kind, H, *[c.param(t) if t is not None else None for t in
+                                               m._weights(suffix) + [None] * (4 - len(m._weights(suffix)))])
+                   for suffix in m._suffixes(layer)]
+        initial = [c.node("Slice", [h, c.ints([layer * D]), c.ints([(layer + 1) * D]), c.ints([0])]) for h in given]
+        outputs = _recurrent_node(c, kind, x, weights, H, initial, "bidirectional" if D == 2 else "forward",
+                                  getattr(m, "nonlinearity", "tanh"))
+        y = outputs[0]  # (T, D, B, H) → (T, B, D·H)
+        if D == 2:
+            y = c.node("Transpose", [y], perm=[0, 2, 1, 3])
+        x = c.node("Reshape", [y, c.ints([0, 0, -1])]) if D == 2 else c.node("Squeeze", [y, c.ints([1])])
+        for kept, final in zip(finals, outputs[1:]):
+            kept.append(final)
+    finals = [kept[0] if len(kept) == 1 else c.node("Concat", kept, axis=0) for kept in finals]
+    if unbatched:
+        x = c.node("Squeeze", [x, c.ints([1])])
+        finals = [c.node("Squeeze", [h, c.ints([1])]) for h in finals]
+    elif m.batch_first:
+        x = c.node("Transpose", [x], perm=[1, 0, 2])
+    for value, out in zip([x] + finals, c.out):
+        c.node("Identity", [value], [out])
+
+
+def _has_hidden_state(record, module):
+    """Whether the module's recorded ops used a leaf, other than its parameters, that is not all zeros
+    (a state the forward hook did not see, given by keyword)."""
+    params = {id(p) for p in module.parameters()}
+    stop = set(record.input_keys)
+    stack, seen = [t._creator for t in record.outputs if t._creator is not None], set()
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        for (creator, index), t in zip(fn.input_edges, fn.inputs):
+            if creator is None:
+                if id(t) not in params and ("leaf", id(t)) not in stop and np.any(np.asarray(t.data)):
+                    return True
+            elif ("op", id(creator), index) not in stop:
+                stack.append(creator)
+    return False
+
+
 def module_converters():
     """Layer class → converter, for the layers exported as a whole."""
     from gradwork.nn.embedding import Embedding
     from gradwork.nn.normalization import _BatchNorm
-    return {_BatchNorm: batch_norm, Embedding: embedding}
+    from gradwork.nn.recurrent import RNNBase
+    return {_BatchNorm: batch_norm, Embedding: embedding, RNNBase: recurrent}

@@ -45,14 +45,15 @@ class ModuleNode:
 
     def __init__(self, record):
         self.record = record
-        self.module, self.path = record.module, record.path
+        self.module = record.module
+        self.path = record.path or type(record.module).__name__.lower()  # the model itself: a name, not ""
         self.id = ("module", id(record))
         self.inputs = record.inputs
         self.input_keys = record.input_keys
         self.input_creators = record.input_creators
-        self.output_keys = [record.output_key]
-        self.out_shapes = [record.output.shape]
-        self.out_dtypes = [record.output.dtype]
+        self.output_keys = [key_of(o) for o in record.outputs]
+        self.out_shapes = [o.shape for o in record.outputs]
+        self.out_dtypes = [o.dtype for o in record.outputs]
 
 
 class Record:
@@ -60,12 +61,21 @@ class Record:
 
     def __init__(self, path, module, args, output):
         self.path, self.module, self.args = path, module, args
-        self.inputs = [a for a in args if isinstance(a, Tensor)]
+        self.inputs = flatten_tensors(args)
         self.input_keys = [key_of(a) for a in self.inputs]
         self.input_creators = [a._creator for a in self.inputs]
-        self.outputs = [o for o in (output if isinstance(output, (tuple, list)) else (output,)) if isinstance(o, Tensor)]
+        self.outputs = flatten_tensors(output)  # (output, (h_n, c_n)) → [output, h_n, c_n]
         self.output = self.outputs[0] if len(self.outputs) == 1 else None
         self.output_key = key_of(self.output) if self.output is not None else None
+
+
+def flatten_tensors(value):
+    """The tensors of a (nested) tuple or list, in order; anything else left out."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for item in value for t in flatten_tensors(item)]
+    return []
 
 
 class Trace:
@@ -79,9 +89,10 @@ class Trace:
     def __init__(self, inputs, outputs, records, whole_modules):
         self.inputs, self.outputs, self.records = inputs, outputs, records
         self.module_outputs = {}
-        for record in records:
-            if isinstance(record.module, whole_modules) and record.output is not None:
-                self.module_outputs.setdefault(record.output_key, record)
+        for record in records:  # a module exported whole: each of its outputs leads to it
+            if isinstance(record.module, whole_modules) and record.outputs:
+                for output in record.outputs:
+                    self.module_outputs.setdefault(key_of(output), record)
         self.nodes = self._topological_order()
         self.layer_of = self._layers()
 
@@ -171,10 +182,17 @@ def trace(model, arrays, whole_modules):
     inputs = [Tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
     with tracing(model) as records:
         output = model(*inputs)
-    outputs = [o for o in (output if isinstance(output, (tuple, list)) else (output,)) if o is not None]
+    outputs = _flatten_outputs(output)
     for o in outputs:
         if not isinstance(o, Tensor):
             from gradwork.onnx.errors import UnsupportedOperatorError
             raise UnsupportedOperatorError(f"ONNX export: the model returned a {type(o).__name__}; "
                                            "export needs tensors (or a tuple of tensors)")
     return Trace(inputs, outputs, records, whole_modules)
+
+
+def _flatten_outputs(output):
+    """A model's output(s): a tensor, or a (nested) tuple or list of them; ``None`` left out."""
+    if isinstance(output, (tuple, list)):
+        return [o for item in output for o in _flatten_outputs(item)]
+    return [] if output is None else [output]
