@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradwork import models, optim
-from gradwork.train import Callback, History, TensorBoard, fit
+from gradwork.train import History, TensorBoard, fit
 
 pytest.importorskip("tensorboardX", reason="tensorboardX is not installed: pip install \"gradwork[tensorboard]\"")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
@@ -75,28 +75,6 @@ def test_a_resumed_run_continues_the_global_step_in_the_same_folder(tmp_path, rn
     steps, values = zip(*scalars(events, "loss/train"))
     assert list(steps) == [0, 1, 2, 3]
     assert values == pytest.approx(history["loss"], rel=1e-6)
-
-
-def test_the_steps_of_an_epoch_cut_short_by_a_kill_are_not_drawn_twice(tmp_path, rng):
-    x_y, model = data(rng), models.MLP([4, 8, 2])
-    board, saved = TensorBoard(tmp_path), []
-
-    class KillInThirdEpoch(Callback):
-        def on_epoch_end(self, state, logs):
-            saved.append(History(state.history.history, state.history.epoch))  # the run folder's checkpoint
-
-        def on_batch_end(self, state, logs):
-            if state.epoch == 2 and state.step == 1:
-                board.writer.flush()  # its two steps are on disk when the kill comes
-                raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(rng, [board, KillInThirdEpoch()], epochs=4, model=model, x_y=x_y)
-    history = train(rng, TensorBoard(tmp_path), epochs=4, initial_epoch=2, history=saved[-1], model=model, x_y=x_y)
-    events = read(tmp_path)
-    assert [s for s, _ in scalars(events, "batch/loss")] == list(range(STEPS * 4))
-    steps, values = zip(*scalars(events, "loss/train"))
-    assert list(steps) == [0, 1, 2, 3] and values == pytest.approx(history["loss"], rel=1e-6)
 
 
 def test_histograms_of_weights_and_gradients_every_n_epochs(tmp_path, rng):

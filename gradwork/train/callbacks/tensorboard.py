@@ -12,11 +12,11 @@ The tags, one scheme throughout — the quantity, then where it was measured::
 Per-epoch values are written at the epoch's number as ``history.json`` records it (0, 1, …), so a
 chart's points are the history's values. The batch loss is written at the global step
 ``epoch · steps_per_epoch + step``, which keeps counting when a run is resumed (``initial_epoch > 0``;
-counted on step by step from there, so it stays in order where epochs differ in length, as in word2vec);
-a resumed writer also hides the steps of an epoch that a kill cut short (tensorboardX's ``purge_step``),
-so those are not drawn twice. (That purge works on the step scale only: an epoch that finished after
-the checkpoint the run resumes from keeps its old per-epoch points beside the new ones. ``gradwork
-train`` saves the checkpoint before this callback writes, so its runs never have one.)
+counted on step by step from there, so it stays in order where epochs differ in length, as in word2vec).
+The batch losses of an epoch that a kill cut short stay in the log, and the resumed run draws that
+epoch's steps again beside them. (tensorboardX's ``purge_step`` is meant to hide them, but TensorBoard's
+reader applied it only some of the time across two writers' files — a test of it failed 4 runs in 8 —
+so it is not used.)
 
 At the end come the learning-curve picture and the hyperparameters with the final metrics
 (``add_hparams``: TensorBoard's HPARAMS tab, one row per run, in the sub-folder ``hparams``).
@@ -89,11 +89,10 @@ class TensorBoard(Callback):
 
     def on_epoch_begin(self, state):
         if self.writer is None:  # made here, where the first epoch (initial_epoch when resuming) is known
-            first_step = self._global_step = state.epoch * state.steps_per_epoch
+            self._global_step = state.epoch * state.steps_per_epoch
             # tensorboardX names a file by the second and the host: a run resumed within the same second
             # would overwrite the first one's file without a suffix of its own
-            self.writer = self._SummaryWriter(logdir=self.log_dir, purge_step=first_step if first_step else None,
-                                              filename_suffix=f".{time.time_ns()}")
+            self.writer = self._SummaryWriter(logdir=self.log_dir, filename_suffix=f".{time.time_ns()}")
 
     def on_batch_end(self, state, logs):
         # counted on from the first step of this run: epoch · steps_per_epoch + step for fit, and still one
