@@ -16,14 +16,14 @@ import tarfile
 import time
 import tracemalloc
 import zlib
-from collections import Counter
 
 import numpy as np
 import pytest
 
 from gradwork.data import datasets
 from gradwork.data.datasets import cifar10, locate
-from gradwork.errors import DataFileError, GradworkError
+from gradwork.errors import DataFileError
+from tests.helpers import FuzzOutcomes
 
 SEED = 15
 N_TRAIN, N_TEST = 6, 4  # examples in the small MNIST-like files
@@ -42,42 +42,8 @@ def same(a, b):
             and np.array_equal(a, b))
 
 
-class Outcomes:
-    """Runs each mutated load, counts what happened, and remembers every break of the rule."""
-
-    def __init__(self, group):
-        self.group = group
-        self.counts = Counter()
-        self.broken = []
-        self.slowest = (0.0, "")
-
-    def check(self, mutation, load, expected):
-        start = time.perf_counter()
-        try:
-            result = load()
-        except GradworkError:
-            outcome = "clean errors"
-        except Exception as error:  # noqa: BLE001 — what this harness exists to find
-            outcome = "foreign exceptions"
-            self.broken.append(f"{mutation}: {type(error).__module__}.{type(error).__name__}: {error}")
-        else:
-            outcome = "identical loads" if same(result, expected) else "silently wrong loads"
-            if outcome == "silently wrong loads":
-                self.broken.append(f"{mutation}: loaded data that differs from the original")
-        elapsed = time.perf_counter() - start
-        self.slowest = max(self.slowest, (elapsed, mutation))
-        self.counts[outcome] += 1
-
-    def summary(self):
-        c = self.counts
-        return (f"{self.group}: {sum(c.values())} mutations: {c['clean errors']} clean errors, "
-                f"{c['identical loads']} identical loads, {c['foreign exceptions']} foreign exceptions, "
-                f"{c['silently wrong loads']} silently wrong loads; slowest {self.slowest[0]:.2f} s")
-
-    def assert_rule_held(self):
-        print(self.summary())
-        assert not self.broken, f"{len(self.broken)} broke the rule:\n" + "\n".join(self.broken[:20])
-        assert self.slowest[0] < SLOWEST_ALLOWED_S, f"too slow: {self.slowest}"
+def outcomes_for(group):
+    return FuzzOutcomes(group, same, SLOWEST_ALLOWED_S)
 
 
 def flip(data, rng, lo=0, hi=None, masks=(1, 256)):
@@ -251,7 +217,7 @@ def test_fuzzed_mnist_files_load_exactly_or_raise_data_file_error(isolated, comp
     rng = np.random.default_rng(SEED)
     kinds, make, count = (GZ_KINDS, gz_mutation, 130) if compressed else (RAW_KINDS, raw_idx_mutation, 90)
     mutations = [make(files, rng, kinds[i % len(kinds)]) for i in range(count)]
-    outcomes = Outcomes(f"mnist ({'gz' if compressed else 'raw'})")
+    outcomes = outcomes_for(f"mnist ({'gz' if compressed else 'raw'})")
     run_group(outcomes, folder, originals, mutations, lambda: load_mnist_folder(folder), expected)
     outcomes.assert_rule_held()
 
@@ -384,7 +350,7 @@ def test_fuzzed_cifar10_batches_load_exactly_or_raise_data_file_error(isolated):
     expected = load_cifar_from(folder)
     rng = np.random.default_rng(SEED)
     mutations = [raw_cifar_mutation(files, rng, RAW_CIFAR_KINDS[i % len(RAW_CIFAR_KINDS)]) for i in range(60)]
-    outcomes = Outcomes("cifar10 (raw batches)")
+    outcomes = outcomes_for("cifar10 (raw batches)")
     run_group(outcomes, folder, files, mutations, lambda: load_cifar_from(folder), expected)
     outcomes.assert_rule_held()
 
@@ -401,7 +367,7 @@ def test_fuzzed_cifar10_archives_load_exactly_or_raise_data_file_error(isolated)
     for i in range(95):
         description, data = archive_mutation(files, rng, ARCHIVE_KINDS[i % len(ARCHIVE_KINDS)])
         mutations.append((description, {cifar10.ARCHIVE: data}))
-    outcomes = Outcomes("cifar10 (tar.gz)")
+    outcomes = outcomes_for("cifar10 (tar.gz)")
     run_group(outcomes, folder, {cifar10.ARCHIVE: original}, mutations, lambda: load_cifar_from(folder), expected)
     outcomes.assert_rule_held()
 

@@ -12,15 +12,13 @@ bytes their meaning is fuzzed: the header length, the tensor table (names, dtype
 the field names and types of gradwork's metadata, the optimizer's structure, truncations and appends.
 """
 import json
-import time
-from collections import Counter
 
 import numpy as np
 import pytest
 
 import gradwork as gw
 from gradwork import io, models, optim
-from gradwork.errors import GradworkError
+from tests.helpers import FuzzOutcomes
 
 SEED = 15
 SIZES = [6, 5, 3]
@@ -39,41 +37,8 @@ def same(a, b):
     return type(a) is type(b) and a == b
 
 
-class Outcomes:
-    """Runs each mutated load, counts what happened, and remembers every break of the rule."""
-
-    def __init__(self, group):
-        self.group = group
-        self.counts = Counter()
-        self.broken = []
-        self.slowest = (0.0, "")
-
-    def check(self, mutation, load, expected):
-        start = time.perf_counter()
-        try:
-            result = load()
-        except GradworkError:
-            outcome = "clean errors"
-        except Exception as error:  # noqa: BLE001 — what this harness exists to find
-            outcome = "foreign exceptions"
-            self.broken.append(f"{mutation}: {type(error).__module__}.{type(error).__name__}: {error}")
-        else:
-            outcome = "identical loads" if same(result, expected) else "silently wrong loads"
-            if outcome == "silently wrong loads":
-                self.broken.append(f"{mutation}: loaded a checkpoint that differs from the one saved")
-        self.slowest = max(self.slowest, (time.perf_counter() - start, mutation))
-        self.counts[outcome] += 1
-
-    def summary(self):
-        c = self.counts
-        return (f"{self.group}: {sum(c.values())} mutations: {c['clean errors']} clean errors, "
-                f"{c['identical loads']} identical loads, {c['foreign exceptions']} foreign exceptions, "
-                f"{c['silently wrong loads']} silently wrong loads; slowest {self.slowest[0]:.2f} s")
-
-    def assert_rule_held(self):
-        print(self.summary())
-        assert not self.broken, f"{len(self.broken)} broke the rule:\n" + "\n".join(self.broken[:20])
-        assert self.slowest[0] < SLOWEST_ALLOWED_S, f"too slow: {self.slowest}"
+def outcomes_for(group):
+    return FuzzOutcomes(group, same, SLOWEST_ALLOWED_S)
 
 
 # ----------------------------------------------------------------- the checkpoint and what a load restores
@@ -250,7 +215,7 @@ def test_fuzzed_checkpoints_resume_exactly_or_raise_checkpoint_error(tmp_path):
     assert same(resume(path), expected)  # the harness itself: an untouched file resumes exactly
     raw = path.read_bytes()
     rng = np.random.default_rng(SEED)
-    outcomes = Outcomes("checkpoint")
+    outcomes = outcomes_for("checkpoint")
     for i in range(180):
         description, data = mutation(raw, rng, KINDS[i % len(KINDS)])
         path.write_bytes(data)
