@@ -56,8 +56,7 @@ class Extremum(Function):
     def backward(self, gy):
         (is_extreme,) = self.saved
         share = is_extreme / is_extreme.sum(axis=self.axes, keepdims=True)
-        if not self.keepdims:
-            gy = xp.expand_dims(gy, self.axes)
+        gy = with_reduced_axes(gy, self.axes, self.keepdims)
         return (gy * share).astype(gy.dtype, copy=False)
 
 
@@ -80,9 +79,14 @@ class Prod(Function):
         if self.axis is None:
             others = _product_of_others(x.reshape(-1), 0).reshape(x.shape)
             return gy * others
-        if not self.keepdims:
-            gy = xp.expand_dims(gy, self.axis)
+        gy = with_reduced_axes(gy, self.axis, self.keepdims)
         return gy * _product_of_others(x, self.axis)
+
+
+def with_reduced_axes(gy, axes, keepdims):
+    """The gradient of a reduction with its reduced axes back as length 1 (when keepdims dropped them),
+    so it broadcasts against the input."""
+    return gy if keepdims else xp.expand_dims(gy, axes)
 
 
 def _kept_shape(shape, axes):
@@ -131,8 +135,7 @@ class LogSumExp(Function):
 
     def backward(self, gy):
         x, y = self.saved
-        if not self.keepdims:
-            gy = xp.expand_dims(gy, self.axes)
+        gy = with_reduced_axes(gy, self.axes, self.keepdims)
         return gy * xp.exp(x - y)
 
 
@@ -162,8 +165,7 @@ class Norm(Function):
 
     def backward(self, gy):
         x, y = self.saved
-        if not self.keepdims:
-            gy = xp.expand_dims(gy, self.axes)
+        gy = with_reduced_axes(gy, self.axes, self.keepdims)
         p = self.p
         if p == math.inf:
             is_max = xp.abs(x) == y

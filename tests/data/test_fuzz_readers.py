@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from gradwork.data import datasets
-from gradwork.data.datasets import cifar10, locate
+from gradwork.data.datasets import cifar10
 from gradwork.errors import DataFileError
 from tests.helpers import FuzzOutcomes
 
@@ -60,15 +60,6 @@ def garbage(rng, n):
 
 def gz(data):
     return gzip.compress(data, mtime=0)
-
-
-@pytest.fixture
-def isolated(monkeypatch, tmp_path):
-    """No real data anywhere: empty home, no GRADWORK_DATA, an empty system folder."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("GRADWORK_DATA", raising=False)
-    monkeypatch.setattr(locate, "SYSTEM_DIR", str(tmp_path / "system"))
-    return tmp_path
 
 
 def run_group(outcomes, folder, originals, mutations, load, expected):

@@ -31,15 +31,6 @@ def write_mnist_like(folder, n_train=6, n_test=4, compressed=True):
     return parts
 
 
-@pytest.fixture
-def isolated(monkeypatch, tmp_path):
-    """No real data anywhere: empty home, no GRADWORK_DATA, an empty system folder."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("GRADWORK_DATA", raising=False)
-    monkeypatch.setattr(locate, "SYSTEM_DIR", str(tmp_path / "system"))
-    return tmp_path
-
-
 @pytest.mark.parametrize("compressed", [True, False])
 def test_idx_round_trip(tmp_path, compressed):
     array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
