@@ -22,7 +22,6 @@ Every change counts up the tensor's version. An op that saved an array for its b
 the version it saw, and backward refuses to run if it has moved on: changing, under ``no_grad``,
 a tensor that backward still needs raises a clear error instead of giving silently wrong gradients.
 """
-import weakref
 
 from gradwork import ops
 from gradwork.autograd.grad_mode import is_grad_enabled, no_grad
@@ -33,9 +32,7 @@ from gradwork.backend import xp
 def apply_(t, name, compute, operand=None):
     """Give ``t`` the value ``compute(t)`` (an out-of-place tensor expression), in place. ``operand`` is the
     other tensor the expression uses, if any: when it needs a gradient the change is recorded too."""
-    if _recorded(t, name) or _needs_grad(operand):
-        if t.is_leaf and t.requires_grad:
-            _refuse_leaf(t, name)
+    if _recorded(t, name, operand):
         _rebind(t, compute(_previous_self(t)))
     else:
         with no_grad():
@@ -56,9 +53,7 @@ def fill_(t, value):
 
 def copy_(t, src):
     """Copy ``src`` (broadcast to ``t``'s shape) into ``t``; the gradient flows to ``src`` when recorded."""
-    if _recorded(t, "copy_") or _needs_grad(src):
-        if t.is_leaf and t.requires_grad:
-            _refuse_leaf(t, "copy_")
+    if _recorded(t, "copy_", src):
         _rebind(t, ops.add(_previous_self(t) * 0, src))
     else:
         _write(t, "copy_", getattr(src, "data", src))
@@ -67,9 +62,7 @@ def copy_(t, src):
 
 def setitem_(t, index, value):
     """``t[index] = value``."""
-    if _recorded(t, "setitem") or _needs_grad(value):
-        if t.is_leaf and t.requires_grad:
-            _refuse_leaf(t, "setitem")
+    if _recorded(t, "setitem", value):
         _rebind(t, ops.index_put(_previous_self(t), index, value))
         return
     plain = ops.shape.plain_index(index)
@@ -81,14 +74,13 @@ def setitem_(t, index, value):
     t._version[0] += 1
 
 
-def _needs_grad(operand):
-    return is_grad_enabled() and isinstance(operand, Tensor) and operand.requires_grad
-
-
-def _recorded(t, name):
-    """True when the change must be recorded in the graph; raises for a leaf that requires grad."""
-    if not (is_grad_enabled() and t.requires_grad):
+def _recorded(t, name, operand=None):
+    """True when the change must be recorded in the graph — ``t`` or the ``operand`` it is changed with
+    needs a gradient — and raises for a leaf that requires grad."""
+    if not is_grad_enabled():
         return False
+    if not t.requires_grad:
+        return isinstance(operand, Tensor) and operand.requires_grad
     if t.is_leaf:
         _refuse_leaf(t, name)
     return True

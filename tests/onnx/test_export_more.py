@@ -5,7 +5,6 @@ import pytest
 
 import gradwork as gw
 from gradwork import models, nn
-from gradwork.autograd.tensor import Tensor
 from gradwork.onnx import UnsupportedOperatorError
 from gradwork.ops import recurrent
 
