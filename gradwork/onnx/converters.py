@@ -115,6 +115,60 @@ def _axes(axes, ndim):
     return [int(a) % ndim for a in axes]
 
 
+def _reduce_node(c, op_type, x, axes, keepdims, output=None, attribute_axes_before=18):
+    outputs = None if output is None else [output]
+    if c.opset >= attribute_axes_before:
+        return c.node(op_type, [x, c.ints(axes)], outputs, keepdims=keepdims)
+    return c.node(op_type, [x], outputs, axes=axes, keepdims=keepdims)
+
+
+def prod(c):
+    axes = _axes(c.fn.axis, len(c.in_shapes[0]))
+    keepdims = int(bool(c.fn.keepdims)) if c.fn.axis is not None else 0
+    _reduce_node(c, "ReduceProd", c.x[0], axes, keepdims, c.out[0])
+
+
+def norm(c):
+    """‖x‖_p: ReduceL1 / ReduceL2, max |x| for p = inf, (Σ|x|ᵖ)^(1/p) otherwise."""
+    axes = _axes(c.fn.axes, len(c.in_shapes[0]))
+    keepdims, p = int(bool(c.fn.keepdims)), c.fn.p
+    if p in (1, 2):
+        _reduce_node(c, f"ReduceL{int(p)}", c.x[0], axes, keepdims, c.out[0])
+    elif p == math.inf:
+        _reduce_node(c, "ReduceMax", c.node("Abs", [c.x[0]]), axes, keepdims, c.out[0])
+    else:
+        powered = c.node("Pow", [c.node("Abs", [c.x[0]]), c.scalar(p)])
+        total = _reduce_node(c, "ReduceSum", powered, axes, keepdims, attribute_axes_before=13)
+        c.node("Pow", [total, c.scalar(1 / p)], c.out)
+
+
+def cumsum(c):
+    if not c.in_shapes[0]:  # a 0-d input is its own running sum
+        c.node("Identity", c.x, c.out)
+        return
+    c.node("CumSum", [c.x[0], c.graph.add_const(np.asarray(c.fn.axis, dtype=np.int64))], c.out)
+
+
+def gather(c):
+    """torch.gather is ONNX's GatherElements once the input is cut to the index's extent on the other
+    axes. The index is a constant of the file, so it cannot follow the batch size."""
+    if c.dynamic_axes(0):
+        c.unsupported("a gather whose index follows the batch size (the index is an array, not a tensor input; "
+                      "use dynamic_batch=False)")
+    index, shape = np.asarray(c.fn.index, dtype=np.int64), c.in_shapes[0]
+    x = c.x[0]
+    if any(n != shape[d] for d, n in enumerate(index.shape) if d != c.fn.axis):
+        ends = [n if d != c.fn.axis else shape[d] for d, n in enumerate(index.shape)]
+        x = c.node("Slice", [x, c.ints([0] * len(ends)), c.ints(ends)])
+    c.node("GatherElements", [x, c.const(index)], c.out, axis=int(c.fn.axis))
+
+
+def step(c):  # 1 where x > 0, else 0
+    from onnx import helper
+    c.node("Cast", [c.node("Greater", [c.x[0], c.scalar(0)])], c.out,
+           to=helper.np_dtype_to_tensor_dtype(c.out_dtype))
+
+
 def _reduce(op_type, attribute_axes_before=18):
     """ReduceSum takes its axes as an input from opset 13, the others from opset 18."""
     def convert(c):
@@ -395,10 +449,10 @@ def standardize(c):
     c.node("Div", [centered, c.node("Sqrt", [c.node("Add", [var, c.scalar(c.fn.eps)])])], c.out)
 
 
-def _reduce_mean(c, x, axes):
+def _reduce_mean(c, x, axes, keepdims=1):
     if c.opset >= 18:
-        return c.node("ReduceMean", [x, c.ints(axes)], keepdims=1)
-    return c.node("ReduceMean", [x], axes=axes, keepdims=1)
+        return c.node("ReduceMean", [x, c.ints(axes)], keepdims=keepdims)
+    return c.node("ReduceMean", [x], axes=axes, keepdims=keepdims)
 
 
 CONVERTERS = {
@@ -437,6 +491,11 @@ CONVERTERS = {
     "Sum": _reduce("ReduceSum", attribute_axes_before=13),
     "Mean": _reduce("ReduceMean"),
     "LogSumExp": _reduce("ReduceLogSumExp"),
+    "Prod": prod,
+    "Norm": norm,
+    "CumSum": cumsum,
+    "Gather": gather,
+    "StepFunction": step,
     "Extremum": extremum,
     "Reshape": reshape,
     "Expand": expand,
@@ -556,9 +615,77 @@ def _has_hidden_state(record, module):
     return False
 
 
+def _normalized_adjacency(c, adjacency):
+    """Â = D^−½ (A + I) D^−½ in ONNX nodes (``nn.normalize_adjacency``, which runs in NumPy): the graph
+    is an input of the file, so a model exported once runs on any graph of any number of nodes."""
+    a = c.node("Add", [adjacency, c.node("EyeLike", [adjacency])])
+    d = c.node("Reciprocal", [c.node("Sqrt", [c.node("ReduceSum", [a, c.ints([1])], keepdims=1)])])  # (N, 1)
+    return c.node("Mul", [c.node("Mul", [d, a]), c.node("Transpose", [d], perm=[1, 0])])
+
+
+def _graph_inputs(c):
+    """The node features and the adjacency; an adjacency given as an array (a graph fixed in the model)
+    becomes a constant of the file."""
+    args = c.node_.record.args
+    if len(c.x) == 2:
+        return c.x
+    if len(c.x) == 1 and len(args) == 2 and not hasattr(args[1], "_creator"):
+        return c.x[0], c.const(np.asarray(getattr(args[1], "data", args[1]), dtype=c.out_dtype))
+    c.unsupported("a graph layer called with other than (node features, adjacency)")
+
+
+def graph_conv(c):
+    """nn.GraphConv whole: H' = Â H Wᵀ + b, with Â computed in the file from the adjacency input."""
+    x, adjacency = _graph_inputs(c)
+    h = c.node("MatMul", [_normalized_adjacency(c, adjacency), x])
+    m = c.module
+    if m.bias is not None:
+        c.node("Gemm", [h, c.param(m.weight), c.param(m.bias)], c.out, transB=1)
+    else:
+        c.node("MatMul", [h, c.node("Transpose", [c.param(m.weight)], perm=[1, 0])], c.out)
+
+
+def graph_attention(c):
+    """nn.GraphAttention whole (eval mode: no dropout): the same steps as its forward, with the
+    neighbourhood mask (A ≠ 0, or the node itself) made in the file from the adjacency input."""
+    x, adjacency = _graph_inputs(c)
+    m = c.module
+    heads, features = m.heads, m.out_features
+    z = c.node("Reshape", [c.node("MatMul", [x, c.node("Transpose", [c.param(m.weight)], perm=[1, 0])]),
+                           c.ints([0, heads, features])])                                     # (N, heads, F')
+
+    def score(attention):  # (N, heads) → (heads, N)
+        s = c.node("ReduceSum", [c.node("Mul", [z, c.param(attention)]), c.ints([2])], keepdims=0)
+        return c.node("Transpose", [s], perm=[1, 0])
+    e = c.node("Add", [c.node("Unsqueeze", [score(m.att_src), c.ints([2])]),
+                       c.node("Unsqueeze", [score(m.att_dst), c.ints([1])])])                  # (heads, N, N)
+    e = c.node("LeakyRelu", [e], alpha=float(m.negative_slope))
+    from onnx import TensorProto
+    neighbour = c.node("Not", [c.node("Equal", [adjacency, c.scalar(0)])])
+    allowed = c.node("Or", [neighbour, c.node("Cast", [c.node("EyeLike", [adjacency])], to=TensorProto.BOOL)])
+    alpha = c.node("Softmax", [c.node("Where", [allowed, e, c.scalar(-math.inf)])], axis=-1)
+    h = c.node("Transpose", [c.node("MatMul", [alpha, c.node("Transpose", [z], perm=[1, 0, 2])])], perm=[1, 0, 2])
+    h = c.node("Reshape", [h, c.ints([0, -1])]) if m.concat else _reduce_mean(c, h, [1], keepdims=0)
+    if m.bias is not None:
+        h = c.node("Add", [h, c.param(m.bias)])
+    c.node("Identity", [h], [c.out[0]])
+    if len(c.out) > 1:  # return_weights=True
+        c.node("Identity", [alpha], [c.out[1]])
+
+
 def module_converters():
     """Layer class → converter, for the layers exported as a whole."""
     from gradwork.nn.embedding import Embedding
+    from gradwork.nn.graph_networks import GraphAttention, GraphConv
     from gradwork.nn.normalization import _BatchNorm
     from gradwork.nn.recurrent import RNNBase
-    return {_BatchNorm: batch_norm, Embedding: embedding, RNNBase: recurrent}
+    return {_BatchNorm: batch_norm, Embedding: embedding, RNNBase: recurrent, GraphConv: graph_conv,
+            GraphAttention: graph_attention}
+
+
+def square_inputs(records):
+    """The ids of the tensors the graph layers took as their adjacency: a graph's node count is the size
+    of both of its axes, so the batch (node) axis of such an input is axes 0 and 1."""
+    from gradwork.nn.graph_networks import GraphAttention, GraphConv
+    return {id(r.inputs[1]) for r in records if isinstance(r.module, (GraphConv, GraphAttention))
+            and len(r.inputs) > 1}

@@ -9,7 +9,7 @@ import numpy as np
 
 from gradwork._files import atomic_open
 from gradwork.autograd.tensor import Tensor
-from gradwork.errors import ConfigError
+from gradwork.errors import ConfigError, ShapeError
 from gradwork.onnx import converters
 from gradwork.onnx.errors import UnsupportedOperatorError, require
 from gradwork.onnx.trace import ModuleNode, as_input_arrays, key_of, trace
@@ -132,7 +132,7 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
     first = trace(model, arrays, whole)
     other = None
     if dynamic_batch:
-        other = trace(model, [np.concatenate([a, a[:1]]) for a in arrays], whole)
+        other = _trace_one_more(model, arrays, whole, converters.square_inputs(first.records), first.inputs)
         if [type(getattr(n, "fn", n)) for n in other.nodes] != [type(getattr(n, "fn", n)) for n in first.nodes]:
             raise ConfigError("ONNX export: the model's graph changes with the batch size, so it cannot be exported "
                               "with a dynamic batch axis; use dynamic_batch=False")
@@ -176,13 +176,14 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
                 f"ONNX export (opset {opset_version}): the input '{name}' reaches no recorded op: the model uses it "
                 "outside gradwork's ops (e.g. in NumPy, as GraphConv normalises its adjacency matrix), so the "
                 "traced value would be baked into the file as a constant; nothing was written")
-    inputs = [_value_info(helper, name, t.data, dynamic_batch) for t, name in zip(first.inputs, input_names)]
+    inputs = [_value_info(helper, name, t.data, dynamic_batch, _varying(t, other.inputs[i]) if other else ())
+              for i, (t, name) in enumerate(zip(first.inputs, input_names))]
     outputs = []
     for i, (t, name) in enumerate(zip(first.outputs, output_names)):
         key = key_of(t)
         source = graph.value_names.get(key) or graph.name_of_leaf(t, None)
         graph.add_node("Identity", [source], [name])
-        varying = [] if other is None else [a for a, (m, n) in enumerate(zip(t.shape, other.outputs[i].shape)) if m != n]
+        varying = [] if other is None else _varying(t, other.outputs[i])
         outputs.append(_value_info(helper, name, t.data, bool(varying), varying))
     onnx_graph = helper.make_graph(graph.nodes, type(model).__name__, inputs, outputs, graph.initializers)
     proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset_version)],
@@ -192,6 +193,27 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
     with atomic_open(path, "wb") as f:
         f.write(data)
     return path
+
+
+def _trace_one_more(model, arrays, whole, square, traced_inputs):
+    """Trace again with one more example: every input one longer on axis 0, and a graph's adjacency (an
+    input in ``square``) one longer on both axes, so it stays the graph of the grown node set."""
+    grown = []
+    for a, t in zip(arrays, traced_inputs):
+        a = np.concatenate([a, a[:1]])
+        if id(t) in square:
+            a = np.concatenate([a, a[:, :1]], axis=1)
+        grown.append(a)
+    try:
+        return trace(model, grown, whole)
+    except ShapeError as error:
+        raise ConfigError(f"ONNX export: the model does not run at another batch size ({error}), so it cannot be "
+                          "exported with a dynamic batch axis; use dynamic_batch=False") from None
+
+
+def _varying(first, other):
+    """The axes on which two traced values' sizes differ: those that follow the batch."""
+    return [a for a, (m, n) in enumerate(zip(first.shape, other.shape)) if m != n]
 
 
 def _check_constant(graph, node, layer, tensor, other_node, position):

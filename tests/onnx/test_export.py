@@ -124,15 +124,17 @@ def test_mode_is_restored_and_outputs_unchanged(tmp_path):
 class Unsupported(nn.Module):
     def __init__(self):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(3, 3), CumSum())
+        self.body = nn.Sequential(nn.Linear(3, 3), ZeroFirst())
 
     def forward(self, x):
         return self.body(x)
 
 
-class CumSum(nn.Module):
+class ZeroFirst(nn.Module):
     def forward(self, x):
-        return gw.cumsum(x, 1)
+        y = x * 1.0
+        y[:, 0] = 0.0  # a recorded in-place write (IndexPut): no ONNX mapping
+        return y
 
 
 def test_unsupported_op_names_op_layer_and_opset_and_writes_nothing(tmp_path):
@@ -140,7 +142,7 @@ def test_unsupported_op_names_op_layer_and_opset_and_writes_nothing(tmp_path):
     with pytest.raises(UnsupportedOperatorError) as error:
         gw.onnx.export(Unsupported(), np.ones((2, 3), np.float32), path, opset_version=17)
     message = str(error.value)
-    assert "cum_sum" in message and "body.1" in message and "CumSum" in message and "opset 17" in message
+    assert "index_put" in message and "body.1" in message and "ZeroFirst" in message and "opset 17" in message
     assert os.listdir(tmp_path) == []
     assert isinstance(error.value, gw.errors.ConfigError)
 
@@ -194,12 +196,64 @@ class TwoLayerGCN(nn.Module):
         return self.g2(gw.relu(self.g1(x, adjacency)), adjacency)
 
 
-def test_graph_conv_refused_because_the_adjacency_is_normalised_outside_the_graph(tmp_path):
-    x = np.random.default_rng(8).random((6, 4)).astype(np.float32)
-    adjacency = (np.random.default_rng(9).random((6, 6)) > 0.5).astype(np.float32)
-    with pytest.raises(UnsupportedOperatorError, match="input1"):
-        gw.onnx.export(TwoLayerGCN(), (x, adjacency), tmp_path / "gcn.onnx", dynamic_batch=False)
+class TwoLayerGAT(nn.Module):
+    def __init__(self, concat, return_weights=False):
+        super().__init__()
+        self.return_weights = return_weights
+        self.g1 = nn.GraphAttention(4, 5, heads=2, concat=concat)
+        self.g2 = nn.GraphAttention(10 if concat else 5, 3, heads=2, concat=False, bias=False)
+
+    def forward(self, x, adjacency):
+        return self.g2(nn.functional.elu(self.g1(x, adjacency)), adjacency, return_weights=self.return_weights)
+
+
+def random_graph(nodes, seed):
+    rng = np.random.default_rng(seed)
+    upper = np.triu(rng.random((nodes, nodes)) > 0.6, 1)
+    return rng.random((nodes, 4)).astype(np.float32), (upper | upper.T).astype(np.float32)
+
+
+@pytest.mark.parametrize("model", [TwoLayerGCN, lambda: TwoLayerGAT(concat=True), lambda: TwoLayerGAT(concat=False),
+                                   lambda: TwoLayerGAT(concat=True, return_weights=True)],
+                         ids=["gcn", "gat-concat", "gat-mean", "gat-weights"])
+def test_graph_layers_export_with_the_graph_as_an_input(model, tmp_path):
+    model = model()
+    x, adjacency = random_graph(6, 8)
+    path = tmp_path / "graph.onnx"
+    gw.onnx.export(model, (x, adjacency), path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    for nodes, seed in ((6, 8), (9, 10), (3, 11)):  # the traced graph, and others of other sizes
+        x, adjacency = random_graph(nodes, seed)
+        expected = model(gw.tensor(x), gw.tensor(adjacency))
+        expected = [t.data for t in expected] if isinstance(expected, tuple) else [expected.data]
+        got = run_onnx(path, x, adjacency)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert g.shape == e.shape
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
+
+
+class FixedGraph(nn.Module):
+    """A model whose graph is fixed inside it: it runs on that graph's node count only."""
+
+    def __init__(self, adjacency):
+        super().__init__()
+        self.adjacency = adjacency
+        self.g = nn.GraphConv(4, 2)
+
+    def forward(self, x):
+        return self.g(x, self.adjacency)
+
+
+def test_a_fixed_graph_exports_with_a_fixed_node_count(tmp_path):
+    x, adjacency = random_graph(5, 12)
+    model = FixedGraph(adjacency)
+    with pytest.raises(gw.errors.ConfigError, match="dynamic_batch=False"):
+        gw.onnx.export(model, x, tmp_path / "fixed.onnx")
     assert os.listdir(tmp_path) == []
+    gw.onnx.export(model, x, tmp_path / "fixed.onnx", dynamic_batch=False)
+    (got,) = run_onnx(tmp_path / "fixed.onnx", x)
+    np.testing.assert_allclose(got, model(gw.tensor(x)).data, rtol=1e-5, atol=1e-6)
 
 
 def test_missing_extra_names_the_install_command(monkeypatch, tmp_path):

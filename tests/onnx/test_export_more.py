@@ -217,3 +217,48 @@ class Pads(nn.Module):
 def test_pad_op_with_crops(mode, amounts, tmp_path):
     assert_exports(Pads(mode, amounts, 1.5 if mode == "constant" else 0.0), sequences((2, 3, 5, 6)), tmp_path,
                    opset_version=19)
+
+
+class Reductions(nn.Module):
+    """prod, norms, cumsum and the step function, on (B, 3, 4)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        parts = [gw.prod(x, dim=2), gw.norm(x, p=self.p, dim=(1, 2), keepdim=True).reshape(x.shape[0], 1),
+                 gw.cumsum(x, 1)[:, :, 0], nn.functional.step(x)[:, 0, :]]
+        return gw.cat(parts, axis=1)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, float("inf")])
+def test_reductions_cumsum_and_step(p, tmp_path):
+    assert_exports(Reductions(p), sequences((2, 3, 4)) - 0.5, tmp_path)
+
+
+class Picks(nn.Module):
+    def __init__(self, index=None):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x):
+        index = self.index if self.index is not None else np.zeros((x.shape[0], 1), dtype=np.int64)
+        return gw.gather(x, 1, index) * 2.0
+
+
+def test_gather_with_a_fixed_index(tmp_path):
+    model = Picks(np.array([[2, 0], [1, 1], [0, 2]]))  # (3, 2): the input (B ≥ 3, 4) is cut to (3, 2) first
+    path = tmp_path / "g.onnx"
+    gw.onnx.export(model, sequences((3, 4)), path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for x in (sequences((3, 4)), sequences((5, 4), seed=2)):
+        (got,) = session.run(None, {session.get_inputs()[0].name: x})
+        np.testing.assert_allclose(got, model(gw.tensor(x)).data, rtol=1e-6)
+
+
+def test_gather_whose_index_follows_the_batch_is_refused(tmp_path):
+    with pytest.raises(UnsupportedOperatorError, match="gather whose index follows the batch"):
+        gw.onnx.export(Picks(), sequences((3, 4)), tmp_path / "dynamic.onnx")
+    assert not (tmp_path / "dynamic.onnx").exists()
+    assert_exports(Picks(), sequences((3, 4)), tmp_path, dynamic_batch=False, other_batch=3)
