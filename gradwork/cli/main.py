@@ -82,6 +82,15 @@ def main(argv=None):
     try:
         with signals_raise_stopped():
             return COMMANDS[args.command][0].run(args)
+    except BrokenPipeError:  # the reader went away (gradwork evaluate RUN | head): stop quietly, as cat does
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a process killed by a closed pipe
+    except MemoryError:
+        if args.debug:
+            traceback.print_exc()
+        print(f"{name}: error: out of memory: the model, the batch or the data set does not fit in this machine's "
+              "memory; try a smaller --batch-size, a smaller model, or fewer training examples", file=sys.stderr)
+        return 2
     except USER_ERRORS as error:
         if args.debug:
             traceback.print_exc()
@@ -98,6 +107,17 @@ def main(argv=None):
         print(f"{name}: internal error: the traceback above is a bug in gradwork, not a problem with your input; "
               "please report it with the command you ran", file=sys.stderr)
         return 1
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so that Python's own flush at exit does not fail on the closed pipe
+    a second time (the recipe of Python's documentation for SIGPIPE)."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (captured by a test): nothing to silence
+        pass
 
 
 def describe(error):

@@ -41,6 +41,27 @@ def test_a_user_error_is_one_line(monkeypatch, capsys, error, line):
     assert err.strip() == line
 
 
+def test_running_out_of_memory_is_one_line_with_what_to_try(monkeypatch, capsys):
+    monkeypatch.setattr(evaluate, "run", failing_with(MemoryError()))
+    assert main(["evaluate", "somewhere"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gradwork evaluate: error: out of memory") and "--batch-size" in err
+    assert "Traceback" not in err
+
+
+def test_a_closed_pipe_stops_quietly():
+    """`gradwork demo --list | head -1`: the reader leaves early; no traceback, no error line."""
+    code = ("import sys; from gradwork.cli import demo; from gradwork.cli.main import main\n"
+            "def run(args):\n    for i in range(100000): print('line', i)\n    return 0\n"
+            "demo.run = run\nsys.exit(main(['demo', '--list']))")
+    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.readline()
+    reader.stdout.close()  # the pipe closes while the command is still writing
+    err = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 141
+    assert err == ""
+
+
 @pytest.mark.parametrize("argv", [["--debug", "evaluate", "somewhere"], ["evaluate", "somewhere", "--debug"]])
 def test_debug_shows_the_traceback_of_a_user_error(monkeypatch, capsys, argv):
     monkeypatch.setattr(evaluate, "run", failing_with(ConfigError("the run folder is damaged")))
