@@ -154,6 +154,8 @@ def nms(boxes, scores, iou_threshold):
     """
     b = as_boxes(boxes)
     s = _as_scores(scores, len(b))
+    x1, y1, x2, y2 = b.T
+    area = (x2 - x1) * (y2 - y1)
     order = np.argsort(-s, kind="stable")
     keep = []
     # One pass per KEPT box, each comparing it with all remaining boxes at once; the textbook
@@ -161,8 +163,13 @@ def nms(boxes, scores, iou_threshold):
     while order.size:
         best, rest = order[0], order[1:]
         keep.append(best)
-        iou = _pairwise_iou(b[best:best + 1], b[rest])[0]
-        order = rest[iou <= iou_threshold]
+        w = np.clip(np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]), 0, None)
+        h = np.clip(np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]), 0, None)
+        inter = w * h
+        union = area[best] + area[rest] - inter
+        # IoU ≤ threshold keeps a box; written as inter ≤ threshold · union, an empty union (IoU 0
+        # by this module's rule) needs no special case.
+        order = rest[inter <= iou_threshold * union]
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -172,9 +179,11 @@ def batched_nms(boxes, scores, idxs, iou_threshold):
 
     Returns the indices (int64) of the kept boxes in decreasing order of score.
 
-    The trick (torchvision's): shift every class's boxes by its own offset, far enough that boxes of
-    different classes never overlap, and run one :func:`nms` over all of them — the same result as a
-    loop over classes. The shifts are computed in float64 so large offsets lose no precision.
+    The trick (torchvision's): shift the boxes of class c by c · span, with span wider than the
+    whole set of boxes, so boxes of different classes never overlap, and run one :func:`nms` over
+    all of them — the same result as a loop over classes. (torchvision takes span = max + 1, which
+    lets classes overlap when coordinates are negative; max − min + 1 does not.) The shifts are
+    computed in float64 so large offsets lose no precision.
 
     Shape: boxes (N, 4) xyxy, scores (N,), idxs (N,) → (K,).
     """
