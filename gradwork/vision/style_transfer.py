@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradwork import optim
 from gradwork.autograd import Tensor, no_grad
 from gradwork.errors import ConfigError, ShapeError
 from gradwork.nn.activation import ReLU
@@ -49,6 +48,8 @@ from gradwork.nn.conv import Conv2d
 from gradwork.nn.module import Module
 from gradwork.nn.normalization import BatchNorm2d
 from gradwork.nn.pooling import AvgPool2d, MaxPool2d
+from gradwork.optim.adam import Adam
+from gradwork.optim.lbfgs import LBFGS
 from gradwork.ops.regression_losses import mse_loss
 from gradwork.vision.images import standardize, unstandardize
 
@@ -296,9 +297,9 @@ def transfer_style(content, style, model=None, steps=200, content_weight=1.0, st
             callback(len(history) - 1, losses)
 
     if optimizer == "adam":
-        opt = optim.Adam([image], lr=lr)
+        opt = Adam([image], lr=lr)
     else:
-        opt = optim.LBFGS([image], lr=lr, max_iter=1, history_size=20)
+        opt = LBFGS([image], lr=lr, max_iter=1, history_size=20)
     evaluations = []
 
     def closure():
