@@ -39,11 +39,13 @@ def as_boxes(boxes, name="boxes", fmt="xyxy"):
     """Check that ``boxes`` are N valid boxes in format ``fmt`` and return them as a float array
     of shape (N, 4).
 
-    Valid means: shape (N, 4) (N may be 0), finite coordinates, and a width and height that are not
+    Valid means: shape (N, 4) (N may be 0; an empty list counts as (0, 4)), finite coordinates, and a width and height that are not
     negative (``x2 ≥ x1, y2 ≥ y1`` for "xyxy"; ``w ≥ 0, h ≥ 0`` for the other formats).
     """
     _check_format(fmt)
     a = _float(_array(boxes))
+    if a.shape == (0,):
+        a = a.reshape(0, 4)                  # [] is "no boxes", as an image without objects has
     if a.ndim != 2 or a.shape[1] != 4:
         raise ShapeError(f"{name} must have shape (N, 4), one box per row; got shape {a.shape}"
                          + (" (a single box? write it as [[x1, y1, x2, y2]])" if a.shape == (4,) else ""))

@@ -65,6 +65,7 @@ def test_box_iou_keeps_float32_and_gives_zero_for_empty_unions():
     assert iou.dtype == np.float32
     np.testing.assert_array_equal(box_iou([[1, 1, 1, 1]], [[1, 1, 1, 1]]), [[0.0]])  # 0 / 0 → 0
     assert box_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape == (0, 1)
+    assert box_iou([], [[0, 0, 1, 1]]).shape == (0, 1)  # an empty list is "no boxes"
     assert box_iou([[0, 0, 1, 1]], [[0, 0, 2, 2]]).dtype == np.float32  # integer lists → float32
 
 
