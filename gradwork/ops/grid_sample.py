@@ -154,7 +154,8 @@ def corners(ix, iy, mode):
 
     nearest:   the one pixel (round(ix), round(iy)), weight 1 — round half to even, as PyTorch's nearbyint
     bilinear:  the four pixels around (ix, iy); with x0 = ⌊ix⌋, fx = ix − x0 (and y0, fy likewise)
-               (x0, y0): (1 − fx)(1 − fy)   (x0+1, y0): fx(1 − fy)   (x0, y0+1): (1 − fx)fy   (x0+1, y0+1): fx·fy
+               (x0, y0): (1 − fx)(1 − fy)    (x0+1, y0): fx(1 − fy)
+               (x0, y0+1): (1 − fx)fy        (x0+1, y0+1): fx·fy
     """
     if mode == "nearest":
         return [(xp.rint(ix), xp.rint(iy), xp.ones_like(ix))]
@@ -183,7 +184,7 @@ class GridSample(Function):
 
         ∂L/∂ix = Σ_c g · ((v10 − v00)(1 − fy) + (v11 − v01) fy)
         ∂L/∂iy = Σ_c g · ((v01 − v00)(1 − fx) + (v11 − v10) fx)
-        ∂L/∂grid[..., 0] = ∂L/∂ix · dix/dx,   ∂L/∂grid[..., 1] = ∂L/∂iy · diy/dy   (:func:`source_index`)
+        ∂L/∂grid[..., 0] = ∂L/∂ix · dix/dx,  ∂L/∂grid[..., 1] = ∂L/∂iy · diy/dy   (:func:`source_index`)
     """
 
     def __init__(self, mode, padding_mode, align_corners):
