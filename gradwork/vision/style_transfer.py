@@ -21,7 +21,9 @@ of squares. Gatys et al. write the style term as 1/(4 C² (HW)²) Σ (G − A)²
 the same function up to a constant factor per layer, which the weights absorb.
 
 The pixels are optimised in ImageNet's standardised space ((x − mean)/std per channel, what the
-network was trained on) and kept inside the range of real pixels [0, 1] after every step.
+network was trained on). Adam's steps are followed by a projection back into the range of real
+pixels, [0, 1]; L-BFGS's are not (a moved step spoils the curvature pairs it keeps, and it diverged
+in our runs), and its result is clipped at the end.
 
 The feature network is torchvision's VGG-16 (``models.vgg16(batchnorm=False)``'s convolutional
 stack; the layer indices are torchvision's ``vgg16().features``), cut after the last layer the
@@ -318,8 +320,9 @@ def transfer_style(content, style, model=None, steps=200, content_weight=1.0, st
         else:
             opt.step(closure)  # L-BFGS asks for the losses itself (once per iteration without a line search)
         record(*evaluations[0])  # the losses at the image before this step
-        with no_grad():
-            image.copy_(np.clip(image.data, low, high))  # back into the range of real pixels (a projection)
+        if optimizer == "adam":  # back into the range of real pixels (a projection). Not under L-BFGS: its
+            with no_grad():      # pairs s = θₖ₊₁ − θₖ assume the step it computed was taken; moved, it diverges
+                image.copy_(np.clip(image.data, low, high))
     with no_grad():
         record(*objective())
     result = unstandardize(image.data[0])
