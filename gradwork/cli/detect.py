@@ -30,6 +30,7 @@ from gradwork.data.detection import detection_canvases
 from gradwork.errors import ConfigError, TrainingDivergedError
 from gradwork.models.detector import TinyYOLO
 from gradwork.vision import yolo
+from gradwork.vision.plot_detections import plot_detections
 
 TASK = "detection"
 MODEL = "tiny-yolo"
@@ -310,7 +311,7 @@ def _restore(folder, experiment):
 # ------------------------------------------------------------------ detect evaluate
 
 def run_evaluate(args):
-    from gradwork.vision.detection_metrics import mean_average_precision
+    from gradwork.vision import detection_metrics as metrics
 
     folder = DetectionRunFolder(args.run)
     config = folder.read_config()
@@ -324,29 +325,17 @@ def run_evaluate(args):
     detections = experiment.predict(test.images, MAP_THRESHOLD)
     seconds = time.perf_counter() - start
     targets = [test.target(i) for i in range(len(test))]
-    score = mean_average_precision(detections, targets, iou_threshold=args.iou_threshold)
+    curves = metrics.precision_recall_curves(detections, targets, args.iou_threshold, len(experiment.classes))
+    ap = {c: metrics.average_precision(p, r) for c, (p, r) in curves.items()}
     print(f"{MODEL} on {len(test):,} {config['dataset']} test canvases ({sum(len(b) for b in test.boxes):,} items; "
           f"detections in {seconds:.1f}s)")
-    print(f"  mAP@{args.iou_threshold:g}  {score:.4f}")
-    for c, name in enumerate(experiment.classes):
-        ap = mean_average_precision(_of_class(detections, c), _of_class(targets, c), iou_threshold=args.iou_threshold)
-        print(f"  AP {name:<12} {ap:.4f}")
-    _pictures(folder, experiment, test, detections, args.iou_threshold)
-    return 0
-
-
-def _of_class(items, c):
-    """Detections or targets of class ``c`` only (to measure one class's AP)."""
-    return [{k: v[item["labels"] == c] for k, v in item.items()} for item in items]
-
-
-def _pictures(folder, experiment, test, detections, iou_threshold):
-    from gradwork.vision.detection_metrics import plot_precision_recall
-    from gradwork.vision.plot_detections import plot_detections
+    print(f"  mAP@{args.iou_threshold:g}  {np.mean(list(ap.values())):.4f}")
+    for c, value in sorted(ap.items()):
+        print(f"  AP {experiment.classes[c]:<12} {value:.4f}")
 
     shown = [{k: v[d["scores"] >= PICTURE_THRESHOLD] for k, v in d.items()} for d in detections[:16]]
     plot_detections(test.images[:16, 0], shown, experiment.classes, folder.file(PREDICTIONS),
                     title=f"{MODEL}: test canvases, detections with confidence ≥ {PICTURE_THRESHOLD:g}")
-    plot_precision_recall(detections, [test.target(i) for i in range(len(test))], folder.file(PR_CURVE),
-                          iou_threshold=iou_threshold, class_names=experiment.classes)
+    metrics.plot_precision_recall(curves, folder.file(PR_CURVE), class_names=experiment.classes)
     print(f"pictures: {folder.file(PREDICTIONS)}, {folder.file(PR_CURVE)}")
+    return 0
