@@ -2,17 +2,28 @@
 
     gradwork search --model mlp --dataset digits --trials 20 --param lr=1e-4:1:log --param dropout=0:0.5
 
-The study lives in an SQLite file in the output folder (or any SQLAlchemy URL given with --storage),
-so running the same command again continues it; several machines pointed at one PostgreSQL URL
-share the work.
+The study lives in an SQLite file in the output folder (or the storage given with --storage), so
+running the same command again continues it. Past one process:
+
+    gradwork search ... --jobs 4 --storage journal:runs/search.log      # 4 processes on this machine
+    gradwork search ... --storage postgresql+psycopg2://user:pw@db:5432/studies --study s1 --total-trials 200
+                                                                          # the same line on every machine
+
+``--jobs N`` creates the study once, then starts N worker processes, each this same command with
+``--jobs 1 --total-trials UNTIL --resume``: the N share one budget (the trials they take are counted
+in the study), and a worker that dies leaves its share to the others. SQLite is refused there: it
+locks the whole file on every write, and processes that write at once fail with "database is locked".
 
 Optuna (and matplotlib, for the plot) are imported when the search runs, not when the command line is
 read: ``gradwork --help`` should not wait for them.
 """
 import argparse
 import os
+import subprocess
 import sys
+import time
 
+import gradwork
 from gradwork import models
 from gradwork.cli import train as train_command
 from gradwork.cli.checks import FRACTION, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
@@ -21,6 +32,10 @@ from gradwork.data.datasets import LOADERS
 from gradwork.errors import ConfigError
 from gradwork.train.callbacks import Callback
 
+DEFAULT_TRIALS = 20
+# One BLAS thread per core between the --jobs workers: N processes with a thread per core each would
+# fight over the cores (the variables of OpenBLAS, MKL and OpenMP; one the user set is kept).
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 SAMPLERS = ("random", "grid", "tpe")  # gradwork.tools.search.SAMPLERS, without importing optuna to list them
 # What can be searched, and the rule each value must follow (as on `gradwork train`'s command line).
 SEARCHABLE = {"lr": POSITIVE, "weight_decay": NON_NEGATIVE, "dropout": FRACTION, "batch_size": POSITIVE_INT,
@@ -35,7 +50,15 @@ def add_arguments(parser):
     parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
                         help="optimizer, as for `gradwork train` (default adam)")
     parser.add_argument("--epochs", type=POSITIVE_INT, default=5, help="epochs per trial (default 5)")
-    parser.add_argument("--trials", type=POSITIVE_INT, default=20, help="trials to run now (default 20)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--trials", type=POSITIVE_INT, default=None,
+                        help=f"trials to run now, shared by the --jobs workers (default {DEFAULT_TRIALS})")
+    budget.add_argument("--total-trials", type=POSITIVE_INT, default=None, metavar="N",
+                        help="run until the study holds N trials, counting those of every process and machine "
+                             "that works on it (give each machine the same N)")
+    parser.add_argument("--jobs", type=POSITIVE_INT, default=1,
+                        help="worker processes on this machine, sharing the study through --storage (journal: or "
+                             "postgresql; not SQLite) (default 1)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=LOW:HIGH[:log][:int]",
                         help=f"a hyperparameter to search ({', '.join(SEARCHABLE)}); e.g. lr=1e-4:1:log, "
                              f"batch_size=32,64,128. Repeat for several (default: lr=1e-4:1:log)")
@@ -46,10 +69,19 @@ def add_arguments(parser):
     parser.add_argument("--no-prune", action="store_true", help="never stop a trial early")
     parser.add_argument("--study", default=None, help="study name (default: derived from model and dataset)")
     parser.add_argument("--storage", default=None,
-                        help="SQLAlchemy URL of the study database (default: sqlite file study.db in --out)")
+                        help="where the study lives: an SQLAlchemy URL (sqlite:///study.db, "
+                             "postgresql+psycopg2://user:password@host:5432/db, needs pip install "
+                             "\"gradwork[postgres]\") or journal:PATH (a journal file, for --jobs on one machine) "
+                             "(default: sqlite file study.db in --out)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a study that must exist already (without it, a study is continued if it "
+                             "exists and created if not)")
     parser.add_argument("--out", default=None, help="folder for the study, table and plot (default runs/search-NAME)")
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
-                        help="seed of the sampler and of every trial (default 0)")
+                        help="seed of every trial's training; the sampler of a process is seeded with it plus the "
+                             "number of the first trial it takes, so processes never draw alike (default 0)")
+    # Set by --jobs on the processes it starts: run trials, leave the table and the plot to the parent.
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
 
 def _space(texts, model):
@@ -94,17 +126,49 @@ def _base_args(args):
 def run(args):
     import optuna
 
-    from gradwork.tools.search import default_storage, plot_search, results_table, search
+    from gradwork.tools.search import JOURNAL, default_storage, search
 
     space = _space(args.param, args.model)
     base = _base_args(args)
     train_command.config_from_args(base)  # a model that cannot take this data set fails here, before any trial
     name = args.study or f"{args.model}-{args.dataset}"
     folder = args.out or os.path.join("runs", f"search-{name}")
-    made = not os.path.isdir(folder)
-    os.makedirs(folder, exist_ok=True)
     storage = args.storage or default_storage(os.path.join(folder, "study.db"))
+    if args.jobs > 1 and storage.startswith("sqlite"):
+        raise ConfigError(f"--jobs {args.jobs} needs a storage that several processes can write at once: "
+                          f"--storage {JOURNAL}{os.path.join(folder, 'study.log')} on this machine, or a "
+                          "postgresql+psycopg2:// URL (also for several machines); SQLite locks the whole file on "
+                          "every write, and processes that write at once fail with \"database is locked\"")
+    if args.resume and args.storage is None and not os.path.isfile(os.path.join(folder, "study.db")):
+        raise ConfigError(f"--resume: there is no search to continue in {folder} (no study.db there); give the "
+                          "--out or --storage of the search to continue, or leave out --resume to start one")
+    trials = args.trials or (DEFAULT_TRIALS if args.total_trials is None else None)
+    made = not os.path.isdir(folder)
+    if not args.worker:
+        os.makedirs(folder, exist_ok=True)
+        budget = f"{trials} trials" if trials else f"trials until the study holds {args.total_trials}"
+        workers = f", {args.jobs} worker processes" if args.jobs > 1 else ""
+        print(f"searching {', '.join(space)} for {args.model} on {args.dataset}: {budget} of {args.epochs} epochs, "
+              f"{args.sampler} sampler{workers}; study {name!r} in {_shown(storage)}", file=sys.stderr)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        if args.jobs > 1:
+            return _run_workers(args, trials, space, name, storage, folder)
+        study = search(_objective(base), space, trials, until=args.total_trials, sampler=args.sampler,
+                       storage=storage, study_name=name, seed=args.seed, grid_points=args.grid_points,
+                       prune=not args.no_prune, resume=args.resume)
+    except ConfigError:
+        if made and os.path.isdir(folder) and not os.listdir(folder):
+            os.rmdir(folder)  # the storage could not be opened: leave no empty folder behind
+        raise
+    if not args.worker:
+        _report(study, space, storage, folder)
+    return 0
 
+
+def _objective(base):
+    """The score of one trial: a short training run with the trial's hyperparameters, its last
+    validation accuracy (reported every epoch, so that the pruner can stop a hopeless run)."""
     def objective(params, trial):
         trial_args = argparse.Namespace(**vars(base))
         for key, value in params.items():
@@ -118,16 +182,13 @@ def run(args):
             return 0.0  # a diverged run is a (valid) terrible score, not a crash of the search
         return history.history["val_accuracy"][-1]
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    print(f"searching {', '.join(space)} for {args.model} on {args.dataset}: {args.trials} trials of {args.epochs} "
-          f"epochs, {args.sampler} sampler; study {name!r} in {_shown(storage)}", file=sys.stderr)
-    try:
-        study = search(objective, space, args.trials, sampler=args.sampler, storage=storage, study_name=name,
-                       seed=args.seed, grid_points=args.grid_points, prune=not args.no_prune)
-    except ConfigError:
-        if made and not os.listdir(folder):
-            os.rmdir(folder)  # the storage could not be opened: leave no empty folder behind
-        raise
+    return objective
+
+
+def _report(study, space, storage, folder):
+    """The table (printed and in results.txt), the plot, the best trial and where the study is."""
+    from gradwork.tools.search import plot_search, results_table
+
     table = results_table(study)
     print(table)
     with open(os.path.join(folder, "results.txt"), "w") as f:
@@ -137,15 +198,86 @@ def run(args):
     print(f"best: trial {best.number}, validation accuracy {best.value:.4f}, "
           + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()))
     print(f"study: {_shown(storage)} ({len(study.trials)} trials so far); table and plot in {folder}")
-    return 0
+
+
+def _run_workers(args, trials, space, name, storage, folder):
+    """``--jobs N``: create the study here, once (N processes creating it at once race for it), start N
+    workers on it, wait for them all, then report. A worker that fails leaves its share of the budget
+    to the others; the command's exit status is then the worker's."""
+    from optuna.trial import TrialState
+
+    from gradwork.tools.search import open_study
+
+    study = open_study(storage, name, resume=args.resume)
+    until = args.total_trials or len(study.trials) + trials
+    command = [sys.executable, "-m", "gradwork", "search", *_worker_arguments(args, name, storage, folder, until)]
+    environment = dict(os.environ)
+    # the workers import this very gradwork, installed or not (a source checkout run from elsewhere)
+    here = os.path.dirname(os.path.dirname(gradwork.__file__))
+    environment["PYTHONPATH"] = os.pathsep.join(p for p in (here, environment.get("PYTHONPATH")) if p)
+    for variable in BLAS_THREADS:
+        environment.setdefault(variable, str(max(1, (os.cpu_count() or 1) // args.jobs)))
+    workers = [subprocess.Popen(command, env=environment) for _ in range(args.jobs)]
+    try:
+        codes = [worker.wait() for worker in workers]
+    except KeyboardInterrupt:  # the terminal's Ctrl-C reached the workers too: they are stopping already
+        _stop(workers, first="wait")
+        raise
+    except BaseException:  # SIGTERM, or an error here: the workers know nothing of it
+        _stop(workers, first="terminate")
+        raise
+    study = open_study(storage, name, resume=True)
+    if any(t.state == TrialState.COMPLETE for t in study.trials):
+        _report(study, space, storage, folder)
+    failed = [(number, code) for number, code in enumerate(codes, 1) if code != 0]
+    for number, code in failed:
+        how = f"exit status {code}" if code > 0 else f"signal {-code}"
+        print(f"gradwork search: error: worker {number} of {args.jobs} stopped with {how} (its messages are above)",
+              file=sys.stderr)
+    return failed[0][1] if failed and failed[0][1] > 0 else (1 if failed else 0)
+
+
+def _worker_arguments(args, name, storage, folder, until):
+    """The command line of a ``--jobs`` worker: this search, on the study the parent made, until it
+    holds ``until`` trials."""
+    arguments = ["--model", args.model, "--dataset", args.dataset, "--optimizer", args.optimizer,
+                 "--epochs", str(args.epochs), "--sampler", args.sampler, "--grid-points", str(args.grid_points),
+                 "--seed", str(args.seed), "--study", name, "--storage", storage, "--out", folder,
+                 "--total-trials", str(until), "--resume", "--worker"]
+    for text in args.param:
+        arguments += ["--param", text]
+    if args.no_prune:
+        arguments.append("--no-prune")
+    if getattr(args, "debug", False):
+        arguments.append("--debug")
+    return arguments
+
+
+STOP_GRACE_S = 5
+
+
+def _stop(workers, first):
+    """End the workers still running when the parent stops early: ``first="wait"`` gives them a moment
+    to fail their trial and exit (a Ctrl-C in the terminal reached them too), ``first="terminate"``
+    sends SIGTERM (which they turn into the same clean stop); whatever still runs then gets SIGTERM,
+    and at last SIGKILL."""
+    for action in (first, "terminate", "kill"):
+        running = [worker for worker in workers if worker.poll() is None]
+        if not running:
+            return
+        for worker in running:
+            if action != "wait":
+                getattr(worker, action)()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for worker in running:
+            try:
+                worker.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
 
 
 def _shown(url):
     """The storage URL without its password (it goes to the terminal and to logs)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from gradwork.tools.search import shown_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    return shown_url(url)

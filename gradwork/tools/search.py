@@ -10,15 +10,33 @@ The course's advice, as code:
 
 A search space is a dict name → ``Range(low, high, log=False, integer=False)`` or ``Choice([...])``;
 ``parse_param("lr=1e-4:1:log")`` reads the command-line form.
+
+Past one process. A study lives in a storage that several processes, on one machine or many, can
+share; each runs ``search`` on the same study and takes trials from it one at a time:
+- the storage: ``sqlite:///study.db`` for one process (SQLite locks the whole file on every write);
+  ``journal:PATH`` for many processes on one machine (Optuna's journal: an append-only log file, shared
+  through a file lock); ``postgresql+psycopg2://user:password@host:5432/db`` for many machines;
+- the budget: trials are numbered by the storage, one writer at a time, so a trial's number is a
+  ticket: every process stops once the study holds ``until`` trials, and a trial numbered past it
+  (another process took the last place between our count and our request) is failed, never run;
+- the two traps of a shared search: processes racing to create the tables and the study (the loser
+  of the race retries, then loads what the winner made), and processes drawing the same trials (each
+  seeds its sampler with ``seed`` + the number of its first trial, which no other process has).
 """
 import math
+import os
+import random
+import socket
+import time
+import warnings
 from dataclasses import dataclass
 
 import optuna
 import sqlalchemy.exc
+from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 
-from gradwork.errors import ConfigError
+from gradwork.errors import ConfigError, MissingExtraError
 from gradwork.tools.viz._figure import finish, plt
 
 SAMPLERS = ("random", "grid", "tpe")
@@ -98,13 +116,26 @@ def parse_param(text):
     return name, Choice(tuple(_number(v.strip()) for v in spec.split(",") if v.strip()))
 
 
+class GridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler without its ``study.stop()`` once every point is taken: Optuna allows that
+    call only inside ``study.optimize``, and ``search`` runs its own loop, which asks ``is_exhausted``
+    before each trial instead."""
+
+    def after_trial(self, study, trial, state, values):
+        pass
+
+
 def build_sampler(name, space, seed=0, grid_points=3):
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
+        # constant_liar: trials still running in other processes count as bad ones, so that two
+        # processes do not both sample the most promising point (experimental before Optuna 4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, constant_liar=True)
     if name == "grid":
-        return optuna.samplers.GridSampler({k: v.grid(grid_points) for k, v in space.items()}, seed=seed)
+        return GridSampler({k: v.grid(grid_points) for k, v in space.items()}, seed=seed)
     raise ConfigError(f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLERS)}")
 
 
@@ -113,9 +144,54 @@ def default_storage(path):
     return f"sqlite:///{path}"
 
 
+JOURNAL = "journal:"
+CREATE_RETRIES = 8  # processes that race to create a fresh database's tables: the losers try again
+
+
+def open_storage(url):
+    """The Optuna storage behind ``url``, opened (and its tables created the first time):
+    ``journal:PATH`` → a ``JournalStorage`` on a journal file; any other text → an SQLAlchemy URL
+    (``sqlite:///study.db``, ``postgresql+psycopg2://user:password@host:5432/db``); ``None`` → memory.
+    A URL that cannot be opened raises a ``ConfigError`` (a ``MissingExtraError`` for a driver that
+    is not installed) naming the driver and the host."""
+    if url is None:
+        return None
+    if url.startswith(JOURNAL):
+        return _journal_storage(url[len(JOURNAL):])
+    for attempt in range(1, CREATE_RETRIES + 1):
+        try:
+            # pool_pre_ping: a connection a server or firewall dropped during a long trial is replaced
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as error:
+            # Several processes creating the tables of an empty database at once: all but one fail
+            # with "duplicate key ... pg_type_typname_nsp_index" or "relation ... already exists".
+            if attempt == CREATE_RETRIES:
+                raise storage_error(url, error) from None
+            time.sleep(random.uniform(0.05, 0.5))
+        except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:  # what a bad storage URL raises
+            raise storage_error(url, error) from None
+
+
+def _journal_storage(path):
+    if not path:
+        raise ConfigError("the storage 'journal:' names no file; give one such as journal:runs/search.log")
+    try:
+        from optuna.storages.journal import JournalFileBackend  # Optuna ≥ 4
+    except ImportError:
+        from optuna.storages import JournalFileStorage as JournalFileBackend  # its name before Optuna 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # before Optuna 4
+        try:
+            return optuna.storages.JournalStorage(JournalFileBackend(path))
+        except OSError as error:
+            raise ConfigError(f"cannot open the journal file {path} of the study storage: {error.strerror}; "
+                              "check that its folder exists and is writable") from None
+
+
 def storage_error(url, error):
     """A ``ConfigError`` for a study storage that cannot be opened, naming the driver and the host (never
-    the password) and what to do: a malformed URL, a driver that is not installed, a database not reached."""
+    the password) and what to do: a malformed URL, a database not reached; a ``MissingExtraError`` for a
+    driver that is not installed."""
     try:
         parsed = make_url(url)
     except sqlalchemy.exc.ArgumentError:
@@ -124,10 +200,13 @@ def storage_error(url, error):
     shown = parsed.render_as_string(hide_password=True)
     where = f"driver {parsed.drivername}, " + (f"host {parsed.host}" if parsed.host else f"file {parsed.database}")
     if isinstance(error, sqlalchemy.exc.NoSuchModuleError):
-        reason = f"SQLAlchemy has no driver called {parsed.drivername!r} (sqlite, postgresql and mysql are)"
+        reason = (f"SQLAlchemy has no driver called {parsed.drivername!r} (sqlite, postgresql and mysql are; "
+                  "journal:PATH names a journal file)")
     elif isinstance(error, ImportError):
-        reason = (f"the Python package of the {parsed.get_backend_name()} driver is not installed "
-                  "(pip install psycopg2-binary for postgresql, pymysql for mysql+pymysql)")
+        install = ('pip install "gradwork[postgres]"' if parsed.get_backend_name() == "postgresql" else
+                   f"install the Python package of the {parsed.drivername} driver, e.g. pymysql for mysql+pymysql")
+        return MissingExtraError(f"cannot open the study storage {shown} ({where}): the Python package of the "
+                                 f"{parsed.get_backend_name()} driver is not installed: {install}")
     else:
         original = getattr(error, "orig", None) or error
         reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
@@ -136,27 +215,88 @@ def storage_error(url, error):
     return ConfigError(f"cannot open the study storage {shown} ({where}): {reason}")
 
 
-def search(objective, space, trials, *, sampler="random", storage=None, study_name="gradwork-search",
-           direction="maximize", seed=0, grid_points=3, prune=True):
-    """Run ``trials`` more trials of ``objective(params, trial) -> score`` over ``space`` and return the
-    Optuna study. With ``storage`` (an SQLAlchemy URL such as ``sqlite:///search.db`` or a PostgreSQL
-    one) the study is saved as it goes and an existing study of that name is continued — from the same
-    machine or from several at once. ``prune``: stop trials whose intermediate scores (reported with
-    ``trial.report``) fall below the median of earlier trials at the same step."""
-    optuna_sampler = build_sampler(sampler, space, seed, grid_points)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
+def study_names(storage):
+    """The names of the studies an opened storage holds."""
+    return sorted(optuna.get_all_study_names(storage)) if storage is not None else []
+
+
+def open_study(storage=None, study_name="gradwork-search", *, direction="maximize", resume=False, sampler=None,
+               pruner=None):
+    """The study ``study_name`` in ``storage`` (a URL or ``journal:PATH``, see ``open_storage``), created
+    if it does not exist yet — by one process only, when several start at once: Optuna's
+    ``load_if_exists`` turns the loser's duplicate into a load. ``resume=True``: the study must exist
+    already, else a ``ConfigError`` lists the studies that do."""
+    opened = open_storage(storage)
+    if resume and study_name not in study_names(opened):
+        names = study_names(opened)
+        held = f"it holds {', '.join(repr(n) for n in names)}" if names else "it holds no study yet"
+        raise ConfigError(f"cannot resume the study {study_name!r}: there is none of that name in {shown_url(storage)} "
+                          f"({held}); give one of those names, or leave out --resume to start it")
     try:
-        study = optuna.create_study(storage=storage, sampler=optuna_sampler, pruner=pruner, study_name=study_name,
-                                    direction=direction, load_if_exists=True)
-    except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:  # what a bad storage URL raises
+        return optuna.create_study(storage=opened, sampler=sampler, pruner=pruner, study_name=study_name,
+                                   direction=direction, load_if_exists=True)
+    except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:
         raise storage_error(storage, error) from None
 
-    def run_trial(trial):
-        params = {name: spec.suggest(trial, name) for name, spec in space.items()}
-        return objective(params, trial)
 
-    study.optimize(run_trial, n_trials=trials)
+def shown_url(url):
+    """A storage URL as it may be printed: without its password."""
+    if url is None or url.startswith(JOURNAL):
+        return url or "memory"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def search(objective, space, trials=None, *, until=None, sampler="random", storage=None,
+           study_name="gradwork-search", direction="maximize", seed=0, grid_points=3, prune=True, resume=False):
+    """Run trials of ``objective(params, trial) -> score`` over ``space`` and return the Optuna study:
+    ``trials`` more than the study holds now, or, with ``until``, until the study holds ``until``
+    trials in all, however many processes take part (each given the same ``until``).
+
+    With ``storage`` (``sqlite:///search.db``, ``journal:search.log``, a PostgreSQL URL) the study is
+    saved as it goes and an existing study of that name is continued — from the same machine or from
+    several at once (see the module's notes). ``prune``: stop trials whose intermediate scores
+    (reported with ``trial.report``) fall below the median of earlier trials at the same step.
+    ``resume``: the study must exist already."""
+    if (trials is None) == (until is None):
+        raise ConfigError("search: give either trials (how many to run now) or until (how many the study holds "
+                          "at the end)")
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
+    study = open_study(storage, study_name, direction=direction, resume=resume, pruner=pruner,
+                       sampler=build_sampler(sampler, space, seed, grid_points))
+    if until is None:
+        until = len(study.get_trials(deepcopy=False)) + trials
+    worker = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial, as a user attribute
+    first = True
+    while len(study.get_trials(deepcopy=False)) < until:
+        if isinstance(study.sampler, GridSampler) and study.sampler.is_exhausted(study):
+            break
+        trial = study.ask()
+        if trial.number >= until:  # another process took the last place between our count and our ask
+            trial.set_user_attr("over_budget", True)
+            study.tell(trial, state=TrialState.FAIL)
+            break
+        if first:  # this trial's number is this process's alone, so is the seed: no two draw alike
+            study.sampler = build_sampler(sampler, space, seed + trial.number, grid_points)
+            first = False
+        trial.set_user_attr("worker", worker)
+        _run(study, trial, objective, space)
     return study
+
+
+def _run(study, trial, objective, space):
+    """One trial, told to the study as complete, pruned, or failed (and the error raised again)."""
+    try:
+        score = objective({name: spec.suggest(trial, name) for name, spec in space.items()}, trial)
+    except optuna.TrialPruned:
+        study.tell(trial, state=TrialState.PRUNED)
+    except BaseException:  # an error, Ctrl-C or a stop signal: the trial is not left "running"
+        study.tell(trial, state=TrialState.FAIL)
+        raise
+    else:
+        study.tell(trial, score)
 
 
 def finished_trials(study):
