@@ -19,6 +19,8 @@ import sys
 import traceback
 
 from gradwork.cli import demo, diagnose, evaluate, export, generate, gradcheck, search, summary, train, word2vec
+from gradwork.cli import style_transfer
+from gradwork.cli import detect
 from gradwork.errors import GradworkError
 
 COMMANDS = {
@@ -26,11 +28,13 @@ COMMANDS = {
     "evaluate": (evaluate, "evaluate a trained run on its test split"),
     "export": (export, "export a trained run's model to ONNX and check it in onnxruntime"),
     "demo": (demo, "run one of the course examples (gradwork demo --list)"),
+    "detect": (detect, "object detection: train a one-scale YOLO on canvases of Fashion-MNIST items, measure its mAP"),
     "diagnose": (diagnose, "bias or variance? and is the loss curve healthy? read from a run folder"),
     "generate": (generate, "sample text from a trained character language model (char-rnn)"),
     "gradcheck": (gradcheck, "check a model's gradients against finite differences"),
     "search": (search, "hyperparameter search (random, grid or TPE) over short training runs, resumable"),
     "summary": (summary, "print each layer's output shape and parameter count"),
+    "style-transfer": (style_transfer, "paint a photo in the style of another image (Gatys et al.'s optimisation)"),
     "word2vec": (word2vec, "learn word vectors from a text and show nearest neighbours"),
 }
 USER_ERRORS = (GradworkError, OSError)
@@ -76,6 +80,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # gradwork train --workers N runs it again under mpiexec
     from gradwork import backend
     backend.reuse_freed_memory()  # this process trains: keep freed arrays' memory for the next step
     name = f"gradwork {args.command}"

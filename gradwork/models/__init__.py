@@ -12,6 +12,8 @@ from gradwork import backend
 from gradwork.errors import ConfigError
 from gradwork.models.alexnet import AlexNet
 from gradwork.models.char_rnn import CharRNN
+from gradwork.models.ensemble import Ensemble
+from gradwork.models.gaussian_classifier import GaussianClassifier
 from gradwork.models.lenet import LeNet5
 from gradwork.models.logistic_regression import LogisticRegression
 from gradwork.models.mlp import MLP

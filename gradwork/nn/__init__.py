@@ -1,8 +1,9 @@
 """Neural-network building blocks: ``Module``, ``Parameter``, layers, losses, ``init``, ``functional``."""
-from gradwork.nn import functional, init
+from gradwork.nn import functional, init, utils
 from gradwork.nn.activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax,
                                     Softplus, Step, Tanh)
 from gradwork.nn.attention import MultiheadAttention
+from gradwork.nn.cheb_conv import ChebConv
 from gradwork.nn.containers import ModuleList, Sequential
 from gradwork.nn.conv import Conv2d, ConvTranspose2d
 from gradwork.nn.dropout import Dropout, Dropout2d
@@ -17,5 +18,6 @@ from gradwork.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from gradwork.nn.parameter import Parameter
 from gradwork.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from gradwork.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from gradwork.nn.spatial_transformer import SpatialTransformer
 from gradwork.nn.transformer import (LearnedPositionalEncoding, PositionalEncoding, TransformerEncoder,
                                      TransformerEncoderLayer)

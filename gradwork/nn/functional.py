@@ -8,6 +8,7 @@ from gradwork.ops.attention import causal_mask, scaled_dot_product_attention
 from gradwork.ops.conv import conv2d, conv_transpose2d
 from gradwork.ops.dropout import dropout, dropout2d
 from gradwork.ops.embedding import embedding, one_hot
+from gradwork.ops.grid_sample import affine_grid, grid_sample
 from gradwork.ops.linear import linear
 from gradwork.ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                                  kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss, smooth_l1_loss,
@@ -25,4 +26,5 @@ __all__ = ["linear", "relu", "leaky_relu", "elu", "silu", "softplus", "hardtanh"
            "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "l1_penalty", "l2_penalty", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "batch_norm", "layer_norm", "dropout2d", "flatten", "gelu", "embedding", "one_hot",
-           "scaled_dot_product_attention", "causal_mask", "token_cross_entropy", "rnn_layer", "lstm_layer", "gru_layer"]
+           "scaled_dot_product_attention", "causal_mask", "token_cross_entropy", "rnn_layer", "lstm_layer", "gru_layer",
+           "affine_grid", "grid_sample"]

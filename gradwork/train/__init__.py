@@ -1,6 +1,6 @@
 """Training: ``fit``, ``evaluate``, callbacks, ``History`` and metrics."""
-from gradwork.train.callbacks import (Callback, CSVLogger, EarlyStopping, FitState, ModelCheckpoint, NaNGuard,
-                                      ParameterStatistics, ProgressBar, TensorBoard)
+from gradwork.train.callbacks import (Callback, CSVLogger, EarlyStopping, FitState, MaxNorm, ModelCheckpoint,
+                                      NaNGuard, ParameterStatistics, ProgressBar, TensorBoard)
 from gradwork.train.history import History
 from gradwork.train.loop import evaluate, fit, predict
 from gradwork.train.metrics import accuracy, confusion_matrix, top_k_accuracy
