@@ -26,7 +26,7 @@ from gradwork.cli.checks import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBAB
 from gradwork.cli.common import build_optimizer, build_schedule
 from gradwork.cli.run_config import REQUIRED, _get, one_of, rule, sizes
 from gradwork.cli.run_folder import CURVES, RunFolder, SaveEveryEpoch
-from gradwork.data.detection import detection_canvases
+from gradwork.data.detection import CANVAS_SIZE, detection_canvases
 from gradwork.errors import ConfigError, TrainingDivergedError
 from gradwork.models.detector import TinyYOLO
 from gradwork.vision import yolo
@@ -36,7 +36,7 @@ TASK = "detection"
 MODEL = "tiny-yolo"
 DATASETS = ("fashion-mnist", "mnist", "digits")
 DEFAULTS = {"dataset": "fashion-mnist", "train_canvases": 12_000, "epochs": 12, "batch_size": 32, "lr": 3e-3,
-            "num_anchors": 5, "widths": [8, 16, 32, 64], "head_blocks": 3, "seed": 0}
+            "num_anchors": 5, "patch": 4, "widths": [32, 64], "head_blocks": 3, "seed": 0}
 OPTIMIZER, SCHEDULE = "adam", "cosine"
 SETTINGS = tuple(DEFAULTS)
 CHANGEABLE_ON_RESUME = ("epochs", "lr")
@@ -66,9 +66,12 @@ def add_arguments(parser):
                                                f"(default {DEFAULTS['lr']:g}); with --resume, the new rate")
     p.add_argument("--num-anchors", type=POSITIVE_INT,
                    help=f"anchors per cell, sized by k-means on the training boxes (default {DEFAULTS['num_anchors']})")
+    p.add_argument("--patch", type=POSITIVE_INT,
+                   help=f"the stem moves each PATCH×PATCH pixels into channels (space to depth; 1: no stem) "
+                        f"(default {DEFAULTS['patch']})")
     p.add_argument("--widths", type=int_list,
                    help="channels of the backbone's blocks, comma-separated; each but the last is followed by a "
-                        "max-pool, so the stride is 2^(count − 1) (default 8,16,32,64: stride 8)")
+                        "max-pool, so the stride is PATCH·2^(count − 1) (default 32,64: stride 8)")
     p.add_argument("--head-blocks", type=POSITIVE_INT,
                    help=f"conv blocks at the grid's resolution before the 1×1 head (default {DEFAULTS['head_blocks']})")
     p.add_argument("--seed", type=NON_NEGATIVE_INT, help="random seed: same seed, same canvases and run (default 0)")
@@ -108,6 +111,7 @@ CHECKS = {  # each field of a detection run's config.json: the check it must pas
     "batch_size": rule(POSITIVE_INT),
     "lr": rule(POSITIVE),
     "num_anchors": rule(POSITIVE_INT),
+    "patch": rule(POSITIVE_INT),
     "widths": sizes,
     "head_blocks": rule(POSITIVE_INT),
     "seed": rule(NON_NEGATIVE_INT),
@@ -152,12 +156,11 @@ def new_config(args):
     given = {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
     config = {"task": TASK, "model": MODEL, **DEFAULTS, **given, "optimizer": OPTIMIZER, "schedule": SCHEDULE}
     config["widths"] = list(config["widths"])
-    if len(config["widths"]) < 2:
-        raise ConfigError(f"--widths needs at least two sizes (a block, a max-pool, a block), got {config['widths']}")
-    if 96 % 2 ** (len(config["widths"]) - 1):
-        raise ConfigError(f"--widths {','.join(map(str, config['widths']))} gives a stride of "
-                          f"{2 ** (len(config['widths']) - 1)}, which does not divide the 96-pixel canvas; give at "
-                          "most 6 sizes")
+    stride = config["patch"] * 2 ** (len(config["widths"]) - 1)
+    if CANVAS_SIZE % stride:
+        raise ConfigError(f"--patch {config['patch']} and --widths {_shown(config['widths'])} give a stride of "
+                          f"{stride}, which does not divide the {CANVAS_SIZE}-pixel canvas; give a stride that "
+                          "does (8 is the default: patch 4, two widths)")
     config["gradwork_version"] = gradwork.__version__
     return config
 
@@ -199,11 +202,11 @@ class DetectionExperiment:
             if config.get("anchors") is None:
                 config["anchors"] = anchors_for(self.train_set, config["num_anchors"])
         self.classes = self.source[0].classes
-        self.model = TinyYOLO(config["anchors"], num_classes=len(self.classes), widths=config["widths"],
-                              head_blocks=config["head_blocks"])
+        self.model = TinyYOLO(config["anchors"], num_classes=len(self.classes), patch=config["patch"],
+                              widths=config["widths"], head_blocks=config["head_blocks"])
         self.stride = self.model.stride
         if training:
-            grid = 96 // self.stride
+            grid = CANVAS_SIZE // self.stride
             targets = yolo.yolo_targets(self.train_set.boxes, self.train_set.labels, config["anchors"], self.stride,
                                         grid, len(self.classes))
             # fit's loop reads (inputs, target) batches: the canvases and their encoded YOLO targets

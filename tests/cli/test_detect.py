@@ -7,7 +7,7 @@ import pytest
 
 from gradwork.cli.main import main
 
-TINY = ["--dataset", "digits", "--train-canvases", "16", "--batch-size", "8", "--widths", "4,8,8,8",
+TINY = ["--dataset", "digits", "--train-canvases", "16", "--batch-size", "8", "--widths", "8,8",
         "--head-blocks", "1", "--num-anchors", "3", "--verbose", "0"]
 
 
@@ -67,14 +67,14 @@ def test_bad_options_are_refused_at_parsing(tmp_path, capsys, option, value, phr
 
 
 def test_a_stride_that_does_not_divide_the_canvas_is_refused_before_a_folder_is_made(tmp_path, capsys):
-    assert detect_train(tmp_path / "run", "--widths", "2,2,2,2,2,2,2,2") == 2
-    one_line(capsys, "gives a stride of 128, which does not divide the 96-pixel canvas")
+    assert detect_train(tmp_path / "run", "--widths", "2,2,2,2,2,2") == 2
+    one_line(capsys, "--patch 4 and --widths 2,2,2,2,2,2 give a stride of 128, which does not divide the 96-pixel")
     assert not (tmp_path / "run").exists()
 
 
 def test_resume_refuses_a_changed_setting_and_out(run, capsys):
     assert main(["detect", "train", "--resume", str(run), "--widths", "4,4"]) == 2
-    one_line(capsys, "--widths 4,4 (the run has 4,8,8,8)")
+    one_line(capsys, "--widths 4,4 (the run has 8,8)")
     assert main(["detect", "train", "--resume", str(run), "--out", "elsewhere"]) == 2
     one_line(capsys, "--out and --resume do not go together")
 

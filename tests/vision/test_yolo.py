@@ -8,7 +8,7 @@ import pytest
 import gradwork as gw
 from gradwork.data.detection import DetectionCanvases
 from gradwork.errors import ConfigError, ShapeError
-from gradwork.models.detector import TinyYOLO
+from gradwork.models.detector import SpaceToDepth, TinyYOLO
 from gradwork.tools.gradcheck import gradcheck
 from gradwork.vision import yolo
 
@@ -138,7 +138,7 @@ def toy_canvases(count, seed=0):
 
 def test_the_loss_falls_as_a_tiny_detector_overfits_eight_canvases():
     canvases = toy_canvases(8)
-    model = TinyYOLO(ANCHORS / 2, num_classes=3, widths=(4, 8, 8, 16), head_blocks=2)
+    model = TinyYOLO(ANCHORS / 2, num_classes=3, patch=4, widths=(16, 16), head_blocks=1)
     targets = yolo.yolo_targets(canvases.boxes, canvases.labels, ANCHORS / 2, model.stride, 6, 3)
     optimizer = gw.optim.Adam(model.parameters(), lr=0.01)
     x = gw.tensor(canvases.images)
@@ -159,6 +159,17 @@ def test_the_detector_starts_with_the_object_prior_and_has_stride_eight():
     _, conf = yolo.decode_yolo_output(out, ANCHORS, 8, 10)
     np.testing.assert_allclose(conf.sum(axis=-1), 0.01, rtol=1e-4)  # σ(objectness) starts at the prior
     np.testing.assert_array_equal(model.state_dict()["anchors"], ANCHORS.astype(np.float32))
+
+
+def test_space_to_depth_moves_each_patch_into_channels_as_pixel_unshuffle_does():
+    x = np.arange(2 * 2 * 4 * 6, dtype=np.float64).reshape(2, 2, 4, 6)
+    y = SpaceToDepth(2)(gw.tensor(x)).data
+    assert y.shape == (2, 8, 2, 3)
+    # channel c·r² + i·r + j, cell (h, w) holds pixel (h·r + i, w·r + j) of channel c
+    np.testing.assert_array_equal(y[1, 1 * 4 + 1 * 2 + 0, 1, 2], x[1, 1, 1 * 2 + 1, 2 * 2 + 0])
+    assert sorted(y.ravel()) == sorted(x.ravel())
+    with pytest.raises(ConfigError, match="multiples of 4"):
+        SpaceToDepth(4)(gw.tensor(x))
 
 
 # ------------------------------------------------------------------ post-processing
