@@ -105,21 +105,24 @@ class Module:
         except ShapeError as error:
             _name_the_layer(error, self)
             raise
-        for hook in self._forward_hooks:
-            result = hook(self, args, output)
+        for hook, with_kwargs in list(self._forward_hooks):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:
                 output = result
         return output
 
-    def register_forward_hook(self, hook):
-        """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``."""
-        self._forward_hooks.append(hook)
+    def register_forward_hook(self, hook, *, with_kwargs=False):
+        """Call ``hook(module, inputs, output)`` after every forward — ``hook(module, inputs, kwargs,
+        output)`` with ``with_kwargs=True`` (PyTorch's option) — ; a hook that returns a value replaces the
+        output. Returns a handle with ``remove()``."""
+        entry = (hook, with_kwargs)
+        self._forward_hooks.append(entry)
         hooks = self._forward_hooks
 
         class Handle:
             def remove(self):
-                if hook in hooks:
-                    hooks.remove(hook)
+                if entry in hooks:
+                    hooks.remove(entry)
 
         return Handle()
 

@@ -163,6 +163,25 @@ def gather(c):
     c.node("GatherElements", [x, c.const(index)], c.out, axis=int(c.fn.axis))
 
 
+def affine_grid(c):
+    """grid = base · θᵀ with the (H·W, 3) base grid a constant of the file: ONNX's own AffineGrid needs
+    opset 20, and this form runs from opset 13."""
+    from gradwork.ops.grid_sample import AffineGrid
+    h, w = c.fn.size[2:]
+    AffineGrid.forward(c.fn, np.zeros((1, 2, 3), c.out_dtype))  # sets c.fn.base, the rows (x_w, y_h, 1)
+    base = c.const(np.asarray(c.fn.base, dtype=c.out_dtype)[None])                 # (1, H·W, 3)
+    grid = c.node("MatMul", [base, c.node("Transpose", [c.x[0]], perm=[0, 2, 1])])  # (N, H·W, 2)
+    c.node("Reshape", [grid, c.ints([-1, h, w, 2])], c.out)
+
+
+def grid_sample(c):
+    if c.opset < 16:
+        c.unsupported("grid_sample needs opset 16 or later (ONNX's GridSample); pass opset_version=16")
+    mode = c.fn.mode if c.opset < 20 else {"bilinear": "linear"}.get(c.fn.mode, c.fn.mode)
+    c.node("GridSample", c.x, c.out, mode=mode, padding_mode=c.fn.padding_mode,
+           align_corners=int(bool(c.fn.align_corners)))
+
+
 def step(c):  # 1 where x > 0, else 0
     from onnx import helper
     c.node("Cast", [c.node("Greater", [c.x[0], c.scalar(0)])], c.out,
@@ -496,6 +515,8 @@ CONVERTERS = {
     "CumSum": cumsum,
     "Gather": gather,
     "StepFunction": step,
+    "AffineGrid": affine_grid,
+    "GridSample": grid_sample,
     "Extremum": extremum,
     "Reshape": reshape,
     "Expand": expand,
@@ -673,19 +694,62 @@ def graph_attention(c):
         c.node("Identity", [alpha], [c.out[1]])
 
 
+def cheb_conv(c):
+    """nn.ChebConv whole: the scaled Laplacian L̃ = 2L/λ_max − I built in the file from the adjacency
+    input (self-loops dropped; an isolated node's D^−½ or D^−1 is 0), then the Chebyshev recursion
+    T_0 = X, T_1 = L̃X, T_k = 2L̃T_{k−1} − T_{k−2} and out = Σ_k T_k Θ_kᵀ + b."""
+    x, adjacency = _graph_inputs(c)
+    m, record = c.module, c.node_.record
+    lambda_max = record.args[2] if len(record.args) > 2 else record.kwargs.get("lambda_max")
+    if lambda_max is None and m.normalization == "sym":
+        lambda_max = 2.0
+    if isinstance(lambda_max, str) or lambda_max is None:
+        c.unsupported("lambda_max='compute' (the largest eigenvalue has no ONNX operator): pass the number")
+    if m.K > 1:
+        off_diagonal = c.node("Sub", [c.scalar(1), c.node("EyeLike", [adjacency])])
+        a = c.node("Mul", [adjacency, off_diagonal])
+        degree = c.node("ReduceSum", [a, c.ints([1])], keepdims=1)                             # (N, 1)
+        if m.normalization is None:
+            laplacian = c.node("Sub", [c.node("Mul", [c.node("EyeLike", [adjacency]), degree]), a])
+        else:
+            scale = c.node("Sqrt", [degree]) if m.normalization == "sym" else degree
+            inverse = c.node("Where", [c.node("Greater", [degree, c.scalar(0)]),
+                                       c.node("Reciprocal", [scale]), c.scalar(0)])
+            walked = c.node("Mul", [inverse, a])
+            if m.normalization == "sym":
+                walked = c.node("Mul", [walked, c.node("Transpose", [inverse], perm=[1, 0])])
+            laplacian = c.node("Sub", [c.node("EyeLike", [adjacency]), walked])
+        l_tilde = c.node("Sub", [c.node("Mul", [laplacian, c.scalar(2.0 / float(lambda_max))]),
+                                 c.node("EyeLike", [adjacency])])
+
+    def term(t, k):
+        return c.node("MatMul", [t, c.node("Transpose", [c.param(m.lins[k].weight)], perm=[1, 0])])
+    t_prev, t = None, x
+    out = term(t, 0)
+    for k in range(1, m.K):
+        product = c.node("MatMul", [l_tilde, t])
+        t_prev, t = t, (product if k == 1 else c.node("Sub", [c.node("Mul", [product, c.scalar(2)]), t_prev]))
+        out = c.node("Add", [out, term(t, k)])
+    if m.bias is not None:
+        out = c.node("Add", [out, c.param(m.bias)])
+    c.node("Identity", [out], c.out)
+
+
 def module_converters():
     """Layer class → converter, for the layers exported as a whole."""
     from gradwork.nn.embedding import Embedding
+    from gradwork.nn.cheb_conv import ChebConv
     from gradwork.nn.graph_networks import GraphAttention, GraphConv
     from gradwork.nn.normalization import _BatchNorm
     from gradwork.nn.recurrent import RNNBase
     return {_BatchNorm: batch_norm, Embedding: embedding, RNNBase: recurrent, GraphConv: graph_conv,
-            GraphAttention: graph_attention}
+            GraphAttention: graph_attention, ChebConv: cheb_conv}
 
 
 def square_inputs(records):
     """The ids of the tensors the graph layers took as their adjacency: a graph's node count is the size
     of both of its axes, so the batch (node) axis of such an input is axes 0 and 1."""
+    from gradwork.nn.cheb_conv import ChebConv
     from gradwork.nn.graph_networks import GraphAttention, GraphConv
-    return {id(r.inputs[1]) for r in records if isinstance(r.module, (GraphConv, GraphAttention))
+    return {id(r.inputs[1]) for r in records if isinstance(r.module, (GraphConv, GraphAttention, ChebConv))
             and len(r.inputs) > 1}

@@ -59,8 +59,8 @@ class ModuleNode:
 class Record:
     """One module call seen by a forward hook."""
 
-    def __init__(self, path, module, args, output):
-        self.path, self.module, self.args = path, module, args
+    def __init__(self, path, module, args, kwargs, output):
+        self.path, self.module, self.args, self.kwargs = path, module, args, kwargs
         self.inputs = flatten_tensors(args)
         self.input_keys = [key_of(a) for a in self.inputs]
         self.input_creators = [a._creator for a in self.inputs]
@@ -146,9 +146,9 @@ def tracing(model):
     frozen = [p for p in model.parameters() if not p.requires_grad]
     records, handles = [], []
     for path, module in model.named_modules():
-        def hook(module, args, output, path=path):
-            records.append(Record(path, module, args, output))
-        handles.append(module.register_forward_hook(hook))
+        def hook(module, args, kwargs, output, path=path):
+            records.append(Record(path, module, args, kwargs, output))
+        handles.append(module.register_forward_hook(hook, with_kwargs=True))
     try:
         model.eval()
         for p in frozen:

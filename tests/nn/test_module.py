@@ -157,3 +157,18 @@ def test_reassigning_a_parameter_keeps_its_place_in_the_order():
     model[1].weight = model[0].weight  # re-assigned: still second layer's first entry
     model.add_module("0", nn.Linear(3, 3))
     assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+
+
+def test_forward_hook_with_kwargs_sees_the_keyword_arguments():
+    class Scale(nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    seen = []
+    module = Scale()
+    handle = module.register_forward_hook(lambda m, args, kwargs, out: seen.append((len(args), kwargs)),
+                                          with_kwargs=True)
+    module(gw.tensor([1.0]), factor=3.0)
+    handle.remove()
+    module(gw.tensor([1.0]))
+    assert seen == [(1, {"factor": 3.0})]

@@ -233,6 +233,38 @@ def test_graph_layers_export_with_the_graph_as_an_input(model, tmp_path):
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
 
 
+class ChebNet(nn.Module):
+    def __init__(self, K, normalization, lambda_max=None):
+        super().__init__()
+        self.lambda_max = lambda_max
+        self.c1, self.c2 = nn.ChebConv(4, 6, K, normalization), nn.ChebConv(6, 2, 2, normalization, bias=False)
+
+    def forward(self, x, adjacency):
+        h = gw.relu(self.c1(x, adjacency, self.lambda_max))
+        return self.c2(h, adjacency, lambda_max=self.lambda_max)
+
+
+@pytest.mark.parametrize("K, normalization, lambda_max", [(1, "sym", None), (3, "sym", None), (4, "rw", 1.5),
+                                                          (2, None, 5.0)])
+def test_cheb_conv_exports_with_its_laplacian_built_in_the_file(K, normalization, lambda_max, tmp_path):
+    model = ChebNet(K, normalization, lambda_max)
+    x, adjacency = random_graph(6, 8)
+    adjacency[0, 0] = 1.0  # a self-loop, which the Laplacian ignores
+    adjacency[5, :] = adjacency[:, 5] = 0.0  # an isolated node
+    path = tmp_path / "cheb.onnx"
+    gw.onnx.export(model, (x, adjacency), path)
+    for x, adjacency in ((x, adjacency), random_graph(9, 10)):
+        (got,) = run_onnx(path, x, adjacency)
+        np.testing.assert_allclose(got, model(gw.tensor(x), gw.tensor(adjacency)).data, rtol=1e-5, atol=1e-5)
+
+
+def test_cheb_conv_with_a_computed_lambda_max_is_refused(tmp_path):
+    x, adjacency = random_graph(6, 8)
+    with pytest.raises(UnsupportedOperatorError, match="lambda_max='compute'"):
+        gw.onnx.export(ChebNet(2, "rw", "compute"), (x, adjacency), tmp_path / "cheb.onnx")
+    assert os.listdir(tmp_path) == []
+
+
 class FixedGraph(nn.Module):
     """A model whose graph is fixed inside it: it runs on that graph's node count only."""
 

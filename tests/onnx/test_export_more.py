@@ -262,3 +262,22 @@ def test_gather_whose_index_follows_the_batch_is_refused(tmp_path):
         gw.onnx.export(Picks(), sequences((3, 4)), tmp_path / "dynamic.onnx")
     assert not (tmp_path / "dynamic.onnx").exists()
     assert_exports(Picks(), sequences((3, 4)), tmp_path, dynamic_batch=False, other_batch=3)
+
+
+@pytest.mark.parametrize("mode, padding_mode, align_corners, opset",
+                         [("bilinear", "zeros", False, 17), ("bilinear", "border", True, 20),
+                          ("bilinear", "reflection", False, 21), ("nearest", "zeros", True, 16),
+                          ("nearest", "reflection", False, 20)])
+def test_spatial_transformer(mode, padding_mode, align_corners, opset, tmp_path):
+    localisation = nn.Sequential(nn.Flatten(), nn.Linear(2 * 6 * 7, 8), nn.Tanh())
+    model = nn.SpatialTransformer(localisation, output_size=(5, 4), align_corners=align_corners, mode=mode,
+                                  padding_mode=padding_mode)
+    with gw.no_grad():  # a transform that reaches outside the image, so the padding mode matters
+        model.fc_loc.weight[...] = gw.tensor(sequences((6, 8), seed=3) * 0.5)
+    assert_exports(model, sequences((3, 2, 6, 7)), tmp_path, opset_version=opset)
+
+
+def test_grid_sample_needs_opset_16(tmp_path):
+    model = nn.SpatialTransformer(nn.Sequential(nn.Flatten(), nn.Linear(12, 4)))
+    with pytest.raises(UnsupportedOperatorError, match="opset 16"):
+        gw.onnx.export(model, sequences((1, 3, 2, 2)), tmp_path / "m.onnx", opset_version=15)
