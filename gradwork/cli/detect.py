@@ -35,7 +35,7 @@ from gradwork.vision.plot_detections import plot_detections
 TASK = "detection"
 MODEL = "tiny-yolo"
 DATASETS = ("fashion-mnist", "mnist", "digits")
-DEFAULTS = {"dataset": "fashion-mnist", "train_canvases": 12_000, "epochs": 12, "batch_size": 32, "lr": 3e-3,
+DEFAULTS = {"dataset": "fashion-mnist", "train_canvases": 10_000, "epochs": 8, "batch_size": 32, "lr": 3e-3,
             "num_anchors": 5, "patch": 4, "widths": [32, 64], "head_blocks": 3, "seed": 0}
 OPTIMIZER, SCHEDULE = "adam", "cosine"
 SETTINGS = tuple(DEFAULTS)

@@ -95,15 +95,17 @@ def _resized(item, longer_side):
     return _tight(out)
 
 
+def _area(boxes):
+    return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+
+
 def _iou_with(box, boxes):
-    """IoU of one box (4,) with each of ``boxes`` (k, 4); no checks (boxes made here are valid)."""
-    if not len(boxes):
-        return np.zeros(0)
+    """IoU of one box (4,) with each of ``boxes`` (k, 4). (``vision.boxes.box_iou`` computes the same, with
+    checks; ``data`` sits below ``vision`` in the layers and does not import it.)"""
     boxes = np.asarray(boxes, dtype=np.float64)
     wh = np.clip(np.minimum(box[2:], boxes[:, 2:]) - np.maximum(box[:2], boxes[:, :2]), 0, None)
     inter = wh[:, 0] * wh[:, 1]
-    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-    return inter / (area(np.asarray(box, dtype=np.float64)) + area(boxes) - inter)
+    return inter / (_area(box) + _area(boxes) - inter)
 
 
 def make_canvases(images, labels, count, *, canvas_size=CANVAS_SIZE, min_size=ITEM_SIZES[0],

@@ -302,9 +302,11 @@ def letterbox(image, size):
         raise ShapeError(f"letterbox: image must be uint8 of shape (H, W) or (H, W, channels), as read by Pillow; "
                          f"got {image.dtype} of shape {image.shape} (convert floats in [0, 1] with "
                          "(image * 255).round().astype(np.uint8))")
-    height, width = (size, size) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else size
-    _check_positive(height, "letterbox: the height")
-    _check_positive(width, "letterbox: the width")
+    height, width = (size, size) if np.ndim(size) == 0 else tuple(size) if len(size) == 2 else (None, None)
+    for value in (height, width):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ConfigError(f"letterbox: size must be a positive integer or a (height, width) pair of them, "
+                              f"got {size!r}")
     h, w = image.shape[:2]
     scale = min(height / h, width / w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))

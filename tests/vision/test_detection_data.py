@@ -3,8 +3,8 @@ items kept apart, any (images, labels) arrays accepted, bad input refused."""
 import numpy as np
 import pytest
 
-from gradwork.data.detection import DetectionCanvases, detection_canvases, make_canvases
 from gradwork.data.dataset import ArrayDataset
+from gradwork.data.detection import DetectionCanvases, detection_canvases, make_canvases
 from gradwork.errors import ConfigError, ShapeError
 
 

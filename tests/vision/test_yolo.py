@@ -225,3 +225,9 @@ def test_letterbox_maps_boxes_back_to_the_original_image():
 def test_letterbox_refuses_float_images_and_says_how_to_convert():
     with pytest.raises(ShapeError, match=r"astype\(np.uint8\)"):
         yolo.letterbox(np.zeros((10, 10)), 32)
+
+
+@pytest.mark.parametrize("size", [0, 32.5, (10, 20, 30), (10, -1)])
+def test_letterbox_refuses_a_size_that_is_not_positive_integers(size):
+    with pytest.raises(ConfigError, match="size must be a positive integer"):
+        yolo.letterbox(np.zeros((10, 10), dtype=np.uint8), size)
