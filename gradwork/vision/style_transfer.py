@@ -50,9 +50,9 @@ from gradwork.nn.conv import Conv2d
 from gradwork.nn.module import Module
 from gradwork.nn.normalization import BatchNorm2d
 from gradwork.nn.pooling import AvgPool2d, MaxPool2d
+from gradwork.ops.regression_losses import mse_loss
 from gradwork.optim.adam import Adam
 from gradwork.optim.lbfgs import LBFGS
-from gradwork.ops.regression_losses import mse_loss
 from gradwork.vision.images import standardize, unstandardize
 
 CONTENT_LAYERS = ("conv4_2",)
@@ -232,16 +232,16 @@ def _as_list(layers):
 # ------------------------------------------------------------------------------------------ the optimisation
 @dataclass
 class StyleTransferResult:
-    """``image``: the result, (3, H, W) in [0, 1]. ``history``: the losses (``content``, ``style``,
-    ``tv``, weighted ``total``, unweighted terms) before each step and, last, of the result:
-    ``history[0]`` is the content image's, ``history[-1]`` the result's."""
+    """``image``: the result, (3, H, W) in [0, 1]. ``history``: one dict of losses per evaluation — the
+    unweighted terms ``content``, ``style``, ``tv`` and the weighted sum ``total`` — before each step
+    and, last, of the result: ``history[0]`` is the content image's, ``history[-1]`` the result's."""
     image: np.ndarray
     history: list = field(default_factory=list)
 
 
 def transfer_style(content, style, model=None, steps=200, content_weight=1.0, style_weight=1e4, tv_weight=10.0,
-                   lr=0.3, optimizer="adam", callback=None, content_layers=CONTENT_LAYERS,
-                   style_layers=STYLE_LAYERS, style_layer_weights=None):
+                   lr=0.3, optimizer="adam", callback=None, content_layers=None, style_layers=None,
+                   style_layer_weights=None):
     """Optimise an image, starting from ``content``, so its deep features match ``content``'s and
     its Gram matrices match ``style``'s (the module docstring has the losses).
 
@@ -251,6 +251,8 @@ def transfer_style(content, style, model=None, steps=200, content_weight=1.0, st
     random weights, with a warning. ``optimizer``: ``"adam"`` (lr 0.3 on standardised pixels, d2l's
     choice) or ``"lbfgs"`` (Gatys et al.'s; one L-BFGS iteration per step, use lr=1).
     ``callback(step, losses)`` is called after every evaluation: step 0 … ``steps``.
+    ``content_layers``, ``style_layers`` (default conv4_2; conv1_1 … conv5_1) choose the layers when
+    ``model`` is not already a :class:`FeatureExtractor`; ``style_layer_weights``: w_l, default 1 each.
 
     Returns a :class:`StyleTransferResult` (the image and the loss history).
     """
@@ -263,7 +265,13 @@ def transfer_style(content, style, model=None, steps=200, content_weight=1.0, st
         if not np.isfinite(value) or value < 0 or (name == "lr" and value == 0):
             raise ConfigError(f"transfer_style: {name} must be a {'positive' if name == 'lr' else 'non-negative'} "
                               f"number, got {value}")
-    extractor = model if isinstance(model, FeatureExtractor) else FeatureExtractor(model, content_layers, style_layers)
+    if isinstance(model, FeatureExtractor):
+        if content_layers is not None or style_layers is not None:
+            raise ConfigError("transfer_style: the FeatureExtractor given as model has its layers already; give "
+                              "content_layers and style_layers to the FeatureExtractor, not here")
+        extractor = model
+    else:
+        extractor = FeatureExtractor(model, content_layers or CONTENT_LAYERS, style_layers or STYLE_LAYERS)
     content, style = _rgb(content, "content"), _rgb(style, "style")
     for name, image in (("content", content), ("style", style)):
         if min(image.shape[1:]) < extractor.min_size:

@@ -174,6 +174,8 @@ def test_transfer_style_refuses_bad_settings():
         st.transfer_style(image, image[:, :, :8], extractor, steps=1)
     with pytest.raises(ShapeError, match="RGB of shape"):
         st.transfer_style(image[0], image, extractor, steps=1)
+    with pytest.raises(ConfigError, match="has its layers already"):
+        st.transfer_style(image, image, extractor, style_layers=["conv1_1"])
 
 
 # ------------------------------------------------------------------------------------------ the command
@@ -203,8 +205,8 @@ def test_cli_writes_the_result_and_the_side_by_side_figure(photo_files, tmp_path
 @pytest.mark.parametrize("arguments, message", [
     (["--steps", "0"], "argument --steps: must be a positive integer, got '0'"),
     (["--steps", "-3"], "argument --steps: must be a positive integer"),
-    (["--size", "8"], "--size 8 is too small: VGG-16 halves the image 4 times before conv5_1, so the shorter "
-                      "side needs at least 16 pixels"),
+    (["--size", "8"], ("--size 8 is too small: VGG-16 halves the image 4 times before conv5_1, so the shorter "
+                       "side needs at least 16 pixels")),
 ])
 def test_cli_refuses_bad_numbers_in_one_line(photo_files, tmp_path, capsys, arguments, message):
     content, style = photo_files
