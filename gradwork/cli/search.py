@@ -29,7 +29,7 @@ from gradwork.cli import train as train_command
 from gradwork.cli.checks import FRACTION, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 from gradwork.cli.common import OPTIMIZERS
 from gradwork.data.datasets import LOADERS
-from gradwork.errors import ConfigError
+from gradwork.errors import ConfigError, GradworkError
 from gradwork.train.callbacks import Callback
 
 DEFAULT_TRIALS = 20
@@ -157,7 +157,7 @@ def run(args):
         study = search(_objective(base), space, trials, until=args.total_trials, sampler=args.sampler,
                        storage=storage, study_name=name, seed=args.seed, grid_points=args.grid_points,
                        prune=not args.no_prune, resume=args.resume)
-    except ConfigError:
+    except GradworkError:
         if made and os.path.isdir(folder) and not os.listdir(folder):
             os.rmdir(folder)  # the storage could not be opened: leave no empty folder behind
         raise

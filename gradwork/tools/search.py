@@ -37,7 +37,6 @@ from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 
 from gradwork.errors import ConfigError, MissingExtraError
-from gradwork.tools.viz._figure import finish, plt
 
 SAMPLERS = ("random", "grid", "tpe")
 
@@ -340,6 +339,8 @@ def narrow(study, space, top=0.25):
 def plot_search(study, path=None, space=None):
     """Score against each hyperparameter, one panel per parameter (log axis for log ranges); pruned
     trials are drawn at their last reported score, in grey. Saves a PNG to ``path`` if given."""
+    from gradwork.tools.viz._figure import finish, plt  # here: a search's worker processes draw nothing
+
     trials = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     if not trials:
         raise ValueError("plot_search: the study has no finished trials yet")
