@@ -206,7 +206,7 @@ def _run_workers(args, trials, space, name, storage, folder):
     to the others; the command's exit status is then the worker's."""
     from optuna.trial import TrialState
 
-    from gradwork.tools.search import open_study
+    from gradwork.tools.search import fail_abandoned, open_study
 
     study = open_study(storage, name, resume=args.resume)
     until = args.total_trials or len(study.trials) + trials
@@ -227,13 +227,17 @@ def _run_workers(args, trials, space, name, storage, folder):
         _stop(workers, first="terminate")
         raise
     study = open_study(storage, name, resume=True)
+    abandoned = fail_abandoned(study, [worker.pid for worker in workers])  # those of a worker that was killed
     if any(t.state == TrialState.COMPLETE for t in study.trials):
         _report(study, space, storage, folder)
     failed = [(number, code) for number, code in enumerate(codes, 1) if code != 0]
     for number, code in failed:
         how = f"exit status {code}" if code > 0 else f"signal {-code}"
-        print(f"gradwork search: error: worker {number} of {args.jobs} stopped with {how} (its messages are above)",
-              file=sys.stderr)
+        print(f"gradwork search: error: worker {number} of {args.jobs} stopped with {how} (its messages, if any, "
+              "are above)", file=sys.stderr)
+    if abandoned:
+        print(f"gradwork search: the trials a stopped worker left running are marked failed: "
+              f"{', '.join(map(str, abandoned))}", file=sys.stderr)
     return failed[0][1] if failed and failed[0][1] > 0 else (1 if failed else 0)
 
 

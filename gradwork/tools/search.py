@@ -267,7 +267,7 @@ def search(objective, space, trials=None, *, until=None, sampler="random", stora
                        sampler=build_sampler(sampler, space, seed, grid_points))
     if until is None:
         until = len(study.get_trials(deepcopy=False)) + trials
-    worker = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial, as a user attribute
+    worker = worker_name(os.getpid())  # which process ran a trial, kept as a user attribute
     first = True
     while len(study.get_trials(deepcopy=False)) < until:
         if isinstance(study.sampler, GridSampler) and study.sampler.is_exhausted(study):
@@ -283,6 +283,22 @@ def search(objective, space, trials=None, *, until=None, sampler="random", stora
         trial.set_user_attr("worker", worker)
         _run(study, trial, objective, space)
     return study
+
+
+def worker_name(pid):
+    """How a trial names the process that ran it: ``host:pid``."""
+    return f"{socket.gethostname()}:{pid}"
+
+
+def fail_abandoned(study, pids):
+    """Tell as failed the trials still "running" for processes of this machine that are gone (killed
+    mid-trial, they could not say so themselves); return their numbers."""
+    gone = {worker_name(pid) for pid in pids}
+    abandoned = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                 if t.user_attrs.get("worker") in gone]
+    for number in abandoned:
+        study.tell(number, state=TrialState.FAIL)
+    return abandoned
 
 
 def _run(study, trial, objective, space):

@@ -115,6 +115,24 @@ def test_three_journal_workers_share_one_study_and_resume_continues_it(tmp_path,
     assert len(finished(hs.open_study(storage, "j", resume=True))) == 8
 
 
+def test_a_worker_that_dies_leaves_its_share_to_the_others(tmp_path, capfd, monkeypatch):
+    started = []
+
+    def popen(command, **options):  # the first worker is killed as it starts (as by the OOM killer)
+        if "--worker" in command:
+            started.append(command)
+        if len(started) == 1 and "--worker" in command:
+            command = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+        return real_popen(command, **options)
+
+    real_popen = subprocess.Popen
+    monkeypatch.setattr(search_command.subprocess, "Popen", popen)
+    storage = f"journal:{tmp_path / 'study.log'}"
+    assert main(["search", *QUICK, "--storage", storage, "--out", str(tmp_path), "--jobs", "2", "--trials", "3"]) == 1
+    assert "worker 1 of 2 stopped with signal 9" in capfd.readouterr().err
+    check_shared_search(storage, "mlp-digits", 3, 1)
+
+
 def test_workers_get_every_option_of_the_search(tmp_path):
     parser = argparse.ArgumentParser()
     search_command.add_arguments(parser)
