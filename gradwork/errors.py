@@ -36,3 +36,7 @@ class MissingExtraError(GradworkError, ImportError):
 
 class DataFileError(GradworkError, ValueError):
     """A data file is missing, truncated or not in the expected format."""
+
+
+class DeviceError(GradworkError, RuntimeError):
+    """A device cannot be used (CuPy finds no GPU), or an operation mixes tensors of two devices."""

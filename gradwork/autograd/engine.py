@@ -25,7 +25,7 @@ import heapq
 import itertools
 
 from gradwork.autograd.sparse import SparseGrad
-from gradwork.backend import xp
+from gradwork.backend import get_array_module
 
 
 def run_backward(root, seed, retain_graph=False):
@@ -44,8 +44,9 @@ def run_backward(root, seed, retain_graph=False):
             raise RuntimeError(
                 "backward: this part of the graph was already used by an earlier backward() and freed. "
                 "Call backward(retain_graph=True) the first time to run backward through it again.")
-        output_grads = [g if g is not None else xp.zeros(shape, dtype)
-                        for g, (shape, dtype) in zip(pending.pop(function), function.output_meta)]
+        grads = pending.pop(function)  # an output that no path reached gets zeros, beside the others
+        output_grads = [g if g is not None else get_array_module(*grads).zeros(shape, dtype)
+                        for g, (shape, dtype) in zip(grads, function.output_meta)]
         function.check_saved_unchanged()
         if function.retained:
             _keep_retained_grads(function, output_grads)

@@ -23,8 +23,8 @@ import re
 
 from gradwork.autograd.grad_mode import is_grad_enabled
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import xp
-from gradwork.errors import ShapeError
+from gradwork.backend import device_of, is_device_array, xp
+from gradwork.errors import DeviceError, ShapeError
 
 
 class Function:
@@ -49,16 +49,21 @@ class Function:
         tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in inputs]
         record = is_grad_enabled() and any(t.requires_grad for t in tensors)
         self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
+        arrays = [t.data for t in tensors]
+        for array in arrays:
+            if type(array) is not xp.ndarray:  # not all on the CPU: then all must be on one device
+                _check_one_device(self.name, tensors)
+                break
         try:
-            outputs = self.forward(*[t.data for t in tensors])
+            outputs = self.forward(*arrays)
         except ValueError as error:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ShapeError(f"{self.name}: cannot apply to inputs of shapes {shapes}: {error}") from None
         single = not isinstance(outputs, tuple)
         if single:
             outputs = (outputs,)
-        results = tuple(Tensor(y if type(y) is xp.ndarray else xp.asarray(y), requires_grad=record)
-                        for y in outputs)
+        results = tuple(Tensor(y if type(y) is xp.ndarray or is_device_array(y) else xp.asarray(y),
+                               requires_grad=record) for y in outputs)
         if self.returns_views:
             for y in results:  # a view and its base change together, so they count changes together
                 y._version = tensors[0]._version
@@ -126,6 +131,17 @@ class Function:
         self.input_edges = ()
         self.saved_versions = ()
         self.released = True
+
+
+def _check_one_device(name, tensors):
+    """Raise when the inputs live on different devices: an op computes where its inputs are, so all
+    of them must be in one place (move them with ``.to(device)`` first)."""
+    devices = [device_of(t.data) for t in tensors]
+    if any(d != devices[0] for d in devices):
+        listed = ", ".join(f"{t.shape} on {d}" for t, d in zip(tensors, devices))
+        distinct = sorted({str(d) for d in devices})
+        raise DeviceError(f"{name}: expected all inputs on one device, got tensors on {' and '.join(distinct)} "
+                          f"({listed}); move them with .to(device) first (model.to(device) for a model's parameters)")
 
 
 def _versions_of_saved(saved, tensors):

@@ -1,6 +1,6 @@
 """``Tensor``: an array that remembers how it was computed, so gradients can flow back through it.
 
-``t.data`` is the backend array (NumPy), ``t.grad`` a plain array of the same shape once
+``t.data`` is the backend array (NumPy on the CPU, CuPy on a GPU: ``t.device`` says which), ``t.grad`` a plain array of the same shape once
 ``backward`` has reached ``t`` (for the weight of ``Embedding(sparse=True)``, a ``SparseGrad``: only
 the rows a batch used). A tensor made by an operation knows its creator (a
 :class:`~gradwork.autograd.function.Function`); a tensor made by the user is a *leaf*.
@@ -12,7 +12,7 @@ import numbers
 import weakref
 
 from gradwork import backend
-from gradwork.backend import xp
+from gradwork.backend import Device, device_of, get_array_module, is_device_array, to_host, xp
 
 
 class Tensor:
@@ -57,6 +57,11 @@ class Tensor:
     def dtype(self):
         return self.data.dtype
 
+    @property
+    def device(self):
+        """Where the array lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return device_of(self.data)
+
     def size(self, dim=None):
         """The shape, as in PyTorch: ``t.size()`` is the tuple, ``t.size(d)`` the length of axis ``d``.
         (NumPy's ``size``, the number of elements, is :meth:`numel`.)"""
@@ -91,8 +96,9 @@ class Tensor:
 
     # ----------------------------------------------------------------- conversion
     def numpy(self):
-        """The underlying array (shared, not copied)."""
-        return self.data
+        """The values as a NumPy array: on the CPU the underlying array itself (shared, not copied),
+        on a GPU a copy on the host."""
+        return self.data if type(self.data) is xp.ndarray else to_host(self.data)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -148,7 +154,30 @@ class Tensor:
         """This tensor converted to ``dtype`` (differentiable between float types)."""
         return ops.cast(self, dtype)
 
-    to = astype
+    def to(self, *args, device=None, dtype=None):
+        """This tensor on another device and/or of another dtype, as in PyTorch: ``t.to("cuda")``,
+        ``t.to("cpu")``, ``t.to(float64)``, ``t.to("cuda", float32)``, ``t.to(other_tensor)``.
+
+        Returns ``self`` when only a device is given and it is this tensor's; otherwise a new tensor that stays in the graph (its
+        gradient flows back to this tensor, on this tensor's device)."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, Device) or (isinstance(arg, str) and _names_a_device(arg)):
+                device = arg
+            else:
+                dtype = arg
+        result = self if dtype is None else ops.cast(self, dtype)
+        return result if device is None else ops.to_device(result, device)
+
+    def cpu(self):
+        """This tensor on the CPU (``self`` when it already is)."""
+        return ops.to_device(self, "cpu")
+
+    def cuda(self, device=None):
+        """This tensor on GPU ``device`` (an index, or the first GPU)."""
+        return ops.to_device(self, Device("cuda", device if isinstance(device, int) else None)
+                             if not isinstance(device, (str, Device)) else device)
 
     def float(self):
         return ops.cast(self, xp.float32)
@@ -157,7 +186,8 @@ class Tensor:
         return ops.cast(self, xp.float64)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        data = self.data if type(self.data) is xp.ndarray else to_host(self.data)  # NumPy sees host values
+        return data if dtype is None else data.astype(dtype)
 
     # ----------------------------------------------------------------- autograd
     def backward(self, grad=None, retain_graph=False):
@@ -177,7 +207,7 @@ class Tensor:
                                    f"has shape {self.shape}; pass grad= of that shape or reduce it first")
             seed = xp.ones_like(self.data)
         else:
-            seed = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            seed = get_array_module(self.data).array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape {self.shape}")
         engine.run_backward(self, seed, retain_graph)
@@ -453,8 +483,10 @@ class Tensor:
 
     # ----------------------------------------------------------------- display
     def __repr__(self):
-        body = xp.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = xp.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
         extras = []
+        if type(self.data) is not xp.ndarray:
+            extras.append(f"device='{self.device}'")
         if self.data.dtype not in (backend.get_default_dtype(), xp.int64, xp.bool_):
             extras.append(f"dtype={self.data.dtype}")
         if self._creator is not None:
@@ -468,9 +500,20 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _names_a_device(name):
+    """True for "cpu", "cuda", "cuda:1", "auto" and registered devices; False for dtype names ("float32")."""
+    try:
+        Device(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _to_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = data.data
+    if is_device_array(data):  # a GPU array stays where it is
+        return data if dtype is None else data.astype(dtype, copy=False)
     if isinstance(data, (xp.ndarray, xp.generic)):
         array = xp.asarray(data)
     elif isinstance(data, bool) or isinstance(data, numbers.Integral):
@@ -498,11 +541,14 @@ def as_tensor(x, like=None):
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (numbers.Number, xp.generic)) and not isinstance(x, bool):
+        module = get_array_module(like.data)  # the number joins ``like`` on its device
         kind = like.data.dtype.kind
         if kind == "f":
-            return Tensor(xp.asarray(x, dtype=like.data.dtype))
+            return Tensor(module.asarray(x, dtype=like.data.dtype))
         if isinstance(x, (float, xp.floating)):
-            return Tensor(xp.asarray(x, dtype=backend.get_default_dtype()))
+            return Tensor(module.asarray(x, dtype=backend.get_default_dtype()))
+        if module is not xp:
+            return Tensor(module.asarray(_to_array(x)))
     return Tensor(x)
 
 

@@ -20,11 +20,11 @@ What is different from the reference, and why it gives the same result:
 The output-size formula and the argument handling are the reference's (``gradwork.ops.conv``).
 """
 from gradwork.autograd.function import Function
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
+from gradwork.backend.compat import as_strided
 from gradwork.kernels.layout import column_sums
 from gradwork.ops.conv import output_size, transposed_output_size
 
-as_strided = xp.lib.stride_tricks.as_strided
 
 
 def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, groups=1):
@@ -63,7 +63,7 @@ def im2col_channels_first(x, kernel, stride, padding, dilation):
     s_n, s_c, s_h, s_w = x.strides
     shifted = as_strided(x, shape=(c, kh, kw, n, out_h, out_w),
                          strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw), writeable=False)
-    return xp.ascontiguousarray(shifted).reshape(c * kh * kw, n * out_h * out_w)
+    return get_array_module(shifted).ascontiguousarray(shifted).reshape(c * kh * kw, n * out_h * out_w)
 
 
 def channels_first_is_faster(x, groups):
@@ -84,7 +84,7 @@ def col2im(cols, input_shape, stride, padding, dilation):
     n, out_h, out_w, groups, kh, kw, c_group = cols.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     _, c, h, w = input_shape
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
+    padded = get_array_module(cols).zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
     for i in range(kh):  # one strided addition per kernel position, each covering every pixel at once
         for j in range(kw):
             rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
@@ -115,7 +115,7 @@ def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dila
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     kh, kw = weight.shape[2:]
     out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
+    padded = get_array_module(rows).zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
     block = max(1, CACHE_BLOCK_BYTES // padded[0].nbytes)  # images per block
     for start in range(0, n, block):
         stop = min(n, start + block)
@@ -167,7 +167,7 @@ class FastConv2d(Function):
         else:  # columns in (kh, kw, C) order
             windows = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
             out_h, out_w = windows.shape[1:3]
-            cols = xp.ascontiguousarray(windows).reshape(n * out_h * out_w, -1)  # the one im2col copy
+            cols = get_array_module(windows).ascontiguousarray(windows).reshape(n * out_h * out_w, -1)  # the one im2col copy
             w2 = channels_last_weight(weight, self.groups)
         y = grouped_matmul(cols, w2, self.groups, transpose_b=True)  # (N·H'·W', O)
         if bias is not None:
@@ -224,7 +224,7 @@ class FastConvTranspose2d(Function):
         _, c_out_per_group, kh, kw = weight.shape
         out_h, out_w = (transposed_output_size(size, k, s, p, op, d) for size, k, s, p, op, d
                         in zip((h, w), (kh, kw), self.stride, self.padding, self.output_padding, self.dilation))
-        x2 = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
+        x2 = get_array_module(x).ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
         # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
         y = accumulate_windows(x2, weight, self.groups, (n, c_out_per_group * self.groups, out_h, out_w),
                                self.stride, self.padding, self.dilation)
@@ -240,7 +240,7 @@ class FastConvTranspose2d(Function):
         n, _, h, w = self.input_shape
         windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
         # output_padding can leave extra rows that no input reached: only the first h×w windows count.
-        cols = xp.ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, -1)
+        cols = get_array_module(windows).ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, -1)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
             gx2 = grouped_matmul(cols, channels_last_weight(weight, self.groups), self.groups, transpose_b=True)

@@ -1,12 +1,12 @@
 """Memory layouts the fast kernels share: activations as an (m, C) matrix of channels-last rows,
 and per-channel sums as BLAS products."""
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 
 
 def column_sums(matrix):
     """Σ over the rows of a tall (M, K) matrix, as a BLAS vector product: NumPy's ``sum(axis=0)``
     walks such a matrix K values at a time and is several times slower when K is small."""
-    return xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
+    return get_array_module(matrix).ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
 
 
 def channel_rows(x):

@@ -5,7 +5,7 @@ the input again (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). 
 kernel position in row-major order, as in the reference's argmax.
 """
 from gradwork.autograd.function import Function
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 from gradwork.kernels.conv import col2im, im2col
 
 
@@ -53,7 +53,7 @@ class FastMaxPool2d(Function):
                                               -xp.inf))
         out = first.copy()  # (N, H', W', C)
         record = any(self.needs_input_grad)
-        winner = xp.zeros(out.shape, dtype=xp.min_scalar_type(len(rest))) if record else None
+        winner = get_array_module(out).zeros(out.shape, dtype=xp.min_scalar_type(len(rest))) if record else None
         for k, candidate in enumerate(rest, start=1):
             if record:  # strictly greater: a tie keeps the earlier position
                 better = (candidate > out).view(xp.uint8).astype(winner.dtype, copy=False)
@@ -74,11 +74,11 @@ class FastMaxPool2d(Function):
         tiles = (self.stride == self.kernel and self.padding == (0, 0) and self.dilation == (1, 1)
                  and self.extra == (0, 0) and h % kh == 0 and w % kw == 0)
         if tiles:  # every pixel is in exactly one window: write straight into the gradient's blocks
-            gx = xp.empty((n, h, w, c), dtype=gy.dtype)
+            gx = get_array_module(gy).empty((n, h, w, c), dtype=gy.dtype)
             blocks = gx.reshape(n, h // kh, kh, w // kw, kw, c)
             targets = [blocks[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
         else:
-            routed = xp.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
+            routed = get_array_module(gy).empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
             targets = self.positions(routed)
         for k, target in enumerate(targets):
             xp.multiply(gy, winner == k, out=target)  # every target is written once, so no zero-filling first

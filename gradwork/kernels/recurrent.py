@@ -17,7 +17,7 @@ What is different from the reference, and why it gives the same result:
 Measured on W4 (vocab 65, embed 128, hidden 256, seq 64, batch 32): see bench/RESULTS.md.
 """
 from gradwork.autograd.function import Function
-from gradwork.backend import xp
+from gradwork.backend import get_array_module
 from gradwork.ops.recurrent import _input_and_weight_grads, _input_projection
 
 
@@ -29,6 +29,7 @@ class FastLSTMLayer(Function):
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
         T, H = x.shape[0], h0.shape[-1]
+        xp = get_array_module(x)
         xw = _input_projection(x, w_ih, b_ih, b_hh)  # (T, B, 4H): every input projection in one product
         dtype = h0.dtype
         # tanh(scale·a)·scale + shift gives σ(a) for i, f, o (scale ½, shift ½) and tanh(a) for g (1, 0).
@@ -62,6 +63,7 @@ class FastLSTMLayer(Function):
 
     def backward(self, g_out, g_h_last, g_c_last):
         x, w_ih, w_hh, hs, cs, gates, tanh_cs = self.saved
+        xp = get_array_module(x)
         T, H = x.shape[0], hs.shape[-1]
         i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
         # The factors of every step, for all T at once: (T, B, 3H) for dc → ∂i, ∂f, ∂g; (T, B, H) for the rest.

@@ -2,6 +2,7 @@
 from gradwork.ops.activations import (elu, gelu, hardtanh, leaky_relu, log_softmax, relu, sigmoid, silu, softmax,
                                      softplus, step, tanh)
 from gradwork.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
+from gradwork.ops.device import to_device
 from gradwork.ops.dropout import dropout
 from gradwork.ops.elementwise import abs, cast, clip, clone, cos, exp, log, log1p, sin, sqrt, where
 from gradwork.ops.indexing import gather, index_put, masked_fill

@@ -4,16 +4,20 @@ Targets, class weights and ``pos_weight`` are constants: they receive no gradien
 handled as plain arrays in the input's dtype (a float32 model keeps float32 losses).
 """
 from gradwork.autograd.tensor import Tensor
-from gradwork.backend import xp
+from gradwork.backend import is_device_array, to_device, xp
 from gradwork.errors import ConfigError, LabelError, ShapeError
 from gradwork.ops import reductions, shape
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def array_of(x):
-    """The array behind a Tensor, list or array."""
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+def array_of(x, like=None):
+    """The array behind a Tensor, list or array — on the device of the tensor ``like`` when given (a
+    NumPy target beside a model's output on the GPU moves there, as a constant)."""
+    array = x.data if isinstance(x, Tensor) else x if is_device_array(x) else xp.asarray(x)
+    if like is not None and type(array) is not type(like.data):
+        array = to_device(array, like.device)
+    return array
 
 
 def check_reduction(reduction, name, allowed=REDUCTIONS):
@@ -43,7 +47,7 @@ def weighted_mean(loss, total):
 
 def float_target(target, like, name):
     """A target of exactly ``like``'s shape, as an array of its dtype."""
-    t = array_of(target)
+    t = array_of(target, like)
     if t.shape != like.shape:
         raise ShapeError(f"{name}: target shape {t.shape} differs from input shape {like.shape}; "
                          "make them equal (e.g. reshape the target) — broadcasting here is almost always a bug")
@@ -54,7 +58,7 @@ def class_indices(target, num_classes, expected_shape, name, ignore_index=None):
     """Validate integer class labels: shape ``expected_shape``, values in [0, num_classes) or equal
     to ``ignore_index`` (a label that marks a target to skip, e.g. padding)."""
     t = array_of(target)
-    if t.dtype.kind == "f" and t.size and xp.all(t == xp.round(t)):
+    if t.dtype.kind == "f" and t.size and (t == t.round()).all():
         t = t.astype(xp.int64)
     if t.dtype.kind not in "iu":
         raise LabelError(f"{name}: class labels must be integers, got dtype {t.dtype}")
@@ -80,7 +84,7 @@ def class_weight(weight, num_classes, like, name):
     if isinstance(weight, str):
         raise ConfigError(f"{name}: weight must be an array of shape (C,), got the string {weight!r}; "
                           f"pass the reduction by name: reduction={weight!r}")
-    w = array_of(weight)
+    w = array_of(weight, like)
     if w.shape != (num_classes,):
         raise ShapeError(f"{name}: weight must have shape (C,) = ({num_classes},), one weight per class, "
                          f"got shape {w.shape}")
@@ -94,7 +98,7 @@ def elementwise_weight(weight, like, name, what="weight"):
     if isinstance(weight, str):
         raise ConfigError(f"{name}: {what} must be an array, got the string {weight!r}; "
                           f"pass the reduction by name: reduction={weight!r}")
-    w = array_of(weight)
+    w = array_of(weight, like)
     try:
         fits = xp.broadcast_shapes(w.shape, like.shape) == like.shape
     except ValueError:

@@ -7,7 +7,7 @@ log_softmax subtract the maximum first (log-sum-exp).
 import math
 
 from gradwork.autograd.function import Function
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
@@ -41,8 +41,12 @@ class LeakyReLUFunction(Function):
 
 
 def _erf(x):
-    """The error function, from SciPy (imported here, when first needed: it costs 0.2 s at start-up)."""
-    from scipy import special
+    """The error function, from SciPy (imported here, when first needed: it costs 0.2 s at start-up);
+    on a GPU from CuPy's copy of SciPy's special functions."""
+    if get_array_module(x).__name__ == "cupy":
+        from cupyx.scipy import special
+    else:
+        from scipy import special
     return special.erf(x)
 
 

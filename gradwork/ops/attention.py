@@ -10,7 +10,7 @@ a later position under a causal mask), so those weights are exactly 0.
 import math
 
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, is_device_array, to_device_of, xp
 from gradwork.errors import ShapeError
 from gradwork.ops.activations import softmax
 from gradwork.ops.arithmetic import matmul
@@ -21,13 +21,14 @@ from gradwork.ops.shape import transpose
 def causal_mask(length, source_length=None):
     """(L, S) boolean array, True on and below the diagonal: position t may attend to 0..t only."""
     source_length = length if source_length is None else source_length
-    return xp.tril(xp.ones((length, source_length), dtype=bool))
+    return xp.tril(xp.ones((length, source_length), dtype=bool))  # on the host; mask_to_bias moves it
 
 
 def mask_to_bias(mask, scores_shape, dtype, what="attention"):
     """A boolean mask (True = may attend) or an additive float mask → an additive bias array that
     broadcasts to ``scores_shape`` (…, L, S); a clear error when it cannot."""
-    mask = xp.asarray(getattr(mask, "data", mask))
+    mask = getattr(mask, "data", mask)
+    mask = mask if is_device_array(mask) else xp.asarray(mask)
     try:
         xp.broadcast_shapes(mask.shape, scores_shape)
     except ValueError:
@@ -35,7 +36,8 @@ def mask_to_bias(mask, scores_shape, dtype, what="attention"):
                          f"{scores_shape} (…, target length L, source length S); give an (L, S) mask or one "
                          f"that broadcasts to {scores_shape}") from None
     if mask.dtype == bool:
-        return xp.where(mask, xp.zeros((), dtype), xp.array(-xp.inf, dtype))
+        module = get_array_module(mask)
+        return module.where(mask, module.zeros((), dtype), module.array(-xp.inf, dtype))
     return mask.astype(dtype, copy=False)
 
 
@@ -59,10 +61,12 @@ def scaled_dot_product_attention(query, key, value, mask=None, causal=False, dro
                          f"{value.shape} do not fit: need query (…, L, d), key (…, S, d), value (…, S, dv)")
     scores = matmul(query, transpose(key, -2, -1)) * (1.0 / math.sqrt(query.shape[-1]))
     if mask is not None:
-        scores = scores + Tensor(mask_to_bias(mask, scores.shape, scores.dtype, "scaled_dot_product_attention"))
+        bias = mask_to_bias(mask, scores.shape, scores.dtype, "scaled_dot_product_attention")
+        scores = scores + Tensor(to_device_of(bias, scores.data))
     if causal:
         length, source_length = scores.shape[-2:]
-        scores = scores + Tensor(mask_to_bias(causal_mask(length, source_length), scores.shape, scores.dtype))
+        bias = mask_to_bias(causal_mask(length, source_length), scores.shape, scores.dtype)
+        scores = scores + Tensor(to_device_of(bias, scores.data))
     weights = softmax(scores, axis=-1)
     attended = dropout(weights, dropout_p, training) if dropout_p else weights
     output = matmul(attended, value)

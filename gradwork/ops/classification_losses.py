@@ -7,7 +7,7 @@ With a class weight, PyTorch's 'mean' is a *weighted* mean: Σ_n w_{y_n}·l_n / 
 """
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops import shape
 from gradwork.ops._loss_util import (array_of, check_reduction, class_indices, class_weight, classes_last, reduce,
@@ -49,6 +49,7 @@ class CrossEntropy(Function):
             self.target = t if weight is None else t * weight
 
     def forward(self, z):
+        xp = get_array_module(z)
         shifted = z - z.max(axis=1, keepdims=True)
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         self.save_for_backward(log_p)
@@ -69,6 +70,7 @@ class CrossEntropy(Function):
 
     def backward(self, gy):
         (log_p,) = self.saved
+        xp = get_array_module(log_p)
         grad = xp.exp(log_p)  # softmax p
         t = self.target
         if t.ndim == 2:
@@ -82,7 +84,7 @@ class CrossEntropy(Function):
                 spread = eps * (1 if self.weight is None else self.weight.mean())
                 if self.kept is not None:
                     spread = spread * self.kept
-                grad *= xp.reshape(on_label + spread, (-1, 1))
+                grad *= xp.asarray(on_label + spread).reshape(-1, 1)
                 if eps:
                     uniform = eps / num_classes * (1 if self.weight is None else self.weight)  # t's smoothing part
                     grad -= uniform if self.kept is None else self.kept[:, None] * uniform
@@ -106,6 +108,7 @@ class NegativeLogLikelihood(Function):
         return loss if self.on_label is None else loss * self.on_label
 
     def backward(self, gy):
+        xp = get_array_module(gy)
         gx = xp.zeros(self.input_shape, self.dtype)
         g = -gy if self.on_label is None else -gy * self.on_label
         xp.put_along_axis(gx, self.target, g[:, None], axis=1)
@@ -130,6 +133,7 @@ class MultiMargin(Function):
         self.on_label = on_label  # w_y per example, or None: all 1
 
     def forward(self, x):
+        xp = get_array_module(x)
         rows, y = xp.arange(len(self.target)), self.target
         violation = self.margin - x[rows, y][:, None] + x
         violation[rows, y] = 0  # the right class is not compared with itself
@@ -140,6 +144,7 @@ class MultiMargin(Function):
 
     def backward(self, gy):
         (hinge,) = self.saved
+        xp = get_array_module(hinge)
         rows, y = xp.arange(len(self.target)), self.target
         grad = (hinge > 0).astype(hinge.dtype) if self.p == 1 else 2 * hinge
         scale = gy / hinge.shape[1] if self.on_label is None else gy * self.on_label / hinge.shape[1]
@@ -182,7 +187,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     if not 0.0 <= label_smoothing <= 1.0:
         raise ConfigError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     input = as_tensor(input)
-    t = array_of(target)
+    t = array_of(target, input)
     if input.ndim == 1:  # one example: logits (C,), target a class index or (C,) probabilities
         loss = cross_entropy(shape.unsqueeze(input, 0), t[None], weight, ignore_index=ignore_index,
                              reduction=reduction, label_smoothing=label_smoothing)
@@ -230,7 +235,8 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     if input.ndim < 2:
         raise ShapeError(f"{name}: expected log-probabilities of shape (N, C) or (N, C, d1, …), got {input.shape}")
     num_classes = input.shape[1]
-    labels = class_indices(target, num_classes, (input.shape[0],) + input.shape[2:], name, ignore_index)
+    labels = class_indices(array_of(target, input), num_classes, (input.shape[0],) + input.shape[2:], name,
+                           ignore_index)
     labels, kept = _ignored(labels, ignore_index, input.dtype)
     on_label = label_weights(labels, class_weight(weight, num_classes, input, name), kept)
     loss = NegativeLogLikelihood(labels, on_label)(input)
@@ -258,7 +264,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
     if input.ndim != 2:
         raise ShapeError(f"{name}: expected scores of shape (N, C) or (C,), got {input.shape}")
     num_classes = input.shape[1]
-    labels = class_indices(target, num_classes, input.shape[:1], name)
+    labels = class_indices(array_of(target, input), num_classes, input.shape[:1], name)
     on_label = label_weights(labels, class_weight(weight, num_classes, input, name), None)
     return reduce(MultiMargin(labels, p, margin, on_label)(input), reduction)
 
@@ -269,7 +275,7 @@ def token_cross_entropy(input, target, reduction="mean", *, weight=None, ignore_
     N·T token losses as one row). The other options
     are those of :func:`cross_entropy` (``ignore_index`` skips padding tokens)."""
     input = as_tensor(input)
-    t = array_of(target)
+    t = array_of(target, input)
     if input.ndim != 3 or t.shape != input.shape[:2]:
         raise ShapeError(f"token_cross_entropy: expected logits (N, T, C) and targets (N, T), got {input.shape} "
                          f"and {t.shape}")

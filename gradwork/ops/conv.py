@@ -23,7 +23,7 @@ import numbers
 from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops.padding import pad
 
@@ -55,7 +55,7 @@ def im2col(x, kernel, stride, padding, dilation):
     n, c, h, w = x.shape
     out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
     x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    cols = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
+    cols = get_array_module(x).empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[:, :, i, j] = x[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw]
@@ -72,7 +72,7 @@ def col2im(cols, input_shape, kernel, stride, padding, dilation, windows=None):
     n, c, h, w = input_shape
     out_h, out_w = windows or (output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw))
     cols = cols.reshape(n, out_h, out_w, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
-    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    padded = get_array_module(cols).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             padded[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw] += cols[:, :, i, j]

@@ -3,7 +3,7 @@ by 1/(1 − p), so the expected activation is unchanged and evaluation needs no 
 from gradwork import backend
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 
 
 class DropoutFunction(Function):
@@ -17,10 +17,10 @@ class DropoutFunction(Function):
         keep = 1.0 - self.p
         shape = self.mask_shape or x.shape
         if keep == 0:
-            mask = xp.zeros(shape, x.dtype)
+            mask = get_array_module(x).zeros(shape, x.dtype)
         else:
             draw_dtype = x.dtype if x.dtype in (xp.float32, xp.float64) else xp.float64
-            mask = (backend.rng().random(shape, dtype=draw_dtype) < keep).astype(x.dtype) / x.dtype.type(keep)
+            mask = (backend.rng_like(x).random(shape, dtype=draw_dtype) < keep).astype(x.dtype) / x.dtype.type(keep)
         self.save_for_backward(mask)
         return x * mask
 

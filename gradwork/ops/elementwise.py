@@ -1,7 +1,7 @@
 """Elementwise maths: exp, log, log1p, sqrt, sin, cos, abs, clip, where, clone and dtype casts."""
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 from gradwork.errors import ShapeError
 from gradwork.ops._util import sum_to
 
@@ -96,7 +96,7 @@ class Clip(Function):
 
     def backward(self, gy):  # 1 inside [low, high], 0 where the value was clipped
         (x,) = self.saved
-        inside = xp.ones(x.shape, dtype=bool)
+        inside = get_array_module(x).ones(x.shape, dtype=bool)
         if self.low is not None:
             inside &= x >= self.low
         if self.high is not None:

@@ -7,7 +7,7 @@ same as that product's, one_hot(ids)ᵀ @ gy, again without the one-hot matrix.
 from gradwork.autograd.function import Function
 from gradwork.autograd.sparse import SparseGrad
 from gradwork.autograd.tensor import Tensor
-from gradwork.backend import xp
+from gradwork.backend import compat, get_array_module, is_device_array, to_device_of, xp
 from gradwork.errors import LabelError
 
 
@@ -43,6 +43,8 @@ class EmbeddingFunction(Function):
         return xp.take(weight, self.ids, axis=0)
 
     def backward(self, gy):
+        if type(gy) is not xp.ndarray:  # on a GPU: a scatter-add (atomic adds) instead of SciPy's sparse product
+            return self._device_backward(gy)
         grad = SparseGrad.from_rows(self.ids, gy, self.weight_shape)
         if self.padding_idx is not None:
             keep = grad.indices != self.padding_idx
@@ -53,10 +55,26 @@ class EmbeddingFunction(Function):
             return grad
         return grad.to_dense()
 
+    def _device_backward(self, gy):
+        """dW = one_hot(ids)ᵀ @ gy as a scatter-add into a zero table (``np.add.at``), on gy's device; the
+        sparse form keeps the rows of the distinct ids."""
+        module = get_array_module(gy)
+        dense = module.zeros(self.weight_shape, gy.dtype)
+        compat.scatter_add(dense, self.ids.reshape(-1), gy.reshape(-1, self.weight_shape[1]))
+        if self.padding_idx is not None:
+            dense[self.padding_idx] = 0
+        if self.sparse and self.inputs[0].is_leaf:
+            rows = module.unique(self.ids)
+            if self.padding_idx is not None:
+                rows = rows[rows != self.padding_idx]
+            return SparseGrad(rows.astype(module.int64, copy=False), dense[rows], self.weight_shape)
+        return dense
 
-def _ids_array(ids):
+
+def _ids_array(ids, like=None):
     data = getattr(ids, "data", ids)
-    return xp.asarray(data)
+    data = data if is_device_array(data) else xp.asarray(data)
+    return data if like is None else to_device_of(data, like)
 
 
 def embedding(ids, weight, padding_idx=None, *, sparse=False):
@@ -65,7 +83,7 @@ def embedding(ids, weight, padding_idx=None, *, sparse=False):
     ``sparse=True``: ``weight.grad`` is a :class:`~gradwork.autograd.sparse.SparseGrad` holding only the
     rows ``ids`` used (for ``optim.SparseAdam`` or ``optim.SGD``), as in PyTorch.
     """
-    ids = _ids_array(ids)
+    ids = _ids_array(ids, getattr(weight, "data", weight))
     check_token_ids(ids, weight.shape[0])
     return EmbeddingFunction(ids, padding_idx, sparse)(weight)
 
@@ -76,4 +94,4 @@ def one_hot(ids, num_classes=-1):
     if num_classes == -1:
         num_classes = int(ids.max()) + 1 if ids.size else 0
     check_token_ids(ids, num_classes, "one_hot")
-    return Tensor(xp.eye(num_classes, dtype=xp.int64)[ids])
+    return Tensor(get_array_module(ids).eye(num_classes, dtype=xp.int64)[ids])

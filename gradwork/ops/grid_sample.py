@@ -24,7 +24,7 @@ import numbers
 
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, to_device_of, xp
 from gradwork.errors import ConfigError, ShapeError
 
 MODES = ("bilinear", "nearest")
@@ -57,9 +57,9 @@ class AffineGrid(Function):
 
     def forward(self, theta):
         h, w = self.size[2:]
-        xs = normalised_positions(w, self.align_corners, theta.dtype)
-        ys = normalised_positions(h, self.align_corners, theta.dtype)
-        base = xp.empty((h, w, 3), theta.dtype)
+        xs = to_device_of(normalised_positions(w, self.align_corners, theta.dtype), theta)  # made on the host,
+        ys = to_device_of(normalised_positions(h, self.align_corners, theta.dtype), theta)  # used where θ is
+        base = get_array_module(theta).empty((h, w, 3), theta.dtype)
         base[..., 0], base[..., 1], base[..., 2] = xs[None, :], ys[:, None], 1
         self.base = base.reshape(h * w, 3)
         return (self.base @ theta.transpose(0, 2, 1)).reshape(len(theta), h, w, 2)
@@ -146,7 +146,7 @@ def source_index(coordinate, size, padding_mode, align_corners):
         i, reflect_slope = reflect(i, low, high)
         i, clip_slope = clip(i, size)
         slope = slope * reflect_slope * clip_slope
-    return i, xp.broadcast_to(xp.asarray(slope, dtype=i.dtype), i.shape)
+    return i, xp.broadcast_to(get_array_module(i).asarray(slope, dtype=i.dtype), i.shape)
 
 
 def corners(ix, iy, mode):
@@ -196,7 +196,7 @@ class GridSample(Function):
         iy, diy = source_index(grid[..., 1].reshape(n, -1), h, self.padding_mode, self.align_corners)
         framed = xp.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))  # the frame of zeros every outside point reads
         table = framed.transpose(0, 2, 3, 1).reshape(-1, c)  # one row per framed pixel, (N·(H+2)·(W+2), C)
-        image_start = (xp.arange(n) * ((h + 2) * (w + 2)))[:, None]
+        image_start = (get_array_module(x).arange(n) * ((h + 2) * (w + 2)))[:, None]
         self.rows, self.weights = [], []
         for column, row, weight in corners(ix, iy, self.mode):
             # Clamp into the frame, −1 … W (the frame's columns), then shift by one for the frame.
@@ -219,14 +219,14 @@ class GridSample(Function):
         gx = ggrid = None
         if self.needs_input_grad[0]:
             # Scatter-add: one bincount over the flat (framed pixel, channel) index of every corner of every point.
-            channel = xp.arange(c)
+            channel = get_array_module(gy).arange(c)
             index = xp.concatenate([(rows[:, None] * c + channel).ravel() for rows in self.rows])
             amount = xp.concatenate([(weight * g).ravel() for weight in self.weights])
             framed = xp.bincount(index, weights=amount, minlength=n * (h + 2) * (w + 2) * c)
             framed = framed.reshape(n, h + 2, w + 2, c).transpose(0, 3, 1, 2)
             gx = framed[:, :, 1:-1, 1:-1].astype(gy.dtype)  # the frame's gradient is dropped
         if self.needs_input_grad[1]:
-            ggrid = xp.zeros((gy.shape[0], *gy.shape[2:], 2), gy.dtype)
+            ggrid = get_array_module(gy).zeros((gy.shape[0], *gy.shape[2:], 2), gy.dtype)
             if self.mode == "bilinear":
                 v00, v10, v01, v11 = self.values
                 fx, fy = self.fx, self.fy

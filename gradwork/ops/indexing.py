@@ -4,10 +4,10 @@ import numbers
 
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import xp
+from gradwork.backend import compat, get_array_module, to_device_of, xp
 from gradwork.errors import ShapeError
 from gradwork.ops._util import sum_to
-from gradwork.ops.shape import plain_index
+from gradwork.ops.shape import _index_on_device_of, plain_index
 
 
 class Gather(Function):
@@ -27,13 +27,14 @@ class Gather(Function):
         return xp.take_along_axis(x[corner], self.index, axis=self.axis)
 
     def backward(self, gy):
-        gx = xp.zeros(self.input_shape, gy.dtype)
-        xp.add.at(gx, self._positions(), gy)
+        gx = get_array_module(gy).zeros(self.input_shape, gy.dtype)
+        compat.scatter_add(gx, self._positions(), gy)  # np.add.at: an element picked twice adds both
         return gx
 
     def _positions(self):
         """The full index tuple of the picked elements: ``index`` on the gather axis, ranges elsewhere."""
         ndim = self.index.ndim
+        xp = get_array_module(self.index)
         return tuple(self.index if d == self.axis else
                      xp.arange(n).reshape((1,) * d + (n,) + (1,) * (ndim - d - 1))
                      for d, n in enumerate(self.index.shape))
@@ -44,7 +45,7 @@ class MaskedFill(Function):
         self.mask, self.value = mask, value
 
     def forward(self, x):
-        return xp.where(self.mask, xp.asarray(self.value, dtype=x.dtype), x)
+        return xp.where(self.mask, get_array_module(x).asarray(self.value, dtype=x.dtype), x)
 
     def backward(self, gy):  # filled positions no longer depend on x
         return xp.where(self.mask, 0, gy).astype(gy.dtype, copy=False)
@@ -59,6 +60,8 @@ class IndexPut(Function):
 
     def forward(self, x, v):
         self.value_shape = v.shape
+        if type(x) is not xp.ndarray:  # index arrays given on the host go where x is
+            self.index = _index_on_device_of(self.index, x)
         y = x.copy()
         y[self.index] = v
         return y
@@ -81,7 +84,7 @@ def gather(x, dim, index):
     """Pick values of ``x`` along ``dim`` at the positions ``index`` (an integer tensor with x's number of
     dimensions): for dim = 1, out[i][j] = x[i][index[i][j]]."""
     x = as_tensor(x)
-    index = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    index = to_device_of(index.data if isinstance(index, Tensor) else index, x.data)
     if not isinstance(dim, numbers.Integral) or not -x.ndim <= dim < max(x.ndim, 1):
         raise IndexError(f"gather: dim {dim!r} is out of range for a tensor with {x.ndim} dimensions")
     axis = dim % max(x.ndim, 1)
@@ -103,7 +106,7 @@ def gather(x, dim, index):
 def masked_fill(x, mask, value):
     """``x`` with ``value`` where the boolean ``mask`` (broadcastable to x's shape) is true."""
     x = as_tensor(x)
-    mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    mask = to_device_of(mask.data if isinstance(mask, Tensor) else mask, x.data)
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be boolean, got dtype {mask.dtype}")
     try:

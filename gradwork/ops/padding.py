@@ -24,7 +24,7 @@ import numbers
 
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, to_device_of, xp
 from gradwork.errors import ConfigError, ShapeError
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -71,12 +71,12 @@ class ConstantPad(Function):
             self.target[axis] = slice(max(left, 0), max(left, 0) + kept.stop - kept.start)
         self.source, self.target = tuple(self.source), tuple(self.target)
         self.input_shape = x.shape
-        out = xp.full(out_shape, self.value, dtype=x.dtype)
+        out = get_array_module(x).full(out_shape, self.value, dtype=x.dtype)
         out[self.target] = x[self.source]
         return out
 
     def backward(self, gy):  # the border received no input: keep only the gradient where the input sits
-        gx = xp.zeros(self.input_shape, dtype=gy.dtype)
+        gx = get_array_module(gy).zeros(self.input_shape, dtype=gy.dtype)
         gx[self.source] = gy[self.target]
         return gx
 
@@ -93,7 +93,7 @@ class CopyPad(Function):
     def forward(self, x):
         self.input_shape = x.shape
         for axis, (left, right) in self.pairs.items():
-            x = xp.take(x, source_index(self.mode, x.shape[axis], left, right), axis=axis)
+            x = xp.take(x, to_device_of(source_index(self.mode, x.shape[axis], left, right), x), axis=axis)
         return x
 
     def backward(self, gy):
@@ -111,7 +111,7 @@ def _gather_adjoint(g, axis, size, left, right, source):
     ``add.at`` over every slice is the obvious version; it is ten times slower.)
     """
     g = xp.moveaxis(g, axis, 0)
-    gx = xp.zeros((size,) + g.shape[1:], dtype=g.dtype)
+    gx = get_array_module(g).zeros((size,) + g.shape[1:], dtype=g.dtype)
     first, last = max(0, -left), max(max(0, -left), min(size, size + right))  # the interior, in input positions
     gx[first:last] = g[first + left:last + left]
     interior = range(first + left, last + left)  # output positions of the interior block (maybe empty)

@@ -19,7 +19,7 @@ import numbers
 from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, to_device_of, xp
 from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops.conv import as_pair, col2im, im2col, output_size
 
@@ -74,7 +74,7 @@ class MaxPool2dFunction(Function):
         cols, self.padded_shape = pooling_windows(x, self.kernel, self.stride, self.padding, self.dilation,
                                                   self.extra, -xp.inf)
         arg = cols.argmax(axis=1)
-        out = cols[xp.arange(len(cols)), arg]
+        out = cols[get_array_module(cols).arange(len(cols)), arg]
         self.save_for_backward(arg)
         self.input_shape = x.shape
         out_h, out_w = (pool_output_size_from_padded(n, k, s, d) for n, k, s, d
@@ -83,6 +83,7 @@ class MaxPool2dFunction(Function):
 
     def backward(self, gy):
         (arg,) = self.saved
+        xp = get_array_module(gy)
         dcols = xp.zeros((len(arg), self.kernel[0] * self.kernel[1]), dtype=gy.dtype)
         dcols[xp.arange(len(arg)), arg] = gy.transpose(0, 2, 3, 1).reshape(-1)
         return add_back(dcols, self.input_shape, self.padded_shape, self.kernel, self.stride, self.padding,
@@ -154,8 +155,8 @@ class AdaptiveAvgPool2dFunction(Function):
 
     def forward(self, x):
         out_h, out_w = self.output_size
-        self.ph = self.averaging_matrix(x.shape[2], out_h, x.dtype)
-        self.pw = self.averaging_matrix(x.shape[3], out_w, x.dtype)
+        self.ph = to_device_of(self.averaging_matrix(x.shape[2], out_h, x.dtype), x)  # made on the host, used
+        self.pw = to_device_of(self.averaging_matrix(x.shape[3], out_w, x.dtype), x)  # where x is
         return self.ph @ x @ self.pw.T
 
     def backward(self, gy):
@@ -223,6 +224,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         rows, columns = (window_counts(n, k, s, p, o, count_include_pad)
                          for n, k, s, p, o in zip(x.shape[2:], kernel, stride, padding, out))
         divisor = xp.multiply.outer(rows, columns).astype(x.dtype)
+    if divisor is not None:
+        divisor = to_device_of(divisor, x.data)  # made on the host, used where x is
     return kernels.choose(AvgPool2dFunction)(kernel, stride, padding, divisor, extra)(x)
 
 

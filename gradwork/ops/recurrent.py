@@ -13,7 +13,7 @@ with ordinary ops, which is the clearest place to read the equations.
 """
 from gradwork import kernels
 from gradwork.autograd.function import Function
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 from gradwork.ops.activations import sigmoid_array
 
 
@@ -57,6 +57,7 @@ class RNNLayer(Function):
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
         T = x.shape[0]
         pre = _input_projection(x, w_ih, b_ih, b_hh)
+        xp = get_array_module(x)
         hs = xp.empty((T + 1,) + h0.shape, h0.dtype)  # hs[0] = h0, hs[t + 1] = hₜ
         hs[0] = h0
         for t in range(T):
@@ -96,6 +97,7 @@ class LSTMLayer(Function):
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
         T, H = x.shape[0], h0.shape[-1]
         xw = _input_projection(x, w_ih, b_ih, b_hh)
+        xp = get_array_module(x)
         hs = xp.empty((T + 1,) + h0.shape, h0.dtype)
         cs = xp.empty((T + 1,) + h0.shape, h0.dtype)
         gates = xp.empty_like(xw)  # activated i, f, g, o of every step, for backward
@@ -150,6 +152,7 @@ class GRULayer(Function):
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
         T, H = x.shape[0], h0.shape[-1]
         xw = _input_projection(x, w_ih, b_ih, b_hh, fold_hh_bias=False)
+        xp = get_array_module(x)
         hs = xp.empty((T + 1,) + h0.shape, h0.dtype)
         gates = xp.empty_like(xw)            # r, z, n of every step
         hn = xp.empty((T,) + h0.shape, h0.dtype)  # W_hn h + b_hn, which r multiplies

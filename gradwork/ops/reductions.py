@@ -9,7 +9,7 @@ import numbers
 
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 from gradwork.ops._util import expand_reduced, normalize_axes, resolve_axis, resolve_keepdims
 
 
@@ -126,7 +126,8 @@ class LogSumExp(Function):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        m = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, self.axes), x.dtype)
+        m = (x.max(axis=self.axes, keepdims=True) if x.size
+             else get_array_module(x).zeros(_kept_shape(x.shape, self.axes), x.dtype))
         m = xp.where(xp.isfinite(m), m, 0)  # all −inf (or inf) along an axis: nothing to shift
         with xp.errstate(divide="ignore"):  # log 0 = −inf: the log-sum-exp of nothing (an empty axis)
             y = m + xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True))
@@ -153,7 +154,8 @@ class Norm(Function):
         a = xp.abs(x)
         p = self.p
         if p == math.inf:
-            y = a.max(axis=self.axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, self.axes), x.dtype)
+            y = (a.max(axis=self.axes, keepdims=True) if x.size
+                 else get_array_module(x).zeros(_kept_shape(x.shape, self.axes), x.dtype))
         elif p == 2:
             y = xp.sqrt((a * a).sum(axis=self.axes, keepdims=True))
         elif p == 1:

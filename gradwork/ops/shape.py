@@ -9,7 +9,7 @@ import numbers
 
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import xp
+from gradwork.backend import compat, get_array_module, is_device_array, to_device_of, xp
 from gradwork.errors import ShapeError
 from gradwork.ops._util import normalize_axes, sum_to
 
@@ -57,16 +57,18 @@ class GetItem(Function):
 
     def forward(self, x):
         self.input_shape, self.input_dtype = x.shape, x.dtype
+        if type(x) is not xp.ndarray:  # index arrays given on the host go where x is
+            self.index = _index_on_device_of(self.index, x)
         try:
             return x[self.index]
         except IndexError as error:
             raise IndexError(f"getitem: {error} (tensor shape {x.shape})") from None
 
     def backward(self, gy):
-        gx = xp.zeros(self.input_shape, self.input_dtype)
+        gx = get_array_module(gy).zeros(self.input_shape, self.input_dtype)
         if self.advanced:
-            # An integer array may name the same element twice: both uses add their gradient.
-            xp.add.at(gx, self.index, gy)
+            # An integer array may name the same element twice: both uses add their gradient (np.add.at).
+            compat.scatter_add(gx, self.index, gy)
         else:
             gx[self.index] = gy
         return gx
@@ -141,7 +143,7 @@ class Cat(Function):
         return xp.concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
-        cuts = xp.cumsum(self.sizes)[:-1]
+        cuts = list(itertools.accumulate(self.sizes))[:-1]
         return tuple(xp.split(gy, cuts, axis=self.axis))
 
 
@@ -156,14 +158,26 @@ class Stack(Function):
         return tuple(xp.moveaxis(gy, self.axis, 0))
 
 
+def _is_array(part):
+    return isinstance(part, (list, xp.ndarray)) or is_device_array(part)
+
+
 def _has_integer_array(index):
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (list, xp.ndarray)) and xp.asarray(p).dtype.kind in "iu" for p in parts)
+    return any(_is_array(p) and (p.dtype if hasattr(p, "dtype") else xp.asarray(p).dtype).kind in "iu"
+               for p in parts)
 
 
 def _has_mask(index):
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (list, xp.ndarray)) and xp.asarray(p).dtype == bool for p in parts)
+    return any(_is_array(p) and (p.dtype if hasattr(p, "dtype") else xp.asarray(p).dtype) == bool for p in parts)
+
+
+def _index_on_device_of(index, x):
+    """``index`` with its arrays and lists moved to the device of the array ``x``."""
+    if isinstance(index, tuple):
+        return tuple(to_device_of(p, x) if _is_array(p) else p for p in index)
+    return to_device_of(index, x) if _is_array(index) else index
 
 
 def plain_index(index):
