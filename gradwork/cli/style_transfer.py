@@ -5,9 +5,10 @@ stay those of CONTENT while the Gram matrices of conv1_1 … conv5_1 move to STY
 (:mod:`gradwork.vision.style_transfer`). Real results need torchvision's ImageNet weights
 (``--weights vgg16-397923af.pth``); without them the network's filters are random and a warning says so.
 
-Measured on 2 CPU cores (VGG-16 cut after conv5_1, forward and backward to the pixels): about 0.2 s per
-step at 128 px and 0.8 s at 256 px (a 256 × 384 picture), so the defaults (256 px, 200 Adam steps)
-take about three minutes.
+Speed: every step is one forward and one backward pass of VGG-16 up to conv5_1 (nothing deeper runs,
+and no parameter gradient is computed); the cost grows with the number of pixels. For a 128 × 128
+image that took 0.2 s on two idle CPU cores; the README's run (192 × 128, 200 steps) took 4.2 s a
+step on two cores shared with about ten other busy processes.
 """
 import time
 

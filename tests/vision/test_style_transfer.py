@@ -108,6 +108,23 @@ def test_feature_extractor_is_cut_after_the_last_layer_frozen_and_in_eval_mode()
     assert image.grad is not None and all(p.grad is None for p in vgg.parameters())
 
 
+def test_vgg16_features_loads_torchvision_named_weights_quietly(tmp_path):
+    """A file laid out as torchvision's vgg16 state dict (``features.<i>.*``, an ImageNet classifier that
+    does not fit the small-image head): the convolutions load, the head's warning is not shown."""
+    from safetensors.numpy import save_file
+
+    gw.manual_seed(1)
+    source = models.vgg16(batchnorm=False).features[0]
+    state = {f"features.{key}": value.copy() for key, value in source.state_dict().items()}
+    state["classifier.0.weight"] = np.zeros((7, 3), np.float32)  # stands for ImageNet's 4096 × 25088
+    save_file(state, str(tmp_path / "vgg16.safetensors"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        features = st.vgg16_features(tmp_path / "vgg16.safetensors")
+    np.testing.assert_array_equal(features[24].weight.data, source[24].weight.data)  # conv5_1
+    np.testing.assert_array_equal(features[0].bias.data, source[0].bias.data)
+
+
 def test_feature_extractor_takes_any_conv_stack_and_names_or_indices():
     net = Sequential(Conv2d(3, 4, 3, padding=1), ReLU(), MaxPool2d(2), Conv2d(4, 6, 3, padding=1), ReLU())
     extractor = st.FeatureExtractor(net, content_layers=["relu2_1"], style_layers=[0, "conv2_1"])
