@@ -29,9 +29,9 @@ def add_arguments(parser):
                              "look better and cost about four times as much per doubling)")
     parser.add_argument("--steps", type=POSITIVE_INT, default=200, help="optimisation steps (default 200)")
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam",
-                        help="adam (default, d2l's) or lbfgs (Gatys et al.'s; use --lr 1)")
-    parser.add_argument("--lr", type=POSITIVE, default=0.3,
-                        help="learning rate on standardised pixels (default 0.3 for Adam)")
+                        help="adam (default, d2l's) or lbfgs (Gatys et al.'s, one iteration per step)")
+    parser.add_argument("--lr", type=POSITIVE, default=None,
+                        help="learning rate on standardised pixels (default 0.3 for adam, 1 for lbfgs)")
     parser.add_argument("--content-weight", type=NON_NEGATIVE, default=1.0, help="α (default 1)")
     parser.add_argument("--style-weight", type=NON_NEGATIVE, default=1e4, help="β (default 1e4)")
     parser.add_argument("--tv-weight", type=NON_NEGATIVE, default=10.0, help="γ, total variation (default 10)")

@@ -58,6 +58,7 @@ from gradwork.vision.images import standardize, unstandardize
 CONTENT_LAYERS = ("conv4_2",)
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 OPTIMIZERS = ("adam", "lbfgs")
+DEFAULT_LR = {"adam": 0.3, "lbfgs": 1.0}  # d2l's Adam rate on standardised pixels; L-BFGS's natural step
 PRETRAINED_HINT = ("style transfer needs features trained on ImageNet; these VGG-16 weights are random, so the "
                    "result only matches the statistics of random filters. Pass torchvision's VGG-16 weights "
                    "(vgg16_features('vgg16-397923af.pth'), or gradwork style-transfer --weights FILE)")
@@ -240,7 +241,7 @@ class StyleTransferResult:
 
 
 def transfer_style(content, style, model=None, steps=200, content_weight=1.0, style_weight=1e4, tv_weight=10.0,
-                   lr=0.3, optimizer="adam", callback=None, content_layers=None, style_layers=None,
+                   lr=None, optimizer="adam", callback=None, content_layers=None, style_layers=None,
                    style_layer_weights=None):
     """Optimise an image, starting from ``content``, so its deep features match ``content``'s and
     its Gram matrices match ``style``'s (the module docstring has the losses).
@@ -248,8 +249,8 @@ def transfer_style(content, style, model=None, steps=200, content_weight=1.0, st
     ``content``, ``style``: RGB images (3, H, W) in [0, 1] (:func:`~gradwork.vision.images.read_image`);
     they may differ in size. ``model``: a :class:`FeatureExtractor`, a ``Sequential`` of conv layers
     or a model with one (``models.vgg16(batchnorm=False, weights=FILE)``); default: VGG-16 with
-    random weights, with a warning. ``optimizer``: ``"adam"`` (lr 0.3 on standardised pixels, d2l's
-    choice) or ``"lbfgs"`` (Gatys et al.'s; one L-BFGS iteration per step, use lr=1).
+    random weights, with a warning. ``optimizer``: ``"adam"`` (``lr`` default 0.3 on standardised
+    pixels, d2l's choice) or ``"lbfgs"`` (Gatys et al.'s; one L-BFGS iteration per step, ``lr`` default 1).
     ``callback(step, losses)`` is called after every evaluation: step 0 … ``steps``.
     ``content_layers``, ``style_layers`` (default conv4_2; conv1_1 … conv5_1) choose the layers when
     ``model`` is not already a :class:`FeatureExtractor`; ``style_layer_weights``: w_l, default 1 each.
@@ -260,6 +261,8 @@ def transfer_style(content, style, model=None, steps=200, content_weight=1.0, st
         raise ConfigError(f"transfer_style: steps must be a positive number of optimisation steps, got {steps!r}")
     if optimizer not in OPTIMIZERS:
         raise ConfigError(f"transfer_style: unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if lr is None:
+        lr = DEFAULT_LR[optimizer]
     for name, value in (("content_weight", content_weight), ("style_weight", style_weight),
                         ("tv_weight", tv_weight), ("lr", lr)):
         if not np.isfinite(value) or value < 0 or (name == "lr" and value == 0):
