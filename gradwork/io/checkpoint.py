@@ -18,7 +18,7 @@ from safetensors import safe_open
 from safetensors.numpy import save as safetensors_bytes
 
 from gradwork import _files
-from gradwork.backend import xp
+from gradwork.backend import is_device_array, to_host, xp
 from gradwork.errors import CheckpointError
 from gradwork.io.state_dict_file import file_format
 
@@ -42,16 +42,18 @@ def save(model, path, optimizer=None, epoch=None, **metadata):
     ``metadata`` must be JSON-serialisable (numbers, strings, lists, dicts); it comes back from
     :func:`load` as ``checkpoint.metadata``.
     """
-    # np.array(…, order="C"), not ascontiguousarray: that one turns a 0-d buffer (num_batches_tracked) into shape (1,)
-    tensors = {name: xp.array(value, order="C") for name, value in model.state_dict().items()}
+    # np.array(…, order="C"), not ascontiguousarray: that one turns a 0-d buffer (num_batches_tracked) into shape (1,).
+    # safetensors writes host memory: a model on a GPU is copied to the host first (to_host), and loads
+    # back onto whatever device the model it is loaded into lives on.
+    tensors = {name: xp.array(to_host(value), order="C") for name, value in model.state_dict().items()}
     header = {"format": FORMAT, "epoch": epoch, "metadata": metadata}
     if optimizer is not None:
         state = optimizer.state_dict()
         scalars = {}
         for index, values in state["state"].items():
             for key, value in values.items():
-                if isinstance(value, xp.ndarray):
-                    tensors[f"{OPTIMIZER_PREFIX}{index}/{key}"] = xp.array(value, order="C")
+                if isinstance(value, xp.ndarray) or is_device_array(value):
+                    tensors[f"{OPTIMIZER_PREFIX}{index}/{key}"] = xp.array(to_host(value), order="C")
                 else:
                     scalars.setdefault(str(index), {})[key] = value
         header["optimizer"] = {"type": type(optimizer).__name__, "param_groups": state["param_groups"],

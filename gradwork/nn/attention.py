@@ -7,7 +7,7 @@ projections stacked in ``in_proj_weight`` (3E, E) and ``in_proj_bias`` (3E,), an
 Linear(E, E), so weights load from a PyTorch state dict by name.
 """
 from gradwork.autograd.tensor import as_tensor
-from gradwork.backend import get_default_dtype, xp
+from gradwork.backend import get_default_dtype, to_host, xp
 from gradwork.errors import ShapeError
 from gradwork.nn import init
 from gradwork.nn.linear import Linear
@@ -66,10 +66,11 @@ class MultiheadAttention(Module):
         return permute(reshape(y, B, T, self.num_heads, self.head_dim), 0, 2, 1, 3)
 
     def _mask_bias(self, batch, length, source_length, attn_mask, key_padding_mask, is_causal, dtype):
-        """One additive mask (B or 1, heads or 1, L, S): 0 where attending is allowed, −∞ where not."""
+        """One additive mask (B or 1, heads or 1, L, S): 0 where attending is allowed, −∞ where not. Built on
+        the host; ``scaled_dot_product_attention`` moves it to the device of the scores."""
         bias = xp.zeros((1, 1, length, source_length), dtype)
         if attn_mask is not None:
-            mask = xp.asarray(getattr(attn_mask, "data", attn_mask))
+            mask = xp.asarray(to_host(getattr(attn_mask, "data", attn_mask)))
             if mask.shape == (batch * self.num_heads, length, source_length):
                 mask = mask.reshape(batch, self.num_heads, length, source_length)
             elif mask.shape != (length, source_length):
@@ -78,7 +79,7 @@ class MultiheadAttention(Module):
                                  f"got {mask.shape}")
             bias = bias + mask_to_bias(~mask if mask.dtype == bool else mask, bias.shape, dtype)
         if key_padding_mask is not None:
-            mask = xp.asarray(getattr(key_padding_mask, "data", key_padding_mask))
+            mask = xp.asarray(to_host(getattr(key_padding_mask, "data", key_padding_mask)))
             if mask.shape != (batch, source_length):
                 raise ShapeError(f"MultiheadAttention: key_padding_mask must have shape (batch, S) = "
                                  f"{(batch, source_length)}, got {mask.shape}")

@@ -12,7 +12,7 @@ import math
 
 from gradwork import backend
 from gradwork.autograd.grad_mode import no_grad
-from gradwork.backend import xp
+from gradwork.backend import to_device_of, xp
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "sigmoid": 1.0,
           "tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 3.0 / 4}
@@ -40,8 +40,8 @@ def _fans(tensor):
 
 
 def _fill(tensor, values):
-    with no_grad():
-        tensor.data[...] = values
+    with no_grad():  # values are drawn on the host (same weights on every device), then moved to the tensor's
+        tensor.data[...] = values if type(tensor.data) is xp.ndarray else to_device_of(values, tensor.data)
     return tensor
 
 

@@ -12,7 +12,9 @@ from collections import OrderedDict, namedtuple
 from gradwork.autograd.grad_mode import no_grad
 
 from gradwork.autograd.tensor import Tensor
-from gradwork.backend import xp
+from gradwork.autograd.sparse import SparseGrad
+from gradwork.autograd.tensor import _names_a_device
+from gradwork.backend import Device, is_device_array, to_device, xp
 from gradwork.errors import CheckpointError, ShapeError
 from gradwork.nn.parameter import Parameter
 
@@ -50,7 +52,7 @@ class Module:
                                 f"(assign a {'Parameter' if kind == 'parameter' else 'Module'} or None)")
             (self._parameters if kind == "parameter" else self._modules)[name] = None
         elif name in self._buffers:
-            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(xp.asarray(value))
+            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
         else:
             object.__setattr__(self, name, value)
 
@@ -85,7 +87,7 @@ class Module:
     def register_buffer(self, name, value):
         """Register state that is saved in the state dict but not trained (e.g. running means)."""
         self._forget(name)
-        self._buffers[name] = None if value is None else (value if isinstance(value, Tensor) else Tensor(xp.asarray(value)))
+        self._buffers[name] = None if value is None else (value if isinstance(value, Tensor) else Tensor(_as_array(value)))
 
     def add_module(self, name, module):
         """Register a sub-module under ``name`` (for names that are not valid attributes, like "0")."""
@@ -234,15 +236,42 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def to(self, dtype):
-        """Convert floating-point parameters and buffers to ``dtype``, in place; returns self."""
-        dtype = xp.dtype(dtype)
+    def to(self, *args, device=None, dtype=None):
+        """Move parameters and buffers to ``device`` and/or convert the floating-point ones to ``dtype``,
+        in place, as in PyTorch: ``model.to("cuda")``, ``model.to(float64)``, ``model.to("cuda", float32)``.
+        Returns self.
+
+        The Parameter objects stay the same (their arrays are replaced), so an optimiser made before
+        keeps working. An optimiser that already has state (moments, after a step or a resume) moves
+        it with ``optimizer.to(device)``; one made after ``model.to(device)`` needs nothing.
+        """
+        for arg in args:
+            if isinstance(arg, Device) or (isinstance(arg, str) and _names_a_device(arg)):
+                device = arg
+            else:
+                dtype = arg
+        dtype = None if dtype is None else xp.dtype(dtype)
+        device = None if device is None else Device(device)
         for t in list(self.parameters()) + list(self.buffers()):
-            if t.data.dtype.kind == "f":
+            if dtype is not None and t.data.dtype.kind == "f":
                 t.data = t.data.astype(dtype)
                 if t.grad is not None:
                     t.grad = t.grad.astype(dtype)
+            if device is not None:
+                t.data = to_device(t.data, device)
+                if t.grad is not None and not isinstance(t.grad, SparseGrad):
+                    t.grad = to_device(t.grad, device)
+                elif t.grad is not None:
+                    t.grad = None  # a sparse gradient of the old device: the next backward makes a new one
         return self
+
+    def cpu(self):
+        """Move parameters and buffers to the CPU, in place; returns self."""
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        """Move parameters and buffers to GPU ``device`` (an index, default the first), in place; returns self."""
+        return self.to(Device("cuda", device) if isinstance(device, int) or device is None else Device(device))
 
     def float(self):
         return self.to(xp.float32)
@@ -292,8 +321,9 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                value = value.data if isinstance(value, Tensor) else xp.asarray(value)
-                target.data = value.astype(target.dtype, copy=True)
+                value = value.data if isinstance(value, Tensor) else _as_array(value)
+                value = value.astype(target.dtype, copy=True)  # on the module's device, wherever it was saved
+                target.data = value if type(value) is type(target.data) else to_device(value, target.device)
         return IncompatibleKeys(missing, unexpected)
 
     def _state_tensors(self):
@@ -338,3 +368,8 @@ def _name_the_layer(error, module):
             if path:
                 error.args = (f"{path} ({type(candidate).__name__}): {error.bare_message}",)
             return
+
+
+def _as_array(value):
+    """``value`` as an array, keeping a device array where it is."""
+    return value if is_device_array(value) else xp.asarray(value)

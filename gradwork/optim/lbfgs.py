@@ -1,7 +1,7 @@
 """L-BFGS: a quasi-Newton method that builds a picture of the curvature from its last few steps."""
 from gradwork.autograd.grad_mode import enable_grad
 from gradwork.autograd.sparse import SparseGrad
-from gradwork.backend import xp
+from gradwork.backend import get_array_module, xp
 from gradwork.errors import ConfigError
 from gradwork.optim.optimizer import Optimizer
 
@@ -58,7 +58,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             if isinstance(p.grad, SparseGrad):
                 raise RuntimeError("LBFGS does not support sparse gradients (an Embedding with sparse=True)")
-            parts.append(xp.zeros(p.data.size, p.dtype) if p.grad is None else p.grad.reshape(-1))
+            parts.append(get_array_module(p.data).zeros(p.data.size, p.dtype) if p.grad is None else p.grad.reshape(-1))
         return xp.concatenate(parts)
 
     def _add_to_params(self, step):

@@ -7,6 +7,10 @@ Parameters are held in *groups*, each a dict with its own ``lr`` and options::
 
 Schedulers change ``group["lr"]``; ``step()`` reads it on every call.
 
+The state (moments, …) is made on the first ``step()`` beside each parameter, so an optimiser made
+before or after ``model.to(device)`` works; state that exists already (after steps or a resume) moves
+with ``optimizer.to(device)``, as ``load_state_dict`` puts it beside each parameter.
+
 A gradient may be sparse (a :class:`~gradwork.autograd.sparse.SparseGrad`, from an ``Embedding`` with
 ``sparse=True``). Only optimisers that say so take one (``SGD``, ``SparseAdam``); the others refuse it
 in ``step()``, as PyTorch's do, because their update of an untouched row is not zero (Adam's moments
@@ -14,7 +18,8 @@ keep moving it) and a sparse update would silently be another algorithm.
 """
 from gradwork.autograd.sparse import SparseGrad
 from gradwork.autograd.tensor import Tensor
-from gradwork.backend import xp
+from gradwork.backend import device_of, get_array_module, is_device_array, to_device, to_device_of, xp
+from gradwork.errors import DeviceError
 
 
 class Optimizer:
@@ -72,8 +77,21 @@ class Optimizer:
                             f"{p.shape} has one: an Embedding with sparse=True); use optim.SparseAdam or "
                             f"optim.SGD for it — or a second optimizer for the sparse parameters only — "
                             f"or make the Embedding dense (sparse=False)")
+                    if type(p.grad) is not type(p.data) and not isinstance(p.grad, SparseGrad):
+                        raise DeviceError(f"{type(self).__name__}.step: a parameter of shape {p.shape} is on "
+                                          f"{p.device} but its gradient is on {device_of(p.grad)}; move the model "
+                                          "before the forward pass (model.to(device)), not between backward and step")
                     self.update(p.data, p.grad, self.state.setdefault(p, {}), group)
                     p._version[0] += 1
+
+    def to(self, device):
+        """Move every state array (moments, accumulators) to ``device``, in place; returns self. Needed only
+        for state that exists already: after ``model.to(device)`` following steps or a resume."""
+        for state in self.state.values():
+            for key, value in state.items():
+                if isinstance(value, xp.ndarray) or is_device_array(value):
+                    state[key] = to_device(value, device)
+        return self
 
     def update(self, param, grad, state, group):
         """Update the array ``param`` in place from ``grad``; ``state`` is this parameter's memory."""
@@ -94,7 +112,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state and self.state[p]:
-                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, xp.ndarray) else v)
+                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, xp.ndarray) or is_device_array(v) else v)
                                            for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
@@ -114,7 +132,8 @@ class Optimizer:
         self.state = {}
         for i, values in state_dict["state"].items():
             p = by_index[int(i)]
-            self.state[p] = {k: (xp.array(v, dtype=p.dtype) if isinstance(v, xp.ndarray) else v)
+            self.state[p] = {k: (to_device_of(get_array_module(v).array(v, dtype=p.dtype), p.data)
+                                 if isinstance(v, xp.ndarray) or is_device_array(v) else v)
                              for k, v in values.items()}
 
     def __repr__(self):
