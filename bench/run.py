@@ -1,6 +1,6 @@
 """Throughput of gradwork against PyTorch on the same workloads, measured in the same run.
 
-    python bench/run.py [--rounds 7] [--seconds 1.0] [--only W1]
+    python bench/run.py [--rounds 7] [--seconds 1.0] [--only W1] [--device cpu|cuda]
 
 Each workload is timed for gradwork and PyTorch alternately (interleaved rounds, so both see the
 same machine load), and the median samples/s over the rounds is reported with the ratio.
@@ -48,6 +48,34 @@ else:
         torch = None
 
 
+#: Where both frameworks run (``--device``): "cpu", or "cuda" (gradwork through CuPy, PyTorch on its CUDA).
+DEVICE = "cpu"
+#: The workloads that run on a GPU too (the others are skipped with --device cuda).
+ON_DEVICE = ("W1", "W1-infer", "W2", "W3", "W5", "W6")
+
+
+def on_device_gw(model, x, y=None):
+    """The model (in place) and the data on DEVICE, for gradwork: inputs as a tensor, labels as an array."""
+    model.to(DEVICE)
+    x = gw.tensor(x, device=DEVICE)
+    return (x,) if y is None else (x, gw.backend.to_device(y, DEVICE))
+
+
+def on_device_torch(model, *arrays):
+    model.to(DEVICE)
+    return tuple(torch.from_numpy(a).to(DEVICE) for a in arrays)
+
+
+def synchronize():
+    """Wait for the GPU's queued work (kernels run asynchronously), so a timed step is a finished step."""
+    if DEVICE == "cpu":
+        return
+    import cupy
+    cupy.cuda.Device().synchronize()
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def mlp_data(batch):
     rng = np.random.default_rng(0)
     return rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)
@@ -67,8 +95,7 @@ def torch_mlp():
 def w1_gradwork(batch=128):
     model = gradwork_mlp()
     opt = optim.SGD(model.parameters(), lr=0.01)
-    x, y = mlp_data(batch)
-    x = gw.Tensor(x)
+    x, y = on_device_gw(model, *mlp_data(batch))
 
     def step():
         opt.zero_grad()
@@ -81,8 +108,7 @@ def w1_gradwork(batch=128):
 def w1_torch(batch=128):
     model = torch_mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    x, y = mlp_data(batch)
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    x, y = on_device_torch(model, *mlp_data(batch))
 
     def step():
         opt.zero_grad()
@@ -94,7 +120,7 @@ def w1_torch(batch=128):
 
 def w1_infer_gradwork(batch=1000):
     model = gradwork_mlp().eval()
-    x = gw.Tensor(mlp_data(batch)[0])
+    (x,) = on_device_gw(model, mlp_data(batch)[0])
 
     def step():
         with gw.no_grad():
@@ -104,7 +130,7 @@ def w1_infer_gradwork(batch=1000):
 
 def w1_infer_torch(batch=1000):
     model = torch_mlp().eval()
-    x = torch.from_numpy(mlp_data(batch)[0])
+    (x,) = on_device_torch(model, mlp_data(batch)[0])
 
     def step():
         with torch.no_grad():
@@ -135,8 +161,7 @@ def train_step_gradwork(layers, batch):
     gw.manual_seed(0)
     model = nn.Sequential(*layers(nn))
     opt = optim.SGD(model.parameters(), lr=0.01)
-    x, y = image_data(batch)
-    x = gw.Tensor(x)
+    x, y = on_device_gw(model, *image_data(batch))
 
     def step():
         opt.zero_grad()
@@ -149,7 +174,7 @@ def train_step_torch(layers, batch):
     torch.manual_seed(0)
     model = torch.nn.Sequential(*layers(torch.nn))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    x, y = (torch.from_numpy(a) for a in image_data(batch))
+    x, y = on_device_torch(model, *image_data(batch))
 
     def step():
         opt.zero_grad()
@@ -161,7 +186,7 @@ def train_step_torch(layers, batch):
 def inference_gradwork(layers, batch):
     gw.manual_seed(0)
     model = nn.Sequential(*layers(nn)).eval()
-    x = gw.Tensor(image_data(batch)[0])
+    (x,) = on_device_gw(model, image_data(batch)[0])
 
     def step():
         with gw.no_grad():
@@ -172,7 +197,7 @@ def inference_gradwork(layers, batch):
 def inference_torch(layers, batch):
     torch.manual_seed(0)
     model = torch.nn.Sequential(*layers(torch.nn)).eval()
-    x = torch.from_numpy(image_data(batch)[0])
+    (x,) = on_device_torch(model, image_data(batch)[0])
 
     def step():
         with torch.no_grad():
@@ -386,9 +411,11 @@ def time_round(step, batch, seconds):
     """
     time.sleep(PAUSE)
     step()
+    synchronize()
     n, start = 0, time.perf_counter()
     while True:
         step()
+        synchronize()
         n += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
@@ -412,7 +439,16 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=1.0, help="time per round per framework")
     parser.add_argument("--only", nargs="*", help="workload names to run")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help=f"where both frameworks run; cuda runs {', '.join(ON_DEVICE)} (gradwork needs gradwork[cuda])")
     args = parser.parse_args()
+    global DEVICE, torch
+    DEVICE = args.device
+    if DEVICE == "cuda":
+        print(f"device: {gw.backend.Device('cuda')} through CuPy {gw.backend.Device('cuda').xp.__version__}")
+        if torch is not None and not torch.cuda.is_available():
+            print("PyTorch here has no CUDA: gradwork numbers only")
+            torch = None
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"NumPy {np.__version__}")
     print(f"NumPy BLAS: {blas_info()}")
@@ -426,6 +462,9 @@ def main():
     print(f"{'workload':<10} {'gradwork/s':>12} {'pytorch/s':>12} {'ratio':>7} {'target':>7}  description")
     for name, (description, make_gw, make_torch, target) in WORKLOADS.items():
         if args.only and name not in args.only:
+            continue
+        if DEVICE != "cpu" and name not in ON_DEVICE:
+            print(f"{name:<10} skipped on {DEVICE} (only {', '.join(ON_DEVICE)} run there)")
             continue
         gw_step, batch = make_gw()
         torch_step = make_torch()[0] if torch is not None else None

@@ -33,7 +33,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     if not params:
         return 0.0
     if norm_type == math.inf:
-        total = max(float(xp.abs(_stored(p.grad)).max(initial=0)) for p in params)
+        # max(initial=0) would say the same, but CuPy's max has no `initial`: an empty gradient counts 0.
+        total = max(float(xp.abs(_stored(p.grad)).max()) if _stored(p.grad).size else 0.0 for p in params)
     else:
         total = sum(float((xp.abs(_stored(p.grad)) ** norm_type).sum()) for p in params) ** (1.0 / norm_type)
     coef = max_norm / (total + 1e-6)
