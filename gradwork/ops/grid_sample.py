@@ -17,7 +17,7 @@ Coordinates are **normalised**, as in PyTorch: x runs from −1 (left) to +1 (ri
 happens to have, which is why it is the default.
 
 Each function is a ``Function`` with its backward written out: the input gradient is a scatter-add of
-the output gradient to the pixels that were read (``bincount``, no Python loop over pixels), the grid
+the output gradient to the pixels that were read (``np.add.at``, no Python loop over pixels), the grid
 gradient is the derivative of the interpolation weights.
 """
 import numbers
@@ -25,6 +25,7 @@ import numbers
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import get_array_module, to_device_of, xp
+from gradwork.backend.compat import scatter_add
 from gradwork.errors import ConfigError, ShapeError
 
 MODES = ("bilinear", "nearest")
@@ -149,25 +150,25 @@ def source_index(coordinate, size, padding_mode, align_corners):
     return i, xp.broadcast_to(get_array_module(i).asarray(slope, dtype=i.dtype), i.shape)
 
 
-def corners(ix, iy, mode):
-    """The pixels each point reads and their weights: [(column, row, weight), …].
+def taps(i, mode):
+    """The pixels along one axis that points at pixel coordinate ``i`` read, with their weights along
+    that axis: [(pixel, weight), …]. A point reads every combination of a column tap and a row tap,
+    weighted by the product of the two weights.
 
-    nearest:   the one pixel (round(ix), round(iy)), weight 1 — round half to even, as PyTorch's nearbyint
-    bilinear:  the four pixels around (ix, iy); with x0 = ⌊ix⌋, fx = ix − x0 (and y0, fy likewise)
-               (x0, y0): (1 − fx)(1 − fy)    (x0+1, y0): fx(1 − fy)
-               (x0, y0+1): (1 − fx)fy        (x0+1, y0+1): fx·fy
+    nearest:   round(i), weight 1 — halves rounded to even, as PyTorch's nearbyint
+    bilinear:  i0 = ⌊i⌋ with weight 1 − f and i0 + 1 with weight f, where f = i − i0; so the four pixels
+               around (ix, iy) get (1 − fx)(1 − fy), fx(1 − fy), (1 − fx)fy and fx·fy
     """
     if mode == "nearest":
-        return [(xp.rint(ix), xp.rint(iy), xp.ones_like(ix))]
-    x0, y0 = xp.floor(ix), xp.floor(iy)
-    fx, fy = ix - x0, iy - y0
-    return [(x0, y0, (1 - fx) * (1 - fy)), (x0 + 1, y0, fx * (1 - fy)),
-            (x0, y0 + 1, (1 - fx) * fy), (x0 + 1, y0 + 1, fx * fy)]
+        return [(xp.rint(i), None)]  # weight None: 1, nothing to multiply
+    i0 = xp.floor(i)
+    f = i - i0
+    return [(i0, 1 - f), (i0 + 1, f)]
 
 
 class GridSample(Function):
-    """out[n, c, h, w] = Σ_corners weight · input[n, c, row, column], the corners and weights of
-    :func:`corners` at the point grid[n, h, w] (pixels outside the image count as 0).
+    """out[n, c, h, w] = Σ_corners weight · input[n, c, row, column], the corners (row, column) and their
+    weights from :func:`taps` at the point grid[n, h, w] (pixels outside the image count as 0).
 
     input (N, C, H, W), grid (N, H', W', 2) → out (N, C, H', W').
 
@@ -177,7 +178,7 @@ class GridSample(Function):
 
     Backward — the output is linear in the input, so its gradient goes back along the same weights:
 
-        ∂L/∂input[n, c, row, column] += weight · ∂L/∂out[n, c, h, w]        (a scatter-add: bincount)
+        ∂L/∂input[n, c, row, column] += weight · ∂L/∂out[n, c, h, w]        (a scatter-add: np.add.at)
 
     and for the grid (bilinear; nearest is piecewise constant, its grid gradient 0, as in PyTorch),
     with v00, v10, v01, v11 the four pixel values (0 outside) and g = ∂L/∂out:
@@ -197,15 +198,21 @@ class GridSample(Function):
         framed = xp.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))  # the frame of zeros every outside point reads
         table = framed.transpose(0, 2, 3, 1).reshape(-1, c)  # one row per framed pixel, (N·(H+2)·(W+2), C)
         image_start = (get_array_module(x).arange(n) * ((h + 2) * (w + 2)))[:, None]
-        self.rows, self.weights = [], []
-        for column, row, weight in corners(ix, iy, self.mode):
-            # Clamp into the frame, −1 … W (the frame's columns), then shift by one for the frame.
-            column = xp.clip(column, -1, w).astype(xp.intp) + 1
-            row = xp.clip(row, -1, h).astype(xp.intp) + 1
-            self.rows.append((image_start + row * (w + 2) + column).ravel())
-            self.weights.append(weight.reshape(-1, 1))
+        # Each tap clamped into the frame, −1 … W (or H), then shifted by one for the frame; a row tap
+        # becomes the offset of that row in the table.
+        column_taps = [(xp.clip(column, -1, w).astype(xp.intp) + 1, weight) for column, weight in taps(ix, self.mode)]
+        row_taps = [(image_start + (xp.clip(row, -1, h).astype(xp.intp) + 1) * (w + 2), weight)
+                    for row, weight in taps(iy, self.mode)]
+        self.rows, self.weights = [], []  # per corner, in the order (x0, y0), (x0+1, y0), (x0, y0+1), (x0+1, y0+1)
+        for row, row_weight in row_taps:
+            for column, column_weight in column_taps:
+                self.rows.append((row + column).ravel())
+                self.weights.append(None if row_weight is None else (row_weight * column_weight).reshape(-1, 1))
         values = [table[rows] for rows in self.rows]  # (N·H'·W', C) per corner
-        out = sum(weight * value for weight, value in zip(self.weights, values))
+        if self.mode == "nearest":
+            out = values[0]
+        else:
+            out = sum(weight * value for weight, value in zip(self.weights, values))
         self.input_shape = x.shape
         if self.mode == "bilinear" and self.needs_input_grad[1]:
             self.values = values
@@ -218,13 +225,16 @@ class GridSample(Function):
         g = gy.transpose(0, 2, 3, 1).reshape(-1, c)  # channels last, one row per output pixel, as in forward
         gx = ggrid = None
         if self.needs_input_grad[0]:
-            # Scatter-add: one bincount over the flat (framed pixel, channel) index of every corner of every point.
-            channel = get_array_module(gy).arange(c)
-            index = xp.concatenate([(rows[:, None] * c + channel).ravel() for rows in self.rows])
-            amount = xp.concatenate([(weight * g).ravel() for weight in self.weights])
-            framed = xp.bincount(index, weights=amount, minlength=n * (h + 2) * (w + 2) * c)
+            # Scatter-add, corner by corner, on the flat (framed pixel, channel) index: np.add.at adds every
+            # repeated index (plain ``framed[index] += amount`` would keep only one of them).
+            module = get_array_module(gy)
+            channel = module.arange(c)
+            framed = module.zeros(n * (h + 2) * (w + 2) * c, gy.dtype)
+            for rows, weight in zip(self.rows, self.weights):
+                amount = g if weight is None else weight * g
+                scatter_add(framed, (rows[:, None] * c + channel).ravel(), amount.ravel())
             framed = framed.reshape(n, h + 2, w + 2, c).transpose(0, 3, 1, 2)
-            gx = framed[:, :, 1:-1, 1:-1].astype(gy.dtype)  # the frame's gradient is dropped
+            gx = framed[:, :, 1:-1, 1:-1]  # the frame's gradient is dropped
         if self.needs_input_grad[1]:
             ggrid = get_array_module(gy).zeros((gy.shape[0], *gy.shape[2:], 2), gy.dtype)
             if self.mode == "bilinear":
