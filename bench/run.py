@@ -440,7 +440,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0, help="time per round per framework")
     parser.add_argument("--only", nargs="*", help="workload names to run")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
-                        help=f"where both frameworks run; cuda runs {', '.join(ON_DEVICE)} (gradwork needs gradwork[cuda])")
+                        help=f"where both frameworks run; cuda runs {', '.join(ON_DEVICE)} (needs gradwork[cuda])")
     args = parser.parse_args()
     global DEVICE, torch
     DEVICE = args.device

@@ -1,8 +1,8 @@
 """``Tensor``: an array that remembers how it was computed, so gradients can flow back through it.
 
-``t.data`` is the backend array (NumPy on the CPU, CuPy on a GPU: ``t.device`` says which), ``t.grad`` a plain array of the same shape once
-``backward`` has reached ``t`` (for the weight of ``Embedding(sparse=True)``, a ``SparseGrad``: only
-the rows a batch used). A tensor made by an operation knows its creator (a
+``t.data`` is the backend array (NumPy on the CPU, CuPy on a GPU: ``t.device`` says which), ``t.grad``
+a plain array of the same shape once ``backward`` has reached ``t`` (for the weight of
+``Embedding(sparse=True)``, a ``SparseGrad``: only the rows a batch used). A tensor made by an operation knows its creator (a
 :class:`~gradwork.autograd.function.Function`); a tensor made by the user is a *leaf*.
 
 Operators are defined here, in the class body, and each one calls the op of the same name in
@@ -158,8 +158,8 @@ class Tensor:
         """This tensor on another device and/or of another dtype, as in PyTorch: ``t.to("cuda")``,
         ``t.to("cpu")``, ``t.to(float64)``, ``t.to("cuda", float32)``, ``t.to(other_tensor)``.
 
-        Returns ``self`` when only a device is given and it is this tensor's; otherwise a new tensor that stays in the graph (its
-        gradient flows back to this tensor, on this tensor's device)."""
+        Returns ``self`` when only a device is given and it is this tensor's; otherwise a new tensor that
+        stays in the graph (its gradient flows back to this tensor, on this tensor's device)."""
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
