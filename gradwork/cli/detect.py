@@ -337,8 +337,9 @@ def run_evaluate(args):
         print(f"  AP {experiment.classes[c]:<12} {value:.4f}")
 
     shown = [{k: v[d["scores"] >= PICTURE_THRESHOLD] for k, v in d.items()} for d in detections[:16]]
-    plot_detections(test.images[:16, 0], shown, experiment.classes, folder.file(PREDICTIONS),
-                    title=f"{MODEL}: test canvases, detections with confidence ≥ {PICTURE_THRESHOLD:g}")
+    plot_detections(test.images[:16, 0], shown, experiment.classes, folder.file(PREDICTIONS), targets=targets[:16],
+                    title=f"{MODEL} on test canvases: detections with confidence ≥ {PICTURE_THRESHOLD:g} "
+                          "(dashed: the true boxes)")
     metrics.plot_precision_recall(curves, folder.file(PR_CURVE), class_names=experiment.classes)
     print(f"pictures: {folder.file(PREDICTIONS)}, {folder.file(PR_CURVE)}")
     return 0
