@@ -7,9 +7,9 @@ throughput  W1 (MLP 784-256-256-10) and W2 (2-conv CNN) training steps, as bench
             batch 64 each (the same global batch of 128: the same training) and with batch 128 each (global
             256). Samples/s over all ranks, and per step the time in the gradient Allreduce, measured inside
             training (it includes waiting for the slower rank) and alone after a Barrier.
-epoch       one Fashion-MNIST epoch of the README's MLP with the gradwork command: 1 process × 2 threads,
-            batch 64, against --workers 2 with batch 32 each (global 64), and with batch 64 each (global 128);
-            the epoch's own seconds from the progress line.
+epoch       one Fashion-MNIST epoch of the README's MLP with the gradwork command: 1 process × 2 threads and
+            × 1 thread (OPENBLAS_NUM_THREADS=1), batch 64, against --workers 2 with batch 32 each (global 64) and
+            with batch 64 each (global 128); the epoch's own seconds from the progress line.
 allreduce   Allreduce time against message size on 2 local ranks (shared memory): latency and bandwidth.
 paper       the bundled models' parameter counts and measured 1-thread step times against a ring Allreduce
             2·(N−1)/N · bytes / bandwidth + 2·(N−1) · latency on two assumed networks, for N = 8 and 64
@@ -169,18 +169,20 @@ def throughput(rounds, seconds):
     print()
 
 
-EPOCH_CONFIGS = [  # (label, extra arguments)
-    ("1 process × 2 threads, batch 64", ["--batch-size", "64"]),
-    ("2 ranks × 1 thread, batch 32 each (global 64)", ["--batch-size", "32", "--workers", "2"]),
-    ("2 ranks × 1 thread, batch 64 each (global 128)", ["--batch-size", "64", "--workers", "2"]),
+EPOCH_CONFIGS = [  # (label, extra arguments, BLAS threads of a single process)
+    ("1 process × 2 threads, batch 64", ["--batch-size", "64"], None),
+    ("1 process × 1 thread, batch 64", ["--batch-size", "64"], "1"),
+    ("2 ranks × 1 thread, batch 32 each (global 64)", ["--batch-size", "32", "--workers", "2"], None),
+    ("2 ranks × 1 thread, batch 64 each (global 128)", ["--batch-size", "64", "--workers", "2"], None),
 ]
 
 
-def one_epoch(extra):
+def one_epoch(extra, threads):
+    env = dict(ENV, OPENBLAS_NUM_THREADS=threads) if threads else ENV
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "-m", "gradwork", "train", "--dataset", "fashion-mnist", "--model", "mlp",
                    "--dropout", "0.2", "--epochs", "1", "--verbose", "2", "--out", os.path.join(folder, "run"), *extra]
-        done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=900, cwd=folder)
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, cwd=folder)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
     seconds = float(re.search(r"^epoch 1/1 .* ([\d.]+)s$", done.stderr, re.M).group(1))
@@ -191,13 +193,13 @@ def one_epoch(extra):
 def epoch(rounds):
     print("## One Fashion-MNIST epoch, MLP 784-256-128-10 (dropout 0.2), 48,000 training examples\n")
     print("`gradwork train --dataset fashion-mnist --model mlp --dropout 0.2 --epochs 1 --verbose 2` plus:\n")
-    results = {label: [] for label, _ in EPOCH_CONFIGS}
+    results = {label: [] for label, *_ in EPOCH_CONFIGS}
     for _ in range(rounds):
-        for label, extra in EPOCH_CONFIGS:
-            results[label].append(one_epoch(extra))
+        for label, extra, threads in EPOCH_CONFIGS:
+            results[label].append(one_epoch(extra, threads))
     print("| configuration | options | epoch seconds (median) | all rounds | test accuracy after 1 epoch |")
     print("|---|---|---:|---|---:|")
-    for label, extra in EPOCH_CONFIGS:
+    for label, extra, _ in EPOCH_CONFIGS:
         times = [t for t, _ in results[label]]
         accuracy = statistics.median(a for _, a in results[label])
         print(f"| {label} | `{' '.join(extra)}` | {statistics.median(times):.2f} | "
@@ -301,7 +303,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per configuration and round")
     parser.add_argument("--only", nargs="*", default=["throughput", "epoch", "allreduce", "paper"])
-    parser.add_argument("--worker", nargs=4, metavar=("WORKLOAD", "BATCH", "SECONDS", "THREADS"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=4, metavar=("WORKLOAD", "BATCH", "SECONDS", "THREADS"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--allreduce-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

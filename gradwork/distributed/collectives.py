@@ -13,8 +13,8 @@ ranks' gradients (the ranks have equal batches, see :mod:`gradwork.distributed.s
 
 One message per parameter would pay MPI's latency for each of them (a ResNet has dozens), so the
 gradients are copied into a few flat buffers — *buckets* of at most ``bucket_bytes`` each
-(PyTorch's default, 25 MiB, holds every bundled model whole) — and each bucket is reduced with one
-``Allreduce``. The buffers are allocated once and reused every step.
+(PyTorch's default, 25 MiB, holds every bundled model whole but ResNet-18 and VGG-16) — and each
+bucket is reduced with one ``Allreduce``. The buffers are allocated once and reused every step.
 
 **BatchNorm's running statistics** (:func:`average_buffers`). During training each rank normalises
 with its own batch's statistics (as PyTorch's ``DistributedDataParallel`` does without

@@ -61,7 +61,7 @@ def equivalence(out, batch_size):
 
 def collectives(out):
     """Buckets, broadcast, buffer averaging and a BatchNorm model trained across the ranks."""
-    rank, size = distributed.rank(), distributed.world_size()
+    rank = distributed.rank()
     results = {}
     # Gradients: three parameters in buckets of at most 40 bytes (several buckets), one without a gradient.
     params = [gw.Tensor(np.zeros(s), requires_grad=True) for s in (3, 4, 2)]

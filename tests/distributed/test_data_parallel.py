@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gradwork as gw
-from gradwork import optim, train
+from gradwork import optim
 from tests.distributed import mpi_script
 from tests.distributed.helpers import run_script
 
