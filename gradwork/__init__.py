@@ -16,5 +16,6 @@ from gradwork.ops import (abs, argmax, argmin, cat, chunk, clip, clone, cos, cum
 from gradwork import data, io, kernels, models, nn, optim, tools, train  # noqa: E402
 from gradwork.io import load, save  # noqa: E402
 from gradwork import onnx  # noqa: E402  (imports onnx itself only when export runs)
+from gradwork import distributed  # noqa: E402  (imports mpi4py itself only when a run is distributed)
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import gradwork
-from gradwork import backend, data, models, train
+from gradwork import backend, data, distributed, models, train
 from gradwork.cli.checks import FRACTION, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, int_list
 from gradwork.cli.common import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule, default_lr, load_dataset
 from gradwork.cli.language_model import LANGUAGE_MODEL, LanguageModelExperiment, language_model_config
@@ -91,6 +91,10 @@ def add_arguments(parser):
                         help="continue the run in this folder up to --epochs (a run stopped before its first "
                              "epoch finished starts again from the beginning)")
     parser.add_argument("--verbose", type=NON_NEGATIVE_INT, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
+    parser.add_argument("--workers", type=POSITIVE_INT, metavar="N",
+                        help="train on N processes, data-parallel over MPI: starts mpiexec -n N (the same as "
+                             "mpiexec -n N gradwork train ...); --batch-size is per process, so a step's batch is "
+                             "N times it; needs pip install \"gradwork[mpi]\"; not for char-rnn")
     parser.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
                         help="write TensorBoard logs (losses, metrics, lr, batch loss, curves, hyperparameters) to DIR "
                              f"(default RUN/{TENSORBOARD}; needs pip install \"gradwork[tensorboard]\"); --resume "
@@ -221,7 +225,8 @@ class Experiment:
                          epochs=self.config["epochs"], val_data=self.val_set, scheduler=self.scheduler,
                          batch_size=self.config["batch_size"], callbacks=callbacks, verbose=verbose,
                          initial_epoch=initial_epoch, history=history, clip_grad_norm=self.config["clip_grad_norm"],
-                         on_divergence="stop")  # history.diverged and history.stop_reason say it
+                         on_divergence="stop",  # history.diverged and history.stop_reason say it
+                         distributed=distributed.world_size() > 1)  # one rank of several (mpiexec -n N)
 
     def report(self):
         """Lines that say how good the trained model is on the test split."""
@@ -231,21 +236,32 @@ class Experiment:
 
 
 def build_experiment(config):
+    if distributed.world_size() > 1:
+        check_data_parallel(config)
     return LanguageModelExperiment(config) if config["model"] == LANGUAGE_MODEL else Experiment(config)
 
 
+def check_data_parallel(config):
+    if config["model"] == LANGUAGE_MODEL:
+        raise ConfigError("char-rnn does not train on several processes (each batch carries the recurrent state "
+                          "on to the next): train it without --workers or mpiexec")
+
+
 def _resume(args):
-    """The folder, experiment, history and first epoch of a resumed run (checkpoint loaded)."""
+    """The folder, experiment, history and first epoch of a resumed run (checkpoint loaded: on every rank
+    of a data-parallel run, whatever their number; rank 0 alone prints and writes)."""
+    main = distributed.is_main()
     folder = RunFolder(args.resume)
     config = resumed_config(folder.read_config(), args, folder)
     experiment = build_experiment(config)
     if not folder.has_checkpoint():  # stopped during its first epoch: nothing was lost but time
-        print(f"{folder.path} never finished an epoch: starting it from the beginning", file=sys.stderr)
-        folder.write_config(config)
+        if main:
+            print(f"{folder.path} never finished an epoch: starting it from the beginning", file=sys.stderr)
+            folder.write_config(config)
         return folder, experiment, None, 0
     checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
     history, note = folder.history(checkpoint)
-    if note:
+    if note and main:
         print(note, file=sys.stderr)
     done = checkpoint.epoch
     if config["epochs"] < done:
@@ -258,10 +274,11 @@ def _resume(args):
     else:
         for group in groups:
             group["lr"] = config["lr"]
-    if done == config["epochs"]:
+    if main and done == config["epochs"]:
         print(f"{folder.path} already has {done} epochs; pass --epochs N with N > {done} to train further",
               file=sys.stderr)
-    folder.write_config(config)
+    if main:
+        folder.write_config(config)
     return folder, experiment, history, done
 
 
@@ -277,37 +294,68 @@ def tensorboard_callbacks(args, folder):
 
 
 def run(args):
+    if distributed.launched():  # one rank of mpiexec -n N: a rank that fails names itself and ends them all
+        return distributed.run_rank(train_here, args, name="gradwork train")
+    if args.workers is not None and args.workers > 1:
+        return start_workers(args)
+    return train_here(args)
+
+
+def start_workers(args):
+    """``--workers N``: check the options here once, then run this command as N ranks under mpiexec."""
     if args.resume:
-        callbacks = tensorboard_callbacks(args, RunFolder(args.resume))
+        folder = RunFolder(args.resume)
+        config = resumed_config(folder.read_config(), args, folder)
+    else:
+        config = config_from_args(args)
+    check_data_parallel(config)
+    return distributed.run_workers(args.workers, getattr(args, "argv", sys.argv[1:]))
+
+
+def train_here(args):
+    """Train in this process: alone, or as one rank of several (rank 0 writes the run folder and prints)."""
+    if args.workers is not None and distributed.launched():
+        raise ConfigError("--workers starts mpiexec itself, and this command already runs under mpiexec: leave "
+                          "--workers out (mpiexec -n N gradwork train ...), or leave mpiexec out")
+    main = distributed.is_main()
+    if args.resume:
+        callbacks = tensorboard_callbacks(args, RunFolder(args.resume)) if main else []
         folder, experiment, history, initial_epoch = _resume(args)
         created = False
     else:
         config = config_from_args(args)
         name = f"{config['model']}-{config['dataset']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         folder = RunFolder(args.out or os.path.join("runs", name))
-        callbacks = tensorboard_callbacks(args, folder)
+        callbacks = tensorboard_callbacks(args, folder) if main else []
         experiment = build_experiment(config)  # data and model first: a failure here leaves no folder behind
-        folder.create(config)
-        history, initial_epoch, created = None, 0, True
+        if main:
+            folder.create(config)
+        history, initial_epoch, created = None, 0, main
     config = experiment.config
     for callback in callbacks:
         callback.hparams = {k: v for k, v in config.items() if k not in NOT_HPARAMS}
 
-    print(experiment.describe(), file=sys.stderr)
+    ranks = distributed.world_size()
+    if main:
+        print(experiment.describe() + (f"; {ranks} processes × batch {config['batch_size']}" if ranks > 1 else ""),
+              file=sys.stderr)
     start = time.perf_counter()
     try:
         # A diverging run is reported once, from history.stop_reason below: NumPy's overflow warnings
         # would only repeat it less clearly.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = experiment.fit([SaveEveryEpoch(folder), *callbacks], args.verbose, initial_epoch, history)
+            history = experiment.fit([SaveEveryEpoch(folder), *callbacks] if main else [], args.verbose,
+                                     initial_epoch, history)
     except BaseException:  # Ctrl-C, SIGTERM (see main), a full disk, a bug: keep only finished epochs
         if created and not folder.has_checkpoint():
             folder.discard()  # nothing finished: leave no half run behind
-        elif folder.has_checkpoint():
+        elif main and folder.has_checkpoint():
             print(f"\nstopped; the run is saved after its last finished epoch: continue it with "
                   f"gradwork train --resume {folder.path}", file=sys.stderr)
         raise
     seconds = time.perf_counter() - start
+    if not main:
+        return 0  # rank 0 draws the curves and reports
     if history.diverged:
         if created and not folder.has_checkpoint():
             folder.discard()

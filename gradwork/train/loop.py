@@ -15,6 +15,7 @@ from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
 from gradwork.data.dataloader import DataLoader
 from gradwork.data.dataset import ArrayDataset, Dataset
+from gradwork.distributed.data_parallel import DataParallelRun
 from gradwork.errors import ConfigError
 from gradwork.ops import losses
 from gradwork.optim.clip_grad import clip_grad_norm_
@@ -61,7 +62,7 @@ def _split(batch):
 
 def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("accuracy",), scheduler=None,
         callbacks=(), verbose=1, batch_size=32, shuffle=True, clip_grad_norm=None, initial_epoch=0, history=None,
-        on_divergence="warn"):
+        on_divergence="warn", distributed=False):
     """Train ``model`` and return a :class:`History` of per-epoch losses and metrics.
 
     Args:
@@ -78,6 +79,11 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
         initial_epoch, history: to continue an earlier run (``History`` to append to).
         on_divergence: when the loss becomes NaN or infinite, training stops and the history says why;
             "warn" (default) also warns, "raise" raises ``TrainingDivergedError``, "stop" does nothing more.
+        distributed: train as one rank of an MPI job (``mpiexec -n N``, see :mod:`gradwork.distributed`):
+            each rank takes its shard of every epoch in batches of ``batch_size`` (a step's global batch is
+            N × batch_size), gradients are averaged over the ranks after backward, the logged losses and
+            metrics are those of all ranks, and only rank 0 shows progress. Give callbacks that write files
+            on rank 0 only.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
@@ -86,9 +92,15 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
     val_loader = _loader(val_data, max(batch_size, 256), False, "val_data") if val_data is not None else None
     loss_fn = _loss_function(loss)
     metric_fns = [get_metric(m) for m in metrics]
+    parallel = DataParallelRun(model, train_loader, val_loader) if distributed else None
+    if parallel is not None:  # this rank's shards of the data; progress on rank 0 only
+        train_loader, val_loader = parallel.train_loader, parallel.val_loader
+        verbose = verbose if parallel.is_main else 0
     run = CallbackRunner(callbacks, verbose, model, optimizer, epochs, len(train_loader), history)
 
     def train_epoch(epoch):
+        if parallel is not None:
+            parallel.set_epoch(epoch)              # this epoch's shuffle, shared out among the ranks
         seen, loss_sum = 0, 0.0
         metric_sums = [0.0] * len(metric_fns)
         for step, batch in enumerate(train_loader):
@@ -97,24 +109,31 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
             output = model(*inputs)                # forward pass, recording the graph
             batch_loss = loss_fn(output, target)
             batch_loss.backward()                  # d loss / d every parameter
+            if parallel is not None:
+                parallel.average_gradients()       # the mean gradient over all ranks' examples
             if clip_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()                       # update the parameters in place
 
-            n = len(target)
-            value = batch_loss.item()
+            n, value = len(target), batch_loss.item()
+            step_metrics = [fn(output.data, target) for _, fn in metric_fns]
+            if parallel is not None:  # the whole step's numbers, the same on every rank
+                n, value, step_metrics = parallel.global_batch(n, value, step_metrics)
             seen += n
             loss_sum += value * n
             logs = {"batch_loss": value, "loss": loss_sum / seen}
-            for i, (name, fn) in enumerate(metric_fns):
-                metric_sums[i] += fn(output.data, target) * n
+            for i, (name, _) in enumerate(metric_fns):
+                metric_sums[i] += step_metrics[i] * n
                 logs[name] = metric_sums[i] / seen
             if run.batch_end(step, logs):
                 break
+        if parallel is not None:
+            parallel.end_epoch()                   # one set of BatchNorm running statistics
         return {k: v for k, v in logs.items() if k != "batch_loss"}
 
     def validate():
-        return evaluate(model, val_loader, loss=loss_fn, metrics=[m for m, _ in metric_fns])
+        results = evaluate(model, val_loader, loss=loss_fn, metrics=[m for m, _ in metric_fns])
+        return parallel.mean_over_ranks(results) if parallel is not None else results
 
     return train_epochs(run, epochs=epochs, initial_epoch=initial_epoch, train_epoch=train_epoch,
                         validate=validate if val_loader is not None else None, scheduler=scheduler,
