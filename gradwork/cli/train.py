@@ -86,6 +86,9 @@ def add_arguments(parser):
                         help="share of the training split held out for validation; 0 trains on all of it "
                              "(default 0.2; char-rnn always holds out the last 5%% of the text)")
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, help="random seed: same seed, same run (default 0)")
+    parser.add_argument("--device", default="cpu", metavar="DEVICE",
+                        help="where to train: cpu (default), cuda, cuda:N, or auto (a GPU when there is one); a GPU "
+                             "needs pip install \"gradwork[cuda]\"; a run may be resumed on another device")
     parser.add_argument("--out", default=None, help="run folder to create (default runs/<model>-<dataset>-<time>)")
     parser.add_argument("--resume", default=None, metavar="RUN",
                         help="continue the run in this folder up to --epochs (a run stopped before its first "
@@ -301,6 +304,18 @@ def run(args):
     return train_here(args)
 
 
+def place_on(experiment, device, ranks):
+    """Move the model and its optimiser state to ``device`` (batches follow the model in ``fit``)."""
+    if device.type == "cpu":
+        return
+    if experiment.config["model"] == LANGUAGE_MODEL:
+        raise ConfigError("char-rnn trains on the CPU only: leave out --device (or give --device cpu)")
+    if ranks > 1:
+        raise ConfigError("data-parallel training (--workers, mpiexec) runs on CPUs only: leave out --device")
+    experiment.model.to(device)
+    experiment.optimizer.to(device)
+
+
 def start_workers(args):
     """``--workers N``: check the options here once, then run this command as N ranks under mpiexec."""
     if args.resume:
@@ -318,6 +333,9 @@ def train_here(args):
         raise ConfigError("--workers starts mpiexec itself, and this command already runs under mpiexec: leave "
                           "--workers out (mpiexec -n N gradwork train ...), or leave mpiexec out")
     main = distributed.is_main()
+    device = backend.Device(args.device)
+    if device.type != "cpu":  # a first array there, before anything is built: no CuPy or no GPU is one line
+        backend.to_device(np.zeros(1), device)
     if args.resume:
         callbacks = tensorboard_callbacks(args, RunFolder(args.resume)) if main else []
         folder, experiment, history, initial_epoch = _resume(args)
@@ -332,6 +350,7 @@ def train_here(args):
             folder.create(config)
         history, initial_epoch, created = None, 0, main
     config = experiment.config
+    place_on(experiment, device, ranks=distributed.world_size())
     for callback in callbacks:
         callback.hparams = {k: v for k, v in config.items() if k not in NOT_HPARAMS}
 

@@ -13,6 +13,7 @@ callbacks, in the epoch loop that all training functions share (:mod:`gradwork.t
 """
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
+from gradwork.backend.device import Device, to_device, to_host
 from gradwork.data.dataloader import DataLoader
 from gradwork.data.dataset import ArrayDataset, Dataset
 from gradwork.distributed.data_parallel import DataParallelRun
@@ -53,11 +54,21 @@ def _loss_function(loss):
     raise ConfigError(f"unknown loss {loss!r}; pass a function or module, or one of {sorted(LOSSES)}")
 
 
-def _split(batch):
-    """A batch is (inputs, target): the last array is the target, the others feed the model."""
+def _split(batch, device):
+    """A batch is (inputs, target): the last array is the target, the others feed the model. Both go to
+    the model's ``device`` (where they already are when the loader put them there)."""
     if len(batch) < 2:
         raise ValueError("each batch needs inputs and targets, e.g. a dataset of (x, y) pairs")
-    return [Tensor(a) for a in batch[:-1]], batch[-1]
+    if device.type == "cpu":
+        return [Tensor(a) for a in batch[:-1]], batch[-1]
+    return [Tensor(to_device(a, device)) for a in batch[:-1]], to_device(batch[-1], device)
+
+
+def model_device(model):
+    """Where the model's parameters are (the CPU for a model without parameters)."""
+    for p in model.parameters():
+        return p.device
+    return Device("cpu")
 
 
 def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("accuracy",), scheduler=None,
@@ -103,8 +114,9 @@ def fit(model, train_data, *, loss, optimizer, epochs, val_data=None, metrics=("
             parallel.set_epoch(epoch)              # this epoch's shuffle, shared out among the ranks
         seen, loss_sum = 0, 0.0
         metric_sums = [0.0] * len(metric_fns)
+        device = model_device(model)
         for step, batch in enumerate(train_loader):
-            inputs, target = _split(batch)
+            inputs, target = _split(batch, device)
             optimizer.zero_grad()                  # forget the last step's gradients
             output = model(*inputs)                # forward pass, recording the graph
             batch_loss = loss_fn(output, target)
@@ -150,9 +162,10 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
     metric_fns = [get_metric(m) for m in metrics]
     seen, loss_sum = 0, 0.0
     metric_sums = [0.0] * len(metric_fns)
+    device = model_device(model)
     with model.evaluating():
         for batch in loader:
-            inputs, target = _split(batch)
+            inputs, target = _split(batch, device)
             output = model(*inputs)
             n = len(target)
             seen += n
@@ -167,6 +180,8 @@ def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size=256):
 
 def predict(model, x, batch_size=256):
     """Model outputs for inputs ``x`` (an array), in eval mode and without a graph, as an array."""
+    device = model_device(model)
     with model.evaluating():
-        outputs = [model(Tensor(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
+        outputs = [to_host(model(Tensor(to_device(x[i:i + batch_size], device))).data)
+                   for i in range(0, len(x), batch_size)]
     return xp.concatenate(outputs) if outputs else xp.zeros((0,))

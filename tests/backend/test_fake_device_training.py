@@ -165,3 +165,38 @@ def test_cuda_without_cupy_or_gpu_says_how_to_install_the_extra():
     with pytest.raises((MissingExtraError, DeviceError), match="gradwork\\[cuda\\]|no usable GPU|finds no GPU"):
         gw.ones(2).to("cuda")
     assert backend.Device("auto") == "cpu"
+
+
+def test_fit_evaluate_and_predict_move_host_batches_to_the_model_device(fake_device):
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((40, 1, 6, 6)), rng.integers(0, 3, 40)
+
+    def run(device):
+        model = small_cnn().double()
+        if device is not None:
+            model.to(device)
+        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        history = gw.train.fit(model, (x, y), loss="cross_entropy", optimizer=opt, epochs=2, batch_size=8,
+                               shuffle=False, verbose=0, val_data=(x[:16], y[:16]))
+        return model, history, gw.train.evaluate(model, (x, y)), gw.train.predict(model, x)
+
+    cpu_model, cpu_history, cpu_results, cpu_outputs = run(None)
+    model, history, results, outputs = run(fake_device)
+    np.testing.assert_allclose(history.history["loss"], cpu_history.history["loss"], rtol=1e-10)
+    assert results == pytest.approx(cpu_results, rel=1e-10)
+    assert type(outputs) is np.ndarray  # predictions come back to the host
+    np.testing.assert_allclose(outputs, cpu_outputs, rtol=1e-9)
+    for key, p in model.state_dict().items():
+        assert_on_fake(p, key)
+
+
+@pytest.mark.skipif(backend.cuda_available(), reason="this machine has a GPU")
+def test_train_command_on_a_missing_gpu_is_one_line_and_leaves_no_folder(tmp_path, capsys):
+    from gradwork.cli.main import main
+    out = tmp_path / "run"
+    assert main(["train", "--device", "cuda", "--model", "mlp", "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gradwork train: error:") and "\n" not in err and "cuda" in err
+    assert not out.exists()
+    assert main(["train", "--device", "tpu", "--model", "mlp", "--epochs", "1", "--out", str(out)]) == 2
+    assert "unknown device 'tpu'" in capsys.readouterr().err
