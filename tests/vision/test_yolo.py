@@ -177,8 +177,8 @@ def test_space_to_depth_moves_each_patch_into_channels_as_pixel_unshuffle_does()
 def test_postprocess_thresholds_and_keeps_one_box_per_object_and_class():
     strong = [0.0, 0.0, 0.0, 0.0, 4.0, 3.0, 0.0]      # class 0 at confidence σ(4)·softmax ≈ 0.93
     out = head(1, 2, 4, {(0, 1, 1): strong,
-                         (0, 1, 2): [-2.0, 0.0, 0.0, 0.0, 3.0, 3.0, 0.0],  # the same object seen one cell over: IoU 0.53, gone
-                         (0, 3, 3): [0.0, 0.0, 0.0, 0.0, 3.0, 0.0, 3.0],   # class 1 elsewhere: kept
+                         (0, 1, 2): [-2.0, 0.0, 0.0, 0.0, 3.0, 3.0, 0.0],   # the same object one cell over: IoU 0.53
+                         (0, 3, 3): [0.0, 0.0, 0.0, 0.0, 3.0, 0.0, 3.0],    # class 1 elsewhere: kept
                          (0, 0, 3): [0.0, 0.0, 0.0, 0.0, -3.0, 3.0, 0.0]})  # below the threshold
     found = yolo.postprocess(out, [[16.0, 16.0]], stride=8, num_classes=2, conf_threshold=0.25, iou_threshold=0.45)
     assert len(found) == 1
