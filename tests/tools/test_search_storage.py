@@ -56,8 +56,8 @@ def worker_command(*arguments):
     """``gradwork search ...`` as a process, importing this checkout's gradwork."""
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [SOURCE_ROOT,
                                                                           os.environ.get("PYTHONPATH")])))
-    return dict(args=[sys.executable, "-m", "gradwork", "search", *arguments], env=environment,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return {"args": [sys.executable, "-m", "gradwork", "search", *arguments], "env": environment,
+            "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_processes_sharing_a_budget_run_exactly_that_many_trials(tmp_path):
         return params["x"]
 
     threads = [threading.Thread(target=hs.search, args=(objective, {"x": hs.Range(0, 1)}),
-                                kwargs=dict(until=30, storage=storage, study_name="shared", prune=False))
+                                kwargs={"until": 30, "storage": storage, "study_name": "shared", "prune": False})
                for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -240,7 +240,8 @@ def postgres_server():
     try:
         yield psycopg2, f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
     finally:
-        subprocess.run([*prefix, pg_ctl, "-D", data, "stop", "-m", "immediate"], capture_output=True, timeout=60)
+        subprocess.run([*prefix, pg_ctl, "-D", data, "stop", "-m", "immediate"], check=False, capture_output=True,
+                       timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
 
 
