@@ -77,7 +77,7 @@ def add_arguments(parser):
     p.add_argument("--seed", type=NON_NEGATIVE_INT, help="random seed: same seed, same canvases and run (default 0)")
     p.add_argument("--out", help="run folder to create (default runs/tiny-yolo-<dataset>-<time>)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder up to --epochs")
-    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
+    p.add_argument("--verbose", type=NON_NEGATIVE_INT, default=1, choices=(0, 1, 2), help="0 quiet, 1 progress bars, 2 lines")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
 
     p = sub.add_parser("evaluate", help="mAP@0.5 of a detection run on test canvases, and pictures",
