@@ -9,7 +9,8 @@ from gradwork.cli.main import main
 
 TOPICS = ["perceptron_gates", "activation_functions", "gradient_check", "optimizer_comparison", "initialization",
           "batchnorm_effect", "overfitting_weight_decay", "dropout", "hyperparameter_search", "lr_schedules",
-          "bias_variance"]
+          "bias_variance", "spatial_transformer", "generative_vs_discriminative", "spectral_graph_conv", "ensembles",
+          "max_norm"]
 
 
 def test_every_course_topic_has_an_example_with_a_docstring_and_main():
