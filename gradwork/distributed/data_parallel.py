@@ -40,6 +40,11 @@ class DataParallelRun:
     """
 
     def __init__(self, model, train_loader, val_loader=None, bucket_bytes=DEFAULT_BUCKET_BYTES):
+        on_device = [(name, p.device) for name, p in model.named_parameters() if p.device.type != "cpu"]
+        if on_device:  # the collectives hand NumPy buffers to MPI
+            name, device = on_device[0]
+            raise ConfigError(f"data-parallel training runs on CPUs only, and the model's {name} is on {device}: "
+                              "move the model with model.to('cpu')")
         world.init()
         self.model, self.rank, self.size = model, world.rank(), world.world_size()
         self.is_main = self.rank == 0

@@ -37,7 +37,8 @@ def laplacian(adjacency, normalization="sym"):
 
     - ``None``:  L = D − A                       (combinatorial)
     - ``"sym"``: L = I − D^−½ A D^−½              (symmetric normalised; spectrum in [0, 2])
-    - ``"rw"``:  L = I − D^−1 A                   (random walk)
+    - ``"rw"``:  L = I − A D^−1                   (random walk, as PyTorch Geometric applies it: node i
+      receives x_j / deg(j) from each neighbour j, the columns of I − D^−1 A's transpose)
 
     Self-loops (A's diagonal) are ignored, and an isolated node's D^−½ is taken as 0, as in PyTorch
     Geometric's ``get_laplacian``. Returns a float64 array (N, N).
@@ -52,7 +53,7 @@ def laplacian(adjacency, normalization="sym"):
     inverse[~xp.isfinite(inverse)] = 0  # an isolated node: no neighbours to average over
     if normalization == "sym":
         return xp.eye(len(a)) - inverse[:, None] * a * inverse[None, :]
-    return xp.eye(len(a)) - inverse[:, None] * a
+    return xp.eye(len(a)) - a * inverse[None, :]
 
 
 def scaled_laplacian(adjacency, normalization="sym", lambda_max=None):

@@ -74,7 +74,7 @@ def max_norm_(module_or_parameters, max_value, dim=None):
             else:
                 axes = tuple(a for a in range(w.ndim) if a != axis)
             norms = xp.sqrt((w.astype(xp.float64) ** 2).sum(axis=axes, keepdims=True))
-            largest = max(largest, float(norms.max(initial=0.0)))
+            largest = max(largest, float(norms.max()) if norms.size else 0.0)  # CuPy's max has no initial=
             too_long = norms > max_value
             if too_long.any():
                 scale = xp.where(too_long, max_value / xp.where(too_long, norms, 1.0), 1.0)  # 1 leaves a unit as it is

@@ -715,9 +715,10 @@ def cheb_conv(c):
             scale = c.node("Sqrt", [degree]) if m.normalization == "sym" else degree
             inverse = c.node("Where", [c.node("Greater", [degree, c.scalar(0)]),
                                        c.node("Reciprocal", [scale]), c.scalar(0)])
-            walked = c.node("Mul", [inverse, a])
+            columns = c.node("Transpose", [inverse], perm=[1, 0])                              # (1, N)
+            walked = c.node("Mul", [a, columns])                                                # A D^−1
             if m.normalization == "sym":
-                walked = c.node("Mul", [walked, c.node("Transpose", [inverse], perm=[1, 0])])
+                walked = c.node("Mul", [inverse, walked])                                       # D^−½ A D^−½
             laplacian = c.node("Sub", [c.node("EyeLike", [adjacency]), walked])
         l_tilde = c.node("Sub", [c.node("Mul", [laplacian, c.scalar(2.0 / float(lambda_max))]),
                                  c.node("EyeLike", [adjacency])])

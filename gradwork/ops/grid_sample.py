@@ -25,6 +25,8 @@ import numbers
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import get_array_module, to_device_of, xp
+# xp.pad, xp.clip, xp.floor … below are NumPy's functions; given a CuPy array they run CuPy's (NumPy's
+# dispatch protocols), so they stay on the device. New arrays are made with get_array_module(input).
 from gradwork.backend.compat import scatter_add
 from gradwork.errors import ConfigError, ShapeError
 
@@ -138,6 +140,12 @@ def source_index(coordinate, size, padding_mode, align_corners):
     image's outer edges without — and then clamps (a point on an outer edge lies half a pixel outside
     the centres).
     """
+    m = get_array_module(coordinate)
+    # A NaN coordinate (a diverging localisation network) is followed as 0, then moved far outside the
+    # image where its taps read the frame of zeros and pass no gradient; GridSample makes its output NaN.
+    bad = m.isnan(coordinate)
+    if bad.any():
+        coordinate = m.where(bad, 0, coordinate)
     i, slope = unnormalise(coordinate, size, align_corners)
     if padding_mode == "border":
         i, clip_slope = clip(i, size)
@@ -147,7 +155,10 @@ def source_index(coordinate, size, padding_mode, align_corners):
         i, reflect_slope = reflect(i, low, high)
         i, clip_slope = clip(i, size)
         slope = slope * reflect_slope * clip_slope
-    return i, xp.broadcast_to(get_array_module(i).asarray(slope, dtype=i.dtype), i.shape)
+    slope = xp.broadcast_to(m.asarray(slope, dtype=i.dtype), i.shape)
+    if bad.any():
+        i, slope = m.where(bad, -2 * size - 2, i), m.where(bad, 0, slope)
+    return i, slope
 
 
 def taps(i, mode):
@@ -218,7 +229,11 @@ class GridSample(Function):
             self.values = values
             self.fx, self.fy = (ix - xp.floor(ix)).reshape(-1, 1), (iy - xp.floor(iy)).reshape(-1, 1)
             self.dix, self.diy = dix, diy
-        return out.reshape(n, *grid.shape[1:3], c).transpose(0, 3, 1, 2).astype(x.dtype, copy=False)
+        out = out.reshape(n, *grid.shape[1:3], c).transpose(0, 3, 1, 2).astype(x.dtype, copy=False)
+        lost = get_array_module(grid).isnan(grid).any(axis=-1)  # (N, H', W'): a NaN point reads NaN, so
+        if lost.any():                                           # a diverging θ shows in the loss
+            out = get_array_module(out).where(lost[:, None], get_array_module(out).nan, out)
+        return out
 
     def backward(self, gy):
         n, c, h, w = self.input_shape

@@ -273,6 +273,7 @@ def search(objective, space, trials=None, *, until=None, sampler="random", stora
         if isinstance(study.sampler, GridSampler) and study.sampler.is_exhausted(study):
             break
         trial = study.ask()
+        trial.set_user_attr("worker", worker)  # at once, so a trial whose process is killed can be found
         if trial.number >= until:  # another process took the last place between our count and our ask
             trial.set_user_attr("over_budget", True)
             study.tell(trial, state=TrialState.FAIL)
@@ -280,7 +281,6 @@ def search(objective, space, trials=None, *, until=None, sampler="random", stora
         if first:  # this trial's number is this process's alone, so is the seed: no two draw alike
             study.sampler = build_sampler(sampler, space, seed + trial.number, grid_points)
             first = False
-        trial.set_user_attr("worker", worker)
         _run(study, trial, objective, space)
     return study
 

@@ -200,3 +200,10 @@ def test_train_command_on_a_missing_gpu_is_one_line_and_leaves_no_folder(tmp_pat
     assert not out.exists()
     assert main(["train", "--device", "tpu", "--model", "mlp", "--epochs", "1", "--out", str(out)]) == 2
     assert "unknown device 'tpu'" in capsys.readouterr().err
+
+
+def test_data_parallel_training_refuses_a_model_on_a_device(fake_device):
+    from gradwork.distributed.data_parallel import DataParallelRun
+    model = small_cnn().to(fake_device)
+    with pytest.raises(gw.errors.ConfigError, match="runs on CPUs only.*0.weight is on fake"):
+        DataParallelRun(model, data.DataLoader((np.zeros((4, 1, 6, 6)), np.zeros(4, np.int64)), batch_size=2))

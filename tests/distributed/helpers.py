@@ -1,6 +1,7 @@
 """Running tests/distributed/mpi_script.py under mpiexec (skipped where mpi4py or mpiexec is missing)."""
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 
@@ -33,6 +34,17 @@ def mpiexec():
 
 
 def run_script(ranks, *args, timeout=60):
-    """``mpiexec -n ranks python mpi_script.py args``, finished (or killed) within ``timeout`` seconds."""
-    return subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, SCRIPT, *map(str, args)],
-                          capture_output=True, text=True, env=python_env(), timeout=timeout)
+    """``mpiexec -n ranks python mpi_script.py args``, finished (or killed) within ``timeout`` seconds.
+
+    The job runs in its own process group, and a timeout kills the whole group: killing mpiexec alone
+    would leave its ranks running."""
+    command = [mpiexec(), "-n", str(ranks), sys.executable, SCRIPT, *map(str, args)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=python_env(),
+                          start_new_session=True) as job:
+        try:
+            out, err = job.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.communicate()
+            raise
+    return subprocess.CompletedProcess(command, job.returncode, out, err)

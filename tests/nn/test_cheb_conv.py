@@ -76,6 +76,16 @@ def test_gradients_to_features_and_every_theta(rng, normalization, lambda_max):
     assert report.max_error < 1e-7, str(report)
 
 
+def test_random_walk_laplacian_is_applied_as_pytorch_geometric_sends_messages():
+    """PyG's rw Laplacian sends x_j / deg(j) from each neighbour j to node i: L̃X = (2/λ)(X − A D⁻¹ X) − X.
+    On the path 0 – 1 – 2 (degrees 1, 2, 1) with λ = 2 and x = (1, 2, 3): A D⁻¹ x = (1, 1 + 3, 1) = (1, 4, 1),
+    so L̃x = −(1, 4, 1); the row-normalised D⁻¹ A x would give −(2, 2, 2) instead."""
+    layer = nn.ChebConv(1, 1, K=2, normalization="rw").double()
+    set_weights(layer, [0.0, 1.0], 0.0)
+    x = np.array([[1.0], [2.0], [3.0]])
+    np.testing.assert_allclose(layer(x, PATH, lambda_max=2.0).numpy()[:, 0], [-1.0, -4.0, -1.0], atol=1e-12)
+
+
 def test_laplacians_ignore_self_loops_and_isolated_nodes():
     a = np.array([[5, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=float)     # a self-loop on 0; node 2 alone
     np.testing.assert_allclose(laplacian(a, None), [[1, -1, 0], [-1, 1, 0], [0, 0, 0]])

@@ -178,3 +178,19 @@ def test_unknown_mode_names(options, message):
 def test_input_and_grid_must_share_a_dtype():
     with pytest.raises(TypeError, match="same floating-point dtype, got float32 and float64"):
         F.grid_sample(gw.zeros(1, 1, 4, 4), gw.tensor(np.zeros((1, 3, 3, 2))))
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_a_nan_point_reads_nan_instead_of_crashing(padding_mode):
+    """A diverging localisation network gives NaN coordinates: the output there is NaN (so the loss
+    shows it), the other points are unchanged, and backward runs."""
+    x = gw.tensor(np.random.default_rng(0).random((1, 2, 4, 4)), requires_grad=True)
+    grid = np.random.default_rng(1).uniform(-1, 1, (1, 2, 3, 2))
+    clean = F.grid_sample(x, gw.tensor(grid), padding_mode=padding_mode).data
+    grid[0, 1, 2, 0] = np.nan
+    out = F.grid_sample(x, gw.tensor(grid, requires_grad=True), padding_mode=padding_mode)
+    assert np.isnan(out.data[0, :, 1, 2]).all()
+    keep = ~np.isnan(out.data)
+    np.testing.assert_allclose(out.data[keep], clean[keep])
+    (out * 0 + 1).sum().backward()
+    assert np.isfinite(x.grad).all()

@@ -234,9 +234,13 @@ def postgres_server():
         run(initdb, "-D", data, "-U", "postgres", "--auth=trust")
         run(pg_ctl, "-D", data, "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
             "-l", os.path.join(folder, "log"), "start", "-w", "-t", "60")
-    except subprocess.CalledProcessError as error:
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        # pg_ctl may give up waiting while the server goes on starting: stop it before removing its folder
+        subprocess.run([*prefix, pg_ctl, "-D", data, "stop", "-m", "immediate"], check=False, capture_output=True,
+                       timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
-        raise RuntimeError(f"the test PostgreSQL server did not start: {error.stderr or error.stdout}") from None
+        detail = getattr(error, "stderr", None) or getattr(error, "stdout", None) or str(error)
+        raise RuntimeError(f"the test PostgreSQL server did not start: {detail}") from None
     try:
         yield psycopg2, f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
     finally:
