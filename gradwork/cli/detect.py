@@ -294,19 +294,9 @@ def _restore(folder, experiment):
         print(f"{folder.path} never finished an epoch: starting it from the beginning", file=sys.stderr)
         folder.write_config(config)
         return None, 0
-    checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
-    history, note = folder.history(checkpoint)
-    if note:
-        print(note, file=sys.stderr)
-    done = checkpoint.epoch
-    if config["epochs"] < done:
-        raise ConfigError(f"--epochs {config['epochs']} is fewer than the {done} epochs {folder.path} has already "
-                          f"done; give --epochs N with N > {done} to train further")
+    history, done = folder.resume(experiment.model, experiment.optimizer, config["epochs"])
     groups = experiment.optimizer.param_groups
     experiment.scheduler.load_state_dict({"last_epoch": done, "base_lrs": [config["lr"]] * len(groups)})
-    if done == config["epochs"]:
-        print(f"{folder.path} already has {done} epochs; pass --epochs N with N > {done} to train further",
-              file=sys.stderr)
     folder.write_config(config)
     return history, done
 

@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import shutil
+import sys
 
 from gradwork import _files, backend, io
 from gradwork.cli.run_config import check_config
@@ -130,6 +131,22 @@ class RunFolder:
             except (TypeError, ValueError, KeyError):  # NumPy's own checks of a damaged state
                 raise CheckpointError(f"{path}: its random-generator state (rng_state) is damaged") from None
         return checkpoint
+
+    def resume(self, model, optimizer, epochs, speak=True):
+        """Load the last saved epoch to continue the run up to ``epochs``: (history, epochs done). A run
+        asked for fewer epochs than it has done is refused; notes go to stderr when ``speak``."""
+        checkpoint = self.load_checkpoint(model, optimizer)
+        history, note = self.history(checkpoint)
+        if note and speak:
+            print(note, file=sys.stderr)
+        done = checkpoint.epoch
+        if epochs < done:
+            raise ConfigError(f"--epochs {epochs} is fewer than the {done} epochs {self.path} has already done; "
+                              f"give --epochs N with N > {done} to train further")
+        if done == epochs and speak:
+            print(f"{self.path} already has {done} epochs; pass --epochs N with N > {done} to train further",
+                  file=sys.stderr)
+        return history, done
 
     def history(self, checkpoint):
         """The history that goes with ``checkpoint``, and a note (or None) when history.json disagreed

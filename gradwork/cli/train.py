@@ -262,14 +262,7 @@ def _resume(args):
             print(f"{folder.path} never finished an epoch: starting it from the beginning", file=sys.stderr)
             folder.write_config(config)
         return folder, experiment, None, 0
-    checkpoint = folder.load_checkpoint(experiment.model, experiment.optimizer)
-    history, note = folder.history(checkpoint)
-    if note and main:
-        print(note, file=sys.stderr)
-    done = checkpoint.epoch
-    if config["epochs"] < done:
-        raise ConfigError(f"--epochs {config['epochs']} is fewer than the {done} epochs {folder.path} has already "
-                          f"done; give --epochs N with N > {done} to train further")
+    history, done = folder.resume(experiment.model, experiment.optimizer, config["epochs"], speak=main)
     # The learning rate is the run's (or the new --lr), wherever the schedule has got to by now.
     groups = experiment.optimizer.param_groups
     if experiment.scheduler is not None:
@@ -277,9 +270,6 @@ def _resume(args):
     else:
         for group in groups:
             group["lr"] = config["lr"]
-    if main and done == config["epochs"]:
-        print(f"{folder.path} already has {done} epochs; pass --epochs N with N > {done} to train further",
-              file=sys.stderr)
     if main:
         folder.write_config(config)
     return folder, experiment, history, done

@@ -9,28 +9,16 @@ import itertools
 import numpy as np
 import pytest
 
-import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork import nn
 from gradwork.ops.padding import pad
 
 torch = pytest.importorskip("torch")
+from tests.against_pytorch.pairs import backward_both, both  # noqa: E402
+
 TF = torch.nn.functional
 
 RTOL, ATOL = 1e-10, 1e-12
-
-
-def both(array):
-    """The same float64 values as a gradwork leaf and a torch leaf."""
-    return gw.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
-
-
-def backward_both(ours, theirs, seed):
-    """Send the same random output gradient back through both graphs."""
-    assert ours.shape == tuple(theirs.shape)
-    g = np.random.default_rng(seed).standard_normal(ours.shape)
-    ours.backward(gw.tensor(g))
-    theirs.backward(torch.tensor(g))
 
 
 def assert_close(ours, theirs, what):

@@ -14,6 +14,8 @@ import gradwork.nn.functional as F
 from gradwork import nn
 
 torch = pytest.importorskip("torch")
+from tests.against_pytorch.pairs import backward_both, both  # noqa: E402
+
 TF = torch.nn.functional
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -24,18 +26,6 @@ SHAPES = [  # (input shape, output H', W')
     ((2, 1, 1, 5), (3, 3)),   # one row: reflection with align_corners=True folds everything onto it
     ((1, 2, 4, 1), (2, 5)),   # one column
 ]
-
-
-def both(array):
-    """The same float64 values as a gradwork leaf and a torch leaf."""
-    return gw.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
-
-
-def backward_both(ours, theirs, seed):
-    assert ours.shape == tuple(theirs.shape)
-    g = np.random.default_rng(seed).standard_normal(ours.shape)
-    ours.backward(gw.tensor(g))
-    theirs.backward(torch.tensor(g))
 
 
 def assert_close(ours, theirs, what):
