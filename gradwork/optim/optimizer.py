@@ -87,10 +87,16 @@ class Optimizer:
     def to(self, device):
         """Move every state array (moments, accumulators) to ``device``, in place; returns self. Needed only
         for state that exists already: after ``model.to(device)`` following steps or a resume."""
+        def moved(value):
+            if isinstance(value, xp.ndarray) or is_device_array(value):
+                return to_device(value, device)
+            if isinstance(value, list):  # L-BFGS keeps its history as lists of arrays
+                return [moved(item) for item in value]
+            return value
+
         for state in self.state.values():
             for key, value in state.items():
-                if isinstance(value, xp.ndarray) or is_device_array(value):
-                    state[key] = to_device(value, device)
+                state[key] = moved(value)
         return self
 
     def update(self, param, grad, state, group):

@@ -207,3 +207,23 @@ def test_data_parallel_training_refuses_a_model_on_a_device(fake_device):
     model = small_cnn().to(fake_device)
     with pytest.raises(gw.errors.ConfigError, match="runs on CPUs only.*0.weight is on fake"):
         DataParallelRun(model, data.DataLoader((np.zeros((4, 1, 6, 6)), np.zeros(4, np.int64)), batch_size=2))
+
+
+def test_lbfgs_history_moves_with_optimizer_to(fake_device):
+    gw.manual_seed(0)
+    w = nn.Parameter(np.array([1.0, -2.0, 0.5]))
+    opt = optim.LBFGS([w], lr=1.0, max_iter=3, history_size=4)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((w - gw.tensor(np.array([0.3, 0.1, -0.2]))) ** 2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    state = opt.state[w]
+    assert state["old_dirs"], "the test needs a history to move"
+    opt.to(fake_device)
+    for key in ("old_dirs", "old_stps"):
+        for item in state[key]:
+            assert_on_fake(item, f"L-BFGS {key}")
+    assert_on_fake(state["d"], "L-BFGS direction")
