@@ -19,7 +19,8 @@ renormalised Â = D̃^−½(A + I)D̃^−½ — the spatial view of the same ide
 import numbers
 
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import get_default_dtype, xp
+from gradwork.backend import get_array_module, get_default_dtype, to_host, xp
+from gradwork.backend.compat import errstate
 from gradwork.errors import ConfigError
 from gradwork.nn import init
 from gradwork.nn.containers import ModuleList
@@ -43,17 +44,19 @@ def laplacian(adjacency, normalization="sym"):
     Self-loops (A's diagonal) are ignored, and an isolated node's D^−½ is taken as 0, as in PyTorch
     Geometric's ``get_laplacian``. Returns a float64 array (N, N).
     """
-    a = xp.array(getattr(adjacency, "data", adjacency), dtype=xp.float64)
-    xp.fill_diagonal(a, 0)
+    a = (adjacency.data if isinstance(adjacency, Tensor) else adjacency)
+    m = get_array_module(a)  # NumPy, or CuPy for a graph on a GPU
+    a = m.array(a, dtype=m.float64)
+    m.fill_diagonal(a, 0)
     degree = a.sum(axis=1)
     if normalization is None:
-        return xp.diag(degree) - a
-    with xp.errstate(divide="ignore"):
-        inverse = 1 / (xp.sqrt(degree) if normalization == "sym" else degree)
-    inverse[~xp.isfinite(inverse)] = 0  # an isolated node: no neighbours to average over
+        return m.diag(degree) - a
+    with errstate(degree, divide="ignore"):
+        inverse = 1 / (m.sqrt(degree) if normalization == "sym" else degree)
+    inverse[~m.isfinite(inverse)] = 0  # an isolated node: no neighbours to average over
     if normalization == "sym":
-        return xp.eye(len(a)) - inverse[:, None] * a * inverse[None, :]
-    return xp.eye(len(a)) - a * inverse[None, :]
+        return m.eye(len(a)) - inverse[:, None] * a * inverse[None, :]
+    return m.eye(len(a)) - a * inverse[None, :]
 
 
 def scaled_laplacian(adjacency, normalization="sym", lambda_max=None):
@@ -72,13 +75,14 @@ def scaled_laplacian(adjacency, normalization="sym", lambda_max=None):
     elif isinstance(lambda_max, str):
         if lambda_max != "compute":
             raise ConfigError(f"ChebConv: lambda_max must be a positive number, 'compute' or None, got {lambda_max!r}")
-        symmetric = xp.allclose(lap, lap.T)
-        eigenvalues = xp.linalg.eigvalsh(lap) if symmetric else xp.linalg.eigvals(lap).real
+        host = to_host(lap)  # one eigenvalue problem, on the CPU (CuPy has no general eigvals)
+        symmetric = xp.allclose(host, host.T)
+        eigenvalues = xp.linalg.eigvalsh(host) if symmetric else xp.linalg.eigvals(host).real
         lambda_max = float(eigenvalues.max())
     if not isinstance(lambda_max, numbers.Real) or not lambda_max > 0:
         raise ConfigError(f"ChebConv: lambda_max must be a positive number (the Laplacian's largest eigenvalue), "
                           f"got {lambda_max!r}; a graph without edges has only the eigenvalue 0 — give it edges")
-    return 2.0 * lap / lambda_max - xp.eye(len(lap))
+    return 2.0 * lap / lambda_max - get_array_module(lap).eye(len(lap))
 
 
 class ChebConv(Module):

@@ -6,7 +6,7 @@ of i) and node features H (N, F). Each layer mixes every node's features with it
 import math
 
 from gradwork.autograd.tensor import Tensor, as_tensor
-from gradwork.backend import get_default_dtype, xp
+from gradwork.backend import get_array_module, get_default_dtype, to_device_of, xp
 from gradwork.errors import ShapeError
 from gradwork.nn import init
 from gradwork.nn.module import Module
@@ -19,7 +19,7 @@ from gradwork.ops.shape import permute, reshape, unsqueeze
 
 
 def _check_graph(who, x, adjacency):
-    adjacency = xp.asarray(getattr(adjacency, "data", adjacency))
+    adjacency = to_device_of((adjacency.data if isinstance(adjacency, Tensor) else adjacency), x.data)  # the graph goes where x is
     n = x.shape[0]
     if x.ndim != 2 or adjacency.shape != (n, n):
         raise ShapeError(f"{who}: expected node features (N, F) and an adjacency matrix (N, N); got features "
@@ -30,9 +30,11 @@ def _check_graph(who, x, adjacency):
 def normalize_adjacency(adjacency):
     """Â = D^−½ (A + I) D^−½, with D the degree matrix of A + I (Kipf & Welling's renormalisation):
     every node keeps its own features (the self-loop) and high-degree neighbours count less."""
-    a = xp.asarray(getattr(adjacency, "data", adjacency), dtype=get_default_dtype())
-    a = a + xp.eye(a.shape[0], dtype=a.dtype)
-    d = 1 / xp.sqrt(a.sum(axis=1))
+    a = (adjacency.data if isinstance(adjacency, Tensor) else adjacency)
+    m = get_array_module(a)
+    a = m.asarray(a, dtype=get_default_dtype())
+    a = a + m.eye(a.shape[0], dtype=a.dtype)
+    d = 1 / m.sqrt(a.sum(axis=1))
     return d[:, None] * a * d[None, :]
 
 
@@ -101,8 +103,9 @@ class GraphAttention(Module):
         score_j = (z * self.att_dst).sum(axis=-1)
         e = leaky_relu(unsqueeze(permute(score_i, 1, 0), 2) + unsqueeze(permute(score_j, 1, 0), 1),
                        self.negative_slope)                                        # (heads, N, N)
-        allowed = (adjacency != 0) | xp.eye(n, dtype=bool)
-        e = e + Tensor(xp.where(allowed, 0.0, -math.inf).astype(e.dtype))
+        m = get_array_module(adjacency)
+        allowed = (adjacency != 0) | m.eye(n, dtype=bool)
+        e = e + Tensor(m.where(allowed, 0.0, -math.inf).astype(e.dtype))
         alpha = softmax(e, axis=-1)
         attended = dropout(alpha, self.dropout, self.training) if self.dropout else alpha
         h = permute(matmul(attended, permute(z, 1, 0, 2)), 1, 0, 2)              # (N, heads, F')

@@ -227,3 +227,28 @@ def test_lbfgs_history_moves_with_optimizer_to(fake_device):
         for item in state[key]:
             assert_on_fake(item, f"L-BFGS {key}")
     assert_on_fake(state["d"], "L-BFGS direction")
+
+
+@pytest.mark.parametrize("layer", [lambda: nn.GraphConv(3, 4), lambda: nn.GraphAttention(3, 2, heads=2),
+                                   lambda: nn.ChebConv(3, 4, K=3), lambda: nn.ChebConv(3, 4, K=2, normalization="rw")],
+                         ids=["gcn", "gat", "cheb-sym", "cheb-rw"])
+def test_graph_layers_build_their_graph_on_the_device_of_the_features(fake_device, layer):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3))
+    upper = np.triu(rng.random((5, 5)) > 0.5, 1)
+    adjacency = (upper | upper.T).astype(float)
+    results = []
+    for device in (None, fake_device):
+        gw.manual_seed(0)
+        module = layer().double()
+        if device is not None:
+            module.to(device)
+        features = gw.tensor(x, requires_grad=True, device=device)
+        kwargs = {"lambda_max": 2.0} if getattr(module, "normalization", "sym") != "sym" else {}
+        out = module(features, adjacency, **kwargs)  # the adjacency given on the host either way
+        out.sum().backward()
+        results.append((out.data, features.grad, module.weight.grad if hasattr(module, "weight")
+                        else module.lins[1].weight.grad))
+    for cpu, fake in zip(*results):
+        assert_on_fake(fake)
+        np.testing.assert_allclose(host(fake), cpu, rtol=1e-12, atol=1e-12)
