@@ -308,9 +308,7 @@ def run_evaluate(args):
 
     folder = DetectionRunFolder(args.run)
     config = folder.read_config()
-    if not folder.has_checkpoint():
-        raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch (continue it "
-                          f"with gradwork detect train --resume {folder.path})")
+    folder.require_checkpoint("gradwork detect train")
     experiment = DetectionExperiment(config, training=False)
     folder.load_checkpoint(experiment.model, optimizer=None)
     test = detection_canvases(experiment.source, "test", args.canvases, seed=TEST_SEED)

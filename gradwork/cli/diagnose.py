@@ -33,8 +33,7 @@ def run(args):
     if config["model"] == LANGUAGE_MODEL:
         raise ConfigError("diagnose reads classification runs (it compares error rates); for a char-rnn run, "
                           "compare train and val bits per character in its history.json")
-    if not folder.has_checkpoint():
-        raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch")
+    folder.require_checkpoint("gradwork train")
     experiment = Experiment(config)  # rebuilt with the run's seed: the untrained model it started from
     if experiment.val_set is None:
         raise ConfigError(f"{folder.path} has no validation split: it was trained with --val-fraction 0, and "

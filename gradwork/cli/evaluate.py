@@ -3,7 +3,6 @@ from gradwork import train
 from gradwork.cli.language_model import LANGUAGE_MODEL, LanguageModelExperiment
 from gradwork.cli.run_folder import RunFolder
 from gradwork.cli.train import Experiment
-from gradwork.errors import ConfigError
 
 
 def add_arguments(parser):
@@ -14,9 +13,7 @@ def add_arguments(parser):
 def run(args):
     folder = RunFolder(args.run)
     config = folder.read_config()
-    if not folder.has_checkpoint():
-        raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch (continue it "
-                          f"with gradwork train --resume {folder.path})")
+    folder.require_checkpoint("gradwork train")
     if config.get("model") == LANGUAGE_MODEL:
         experiment = LanguageModelExperiment(config)
         folder.load_checkpoint(experiment.model, optimizer=None)

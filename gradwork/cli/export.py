@@ -31,8 +31,7 @@ def run(args):
     if config.get("model") == LANGUAGE_MODEL:
         raise ConfigError("gradwork export: char-rnn runs cannot be exported yet (recurrent layers have no ONNX "
                           "mapping here)")
-    if not folder.has_checkpoint():
-        raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch")
+    folder.require_checkpoint("gradwork train")
     ort = require("onnxruntime")
     experiment = Experiment(config)
     dataset = experiment.split("test")

@@ -24,8 +24,7 @@ def run(args):
     if config["model"] != LANGUAGE_MODEL:
         raise ConfigError(f"{folder.path} holds a {config['model']!r} model; generate needs a run of "
                           f"`gradwork train --model {LANGUAGE_MODEL}`")
-    if not folder.has_checkpoint():
-        raise ConfigError(f"{folder.path} has no model.safetensors: the run never finished an epoch")
+    folder.require_checkpoint("gradwork train")
     if not args.prime:
         raise ConfigError("--prime must have at least one character to start from")
     vocabulary = CharVocabulary(config["vocabulary"])

@@ -132,6 +132,13 @@ class RunFolder:
                 raise CheckpointError(f"{path}: its random-generator state (rng_state) is damaged") from None
         return checkpoint
 
+    def require_checkpoint(self, command):
+        """Refuse a run that never finished an epoch (nothing to evaluate or export); ``command`` is the
+        one that trains it further, e.g. "gradwork train"."""
+        if not self.has_checkpoint():
+            raise ConfigError(f"{self.path} has no {MODEL}: the run never finished an epoch (continue it with "
+                              f"{command} --resume {self.path})")
+
     def resume(self, model, optimizer, epochs, speak=True):
         """Load the last saved epoch to continue the run up to ``epochs``: (history, epochs done). A run
         asked for fewer epochs than it has done is refused; notes go to stderr when ``speak``."""
