@@ -178,13 +178,18 @@ class StepFunction(Function):
         return xp.zeros_like(gy)
 
 
+def softmax_array(x, axis=-1):
+    """softmax on a plain array; the largest value is taken off first, so exp never overflows."""
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
 class SoftmaxFunction(Function):
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x):
-        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
-        y = e / e.sum(axis=self.axis, keepdims=True)
+        y = softmax_array(x, self.axis)
         self.save_for_backward(y)
         return y
 

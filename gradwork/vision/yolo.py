@@ -27,7 +27,7 @@ import numpy as np
 from gradwork.autograd.tensor import Tensor
 from gradwork.errors import ConfigError, ShapeError
 from gradwork.ops import losses
-from gradwork.ops.activations import sigmoid
+from gradwork.ops.activations import sigmoid, sigmoid_array, softmax_array
 
 #: The fields of a target array (N, A, S, S, 6), in order: objectness (1 where a box is assigned, else 0),
 #: the four coordinate targets tx*, ty*, tw*, th*, and the class index (a float, read where objectness is 1).
@@ -75,15 +75,6 @@ def _per_anchor(output, num_anchors):
     return output.reshape(n, num_anchors, channels // num_anchors, h, w).permute(0, 1, 3, 4, 2)
 
 
-def _sigmoid(x):
-    return 0.5 * (1 + np.tanh(0.5 * x))  # = 1 / (1 + e^−x), without overflow for large |x|
-
-
-def _softmax(x):
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def decode_yolo_output(output, anchors, stride, num_classes):
     """The boxes and class confidences a head output predicts (formulas in the module's docstring).
 
@@ -102,14 +93,14 @@ def decode_yolo_output(output, anchors, stride, num_classes):
     n, sh, sw = _head_shape(out.shape, len(anchors), num_classes)
     p = out.reshape(n, len(anchors), 5 + num_classes, sh, sw).transpose(0, 1, 3, 4, 2)  # (N, A, S, S, 5+C)
     cy, cx = np.meshgrid(np.arange(sh), np.arange(sw), indexing="ij")
-    centre_x = (_sigmoid(p[..., 0]) + cx) * stride
-    centre_y = (_sigmoid(p[..., 1]) + cy) * stride
+    centre_x = (sigmoid_array(p[..., 0]) + cx) * stride
+    centre_y = (sigmoid_array(p[..., 1]) + cy) * stride
     # exp of a wild logit overflows to inf: clip at e^10 (22,000 × the anchor), far past any real box
     width = anchors[:, 0, None, None] * np.exp(np.minimum(p[..., 2], 10.0))
     height = anchors[:, 1, None, None] * np.exp(np.minimum(p[..., 3], 10.0))
     boxes = np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2],
                      axis=-1)
-    confidences = _sigmoid(p[..., 4:5]) * _softmax(p[..., 5:])
+    confidences = sigmoid_array(p[..., 4:5]) * softmax_array(p[..., 5:])
     return (boxes.reshape(n, -1, 4).astype(out.dtype, copy=False),
             confidences.reshape(n, -1, num_classes).astype(out.dtype, copy=False))
 

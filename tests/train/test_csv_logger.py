@@ -84,35 +84,38 @@ def test_append_to_a_missing_file_writes_the_header(tmp_path, rng):
     assert rows(path)[0][0] == "epoch" and len(rows(path)) == 3
 
 
+class State:
+    """The one field of the training state a CSVLogger reads."""
+
+    def __init__(self):
+        self.epoch = 0
+
+
+def started_logger(path):
+    """A CSVLogger at the start of epoch 0, driven by hand, and the state it reads."""
+    logger, state = CSVLogger(path), State()
+    logger.on_train_begin(state)
+    logger.on_epoch_begin(state)
+    return logger, state
+
+
 def test_non_finite_values_are_written_as_such(tmp_path):
     path = tmp_path / "log.csv"
-    logger = CSVLogger(path)
-
-    class State:
-        epoch = 0
-
-    logger.on_train_begin(State)
-    logger.on_epoch_begin(State)
-    logger.on_epoch_end(State, {"loss": math.nan, "val_loss": math.inf, "margin": -math.inf, "lr": 0.1})
-    logger.on_train_end(State)
+    logger, state = started_logger(path)
+    logger.on_epoch_end(state, {"loss": math.nan, "val_loss": math.inf, "margin": -math.inf, "lr": 0.1})
+    logger.on_train_end(state)
     assert rows(path) == [["epoch", "loss", "val_loss", "margin", "lr"], ["0", "nan", "inf", "-inf", "0.1"]]
     assert math.isnan(float(rows(path)[1][1]))
 
 
 def test_a_quantity_that_appears_later_is_warned_about(tmp_path):
     path = tmp_path / "log.csv"
-    logger = CSVLogger(path)
-
-    class State:
-        epoch = 0
-
-    logger.on_train_begin(State)
-    logger.on_epoch_begin(State)
-    logger.on_epoch_end(State, {"loss": 1.0})
-    State.epoch = 1
+    logger, state = started_logger(path)
+    logger.on_epoch_end(state, {"loss": 1.0})
+    state.epoch = 1
     with pytest.warns(RuntimeWarning, match="val_loss appeared after the header"):
-        logger.on_epoch_end(State, {"loss": 0.5, "val_loss": 0.7})
-    logger.on_train_end(State)
+        logger.on_epoch_end(state, {"loss": 0.5, "val_loss": 0.7})
+    logger.on_train_end(state)
     assert rows(path) == [["epoch", "loss"], ["0", "1.0"], ["1", "0.5"]]
 
 
