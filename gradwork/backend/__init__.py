@@ -6,6 +6,7 @@ so reseeding a run or moving it to a GPU happens in one place.
 """
 import ctypes
 import ctypes.util
+import os
 import zlib
 
 import numpy as np
@@ -95,6 +96,20 @@ def get_rng_state():
 def set_rng_state(state):
     """Restore a state returned by :func:`get_rng_state`."""
     _rng.bit_generator.state = state
+
+
+def share_blas_threads(processes):
+    """Give this process's BLAS its share of the machine's cores, ``cores // processes`` threads (at
+    least one), so that ``processes`` processes on one machine (MPI ranks, search workers) do not fight
+    over the cores with threads of their own. Uses threadpoolctl on the running process; the thread
+    environment variables are never changed, and a count the user set in ``OMP_NUM_THREADS`` or
+    ``OPENBLAS_NUM_THREADS`` is left alone. Called by the command line and ``distributed.init``, never
+    by ``import gradwork``."""
+    if {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"} & set(os.environ):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(max(1, cores // processes), user_api="blas")  # lasts for the process
 
 
 def reuse_freed_memory():

@@ -24,7 +24,7 @@ import sys
 import time
 
 import gradwork
-from gradwork import models
+from gradwork import backend, models
 from gradwork.cli import train as train_command
 from gradwork.cli.checks import FRACTION, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 from gradwork.cli.common import OPTIMIZERS
@@ -33,9 +33,6 @@ from gradwork.errors import ConfigError, GradworkError
 from gradwork.train.callbacks import Callback
 
 DEFAULT_TRIALS = 20
-# One BLAS thread per core between the --jobs workers: N processes with a thread per core each would
-# fight over the cores (the variables of OpenBLAS, MKL and OpenMP; one the user set is kept).
-BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 SAMPLERS = ("random", "grid", "tpe")  # gradwork.tools.search.SAMPLERS, without importing optuna to list them
 # What can be searched, and the rule each value must follow (as on `gradwork train`'s command line).
 SEARCHABLE = {"lr": POSITIVE, "weight_decay": NON_NEGATIVE, "dropout": FRACTION, "batch_size": POSITIVE_INT,
@@ -80,8 +77,9 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
                         help="seed of every trial's training; the sampler of a process is seeded with it plus the "
                              "number of the first trial it takes, so processes never draw alike (default 0)")
-    # Set by --jobs on the processes it starts: run trials, leave the table and the plot to the parent.
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    # Set by --jobs N on the N processes it starts (the value is N): run trials, leave the table and the
+    # plot to the parent, and take a 1/N share of the cores for BLAS so the workers do not fight over them.
+    parser.add_argument("--worker", type=POSITIVE_INT, metavar="N", help=argparse.SUPPRESS)
 
 
 def _space(texts, model):
@@ -128,6 +126,8 @@ def run(args):
 
     from gradwork.tools.search import JOURNAL, default_storage, search
 
+    if args.worker:  # one of the processes of --jobs N
+        backend.share_blas_threads(args.worker)
     space = _space(args.param, args.model)
     base = _base_args(args)
     train_command.config_from_args(base)  # a model that cannot take this data set fails here, before any trial
@@ -215,8 +215,6 @@ def _run_workers(args, trials, space, name, storage, folder):
     # the workers import this very gradwork, installed or not (a source checkout run from elsewhere)
     here = os.path.dirname(os.path.dirname(gradwork.__file__))
     environment["PYTHONPATH"] = os.pathsep.join(p for p in (here, environment.get("PYTHONPATH")) if p)
-    for variable in BLAS_THREADS:
-        environment.setdefault(variable, str(max(1, (os.cpu_count() or 1) // args.jobs)))
     workers = [subprocess.Popen(command, env=environment) for _ in range(args.jobs)]
     try:
         codes = [worker.wait() for worker in workers]
@@ -247,7 +245,7 @@ def _worker_arguments(args, name, storage, folder, until):
     arguments = ["--model", args.model, "--dataset", args.dataset, "--optimizer", args.optimizer,
                  "--epochs", str(args.epochs), "--sampler", args.sampler, "--grid-points", str(args.grid_points),
                  "--seed", str(args.seed), "--study", name, "--storage", storage, "--out", folder,
-                 "--total-trials", str(until), "--resume", "--worker"]
+                 "--total-trials", str(until), "--resume", "--worker", str(args.jobs)]
     for text in args.param:
         arguments += ["--param", text]
     if args.no_prune:

@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 
+from gradwork import backend
 from gradwork.errors import GradworkError, MissingExtraError
 
 #: Variables by which MPI launchers tell a process how many ranks it has: MPICH and Intel MPI
@@ -76,17 +77,12 @@ def init(blas_threads=None):
     if _comm is None:
         MPI = mpi()
         _comm = MPI.COMM_WORLD
-        if blas_threads is None and not ({"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"} & set(os.environ)):
-            ranks_here = _comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
-            blas_threads = max(1, _cores() // ranks_here)
         if blas_threads is not None:
             from threadpoolctl import threadpool_limits
             threadpool_limits(blas_threads, user_api="blas")  # lasts for the process
+        else:
+            backend.share_blas_threads(_comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size())
     return _comm
-
-
-def _cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def is_initialized():

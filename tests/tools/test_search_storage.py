@@ -141,7 +141,8 @@ def test_workers_get_every_option_of_the_search(tmp_path):
     worker = parser.parse_args(search_command._worker_arguments(given, "s", "journal:x.log", "out", 9))
     differ = {key for key in vars(given) if vars(given)[key] != vars(worker)[key]}
     assert differ == {"jobs", "trials", "total_trials", "resume", "worker", "study", "out"}
-    assert (worker.jobs, worker.total_trials, worker.resume, worker.worker, worker.study) == (1, 9, True, True, "s")
+    # --worker N: the number of workers that share the cores
+    assert (worker.jobs, worker.total_trials, worker.resume, worker.worker, worker.study) == (1, 9, True, 2, "s")
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -290,3 +291,23 @@ def test_postgresql_bad_input_names_the_host_and_the_studies(postgres_url, tmp_p
     assert main(["search", *QUICK, "--storage", unreachable, "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "(driver postgresql+psycopg2, host 127.0.0.1): connection to server at" in err and "secret" not in err
+
+
+def test_a_jobs_worker_takes_its_share_of_the_cores_for_blas(monkeypatch):
+    """--worker N (set by --jobs N) gives this process's BLAS cores // N threads, through threadpoolctl:
+    the thread environment variables are left as they are."""
+    import threadpoolctl
+
+    from gradwork import backend
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    limits = []
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", lambda n, user_api: limits.append((n, user_api)))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    before = dict(os.environ)
+    backend.share_blas_threads(2)
+    backend.share_blas_threads(16)
+    assert limits == [(4, "blas"), (1, "blas")] and dict(os.environ) == before
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # the user's own count wins
+    backend.share_blas_threads(2)
+    assert len(limits) == 2
