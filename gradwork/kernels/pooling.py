@@ -29,13 +29,24 @@ class FastMaxPool2d(Function):
     """out = max over each window. Backward routes the whole gradient to the one position that
     held the maximum (the first, if several tie) — the max gate of a computational graph.
 
-    The windows are the strided view of convolution (``im2col``). Rather than gathering every
-    window into a (…, kh·kw) array for argmax, the loop walks the kh·kw kernel positions — 4 for a
-    2×2 pool — each a strided view that covers every window at once, keeping the running maximum.
-    When a gradient will be needed, the same loop records the *winner*: for each output, the index
-    k of the first kernel position that holds the maximum (one byte per output). Backward then
-    only asks, position by position, "is k the winner?" — it never reads the input again.
-    No loop over pixels.
+    **Non-overlapping windows** (stride = kernel, no padding or dilation: ``MaxPool2d(2)``, the usual
+    case) take the input apart with free reshapes, (N, C, H'·kh, W'·kw) → (N, C, H', kh, W', kw), and
+    take the maximum in two stages: first down each window's kh rows, whose runs in memory are
+    whole image rows, then across its kw columns, on data already kh times smaller. Looking at the kh·kw
+    positions one by one instead reads runs of C values each (16 for a 16-channel layer stored
+    channels-last); the two stages take 1000 × 16 × 28 × 28 in 12–15 ms instead of 20–22 ms
+    (bench/RESULTS.md, 2026-11-30). When a gradient will be needed, the *winner* of each window —
+    the index k of the first position holding the maximum, one byte per output — comes from
+    comparing the positions with the maximum: counting from the last position back,
+    ``steps_k = (x_k ≠ max)·(1 + steps_{k+1})`` is how far past k the first maximum lies, so
+    ``steps_0`` is the winner.
+
+    **Other windows** (overlapping, padded, dilated, ceil_mode) are the strided view of convolution
+    (``im2col``): the loop walks the kh·kw kernel positions — each a strided view that covers every
+    window at once — keeping the running maximum, and records the winner as it goes.
+
+    Backward only asks, position by position, "is k the winner?" — it never reads the input again
+    (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). No loop over pixels.
     """
 
     op_name = "max_pool2d"
@@ -49,10 +60,45 @@ class FastMaxPool2d(Function):
         return [windows[:, :, :, 0, i, j, :] for i in range(kh) for j in range(kw)]
 
     def forward(self, x):
+        record = any(self.needs_input_grad)
+        self.input_shape = x.shape
+        self.tiles = (self.stride == self.kernel and self.padding == (0, 0) and self.dilation == (1, 1)
+                      and self.extra == (0, 0))
+        out, winner = (self.forward_tiles if self.tiles else self.forward_windows)(x, record)
+        if record:
+            self.save_for_backward(winner)
+        return out
+
+    def forward_tiles(self, x, record):
+        """Non-overlapping windows: (N, C, H', W') maxima (stored channels-last when ``x`` is) and,
+        if ``record``, the (N, C, H', W') winners."""
+        kh, kw = self.kernel
+        n, c, h, w = x.shape
+        out_h, out_w = h // kh, w // kw  # rows and columns past the last whole window are never read
+        tiles = x[:, :, :out_h * kh, :out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view, any layout
+        rows = [tiles[:, :, :, i] for i in range(kh)]  # (N, C, H', W', kw) each
+        column_max = xp.maximum(rows[0], rows[1]) if kh > 1 else rows[0].copy(order="K")
+        for row in rows[2:]:
+            xp.maximum(column_max, row, out=column_max)
+        columns = [column_max[..., j] for j in range(kw)]
+        out = xp.maximum(columns[0], columns[1]) if kw > 1 else columns[0].copy(order="K")
+        for column in columns[2:]:
+            xp.maximum(out, column, out=out)
+        if not record:
+            return out, None
+        positions = [tiles[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
+        steps = xp.zeros_like(out, dtype=xp.min_scalar_type(len(positions) - 1))  # the last one's; out's layout
+        for position in reversed(positions[:-1]):
+            behind = (position != out).view(xp.uint8).astype(steps.dtype, copy=False)
+            steps += 1
+            behind *= steps  # 0 where this position holds the maximum, else 1 + the later steps
+            steps = behind
+        return out, steps
+
+    def forward_windows(self, x, record):
         first, *rest = self.positions(windows(x, self.kernel, self.stride, self.padding, self.dilation, self.extra,
                                               -xp.inf))
         out = first.copy()  # (N, H', W', C)
-        record = any(self.needs_input_grad)
         winner = get_array_module(out).zeros(out.shape, dtype=xp.min_scalar_type(len(rest))) if record else None
         for k, candidate in enumerate(rest, start=1):
             if record:  # strictly greater: a tie keeps the earlier position
@@ -61,28 +107,29 @@ class FastMaxPool2d(Function):
             if record:  # k exceeds every earlier index, so max(winner, better·k) is "k where better"
                 better *= winner.dtype.type(k)
                 xp.maximum(winner, better, out=winner)
-        if record:
-            self.save_for_backward(winner)
-            self.input_shape = x.shape
-        return out.transpose(0, 3, 1, 2)
+        out = out.transpose(0, 3, 1, 2)
+        return out, (winner.transpose(0, 3, 1, 2) if record else None)
 
     def backward(self, gy):
         (winner,) = self.saved
         n, c, h, w = self.input_shape
         kh, kw = self.kernel
-        gy = gy.transpose(0, 2, 3, 1)  # (N, H', W', C), the layout of ``winner``
-        tiles = (self.stride == self.kernel and self.padding == (0, 0) and self.dilation == (1, 1)
-                 and self.extra == (0, 0) and h % kh == 0 and w % kw == 0)
-        if tiles:  # every pixel is in exactly one window: write straight into the gradient's blocks
-            gx = get_array_module(gy).empty((n, h, w, c), dtype=gy.dtype)
-            blocks = gx.reshape(n, h // kh, kh, w // kw, kw, c)
-            targets = [blocks[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
+        # Every array below is looked at in (N, H', W', C) order, the memory order of the gradient being
+        # written (channels-last), so NumPy's loops run along memory even when gy arrives channels-first.
+        gy, winner = gy.transpose(0, 2, 3, 1), winner.transpose(0, 2, 3, 1)
+        if self.tiles:  # every pixel is in at most one window: write straight into the gradient's blocks
+            out_h, out_w = gy.shape[1:3]
+            cropped = (out_h * kh, out_w * kw) != (h, w)
+            allocate = get_array_module(gy).zeros if cropped else get_array_module(gy).empty
+            gx = allocate((n, h, w, c), dtype=gy.dtype)
+            tiles = gx[:, :out_h * kh, :out_w * kw].reshape(n, out_h, kh, out_w, kw, c)
+            targets = [tiles[:, :, i, :, j] for i in range(kh) for j in range(kw)]
         else:
             routed = get_array_module(gy).empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
             targets = self.positions(routed)
         for k, target in enumerate(targets):
             xp.multiply(gy, winner == k, out=target)  # every target is written once, so no zero-filling first
-        if tiles:
+        if self.tiles:
             return gx.transpose(0, 3, 1, 2)
         return add_back(routed, self.input_shape, self.stride, self.padding, self.dilation, self.extra)
 

@@ -92,6 +92,17 @@ def test_max_pool2d(case, layout, dtype):
     assert_same(lambda t: F.max_pool2d(t, k, s, p, d, ceil), [stored(x, layout, dtype)], dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("kernel, size", [(2, (8, 8)), (2, (9, 7)), ((3, 2), (9, 8)), (3, (6, 9)), ((2, 4), (4, 8)),
+                                          (1, (3, 4))])
+def test_max_pool2d_non_overlapping_windows_with_ties(kernel, size, layout, dtype):
+    """The two-stage path for stride = kernel, on values like a ReLU's output (many exact ties, most at 0),
+    including sizes that leave rows or columns past the last window (never read, gradient 0)."""
+    x = np.maximum(R.integers(-3, 3, (2, 3) + size), 0).astype(float)
+    assert_same(lambda t: F.max_pool2d(t, kernel), [stored(x, layout, dtype)], dtype)
+
+
 def test_max_pool2d_ties_go_to_the_same_position_on_both_paths():
     x = np.zeros((1, 2, 4, 4))
     x[0, 1, :2, :2] = 5.0
