@@ -24,6 +24,7 @@ The output-size formula and the argument handling are the reference's (``gradwor
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.backend.compat import as_strided
+from gradwork.kernels import conv_shifted
 from gradwork.kernels.layout import WideRows, column_sums
 from gradwork.ops.conv import output_size, transposed_output_size
 
@@ -149,8 +150,9 @@ def grouped_matmul(a, b, groups, transpose_b=False):
 
 
 class FastConv2d(Function):
-    """``conv2d`` (``gradwork.ops.conv.Conv2dFunction``) with channels-last windows, the one-channel
-    transposed matrix and the fused, blocked input gradient."""
+    """``conv2d`` (``gradwork.ops.conv.Conv2dFunction``) on the fastest of three layouts: the shifted
+    products of ``kernels/conv_shifted.py`` for stride 1 (no window matrix), the one-channel transposed
+    window matrix, and the channels-last window matrix with the fused, blocked input gradient."""
 
     op_name = "conv2d"
 
@@ -158,6 +160,11 @@ class FastConv2d(Function):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def forward(self, x, weight, bias=None):
+        self.input_shape = x.shape
+        self.shifted = conv_shifted.applies(x, weight, self.stride, self.groups)
+        if self.shifted:  # backward rebuilds the window matrix from x for the weight gradient alone
+            self.save_for_backward(x, weight)
+            return conv_shifted.forward(x, weight, bias, self.padding, self.dilation)
         n = x.shape[0]
         out_channels, _, kh, kw = weight.shape
         self.channels_first = channels_first_is_faster(x, self.groups)
@@ -167,30 +174,38 @@ class FastConv2d(Function):
                             in zip(x.shape[2:], (kh, kw), self.stride, self.padding, self.dilation))
             cols, w2 = cols_t.T, weight.reshape(out_channels, -1)
         else:  # columns in (kh, kw, C) order
-            windows = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
-            out_h, out_w = windows.shape[1:3]
-            cols = get_array_module(windows).ascontiguousarray(windows).reshape(n * out_h * out_w, -1)  # the one im2col copy
+            cols, (out_h, out_w) = self.window_matrix(x, (kh, kw))
             w2 = channels_last_weight(weight, self.groups)
         y = grouped_matmul(cols, w2, self.groups, transpose_b=True)  # (N·H'·W', O)
         if bias is not None:  # on wide rows: NumPy's loop then runs along k·O values, not O
             wide = WideRows(y)
             wide.view(y)[...] += wide.per_channel(bias)
         self.save_for_backward(cols, weight)
-        self.input_shape = x.shape
         # (N, H', W', O) viewed as NCHW without copying; later ops keep this channels-last memory order.
         return y.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
 
+    def window_matrix(self, x, kernel):
+        """The channels-last window matrix (N·H'·W', kh·kw·C) — the one im2col copy — and (H', W')."""
+        windows = im2col(x, kernel, self.stride, self.padding, self.dilation, groups=self.groups)
+        out_h, out_w = windows.shape[1:3]
+        return get_array_module(windows).ascontiguousarray(windows).reshape(x.shape[0] * out_h * out_w, -1), \
+            (out_h, out_w)
+
     def backward(self, gy):
-        cols, weight = self.saved
+        saved, weight = self.saved  # saved: the input x on the shifted path, else the window matrix
         out_channels, c_per_group, kh, kw = weight.shape
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
-        if self.needs_input_grad[0]:  # dx: every window's gradient W·gy, added back where the window read
-            gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
-                                    self.dilation)
+        if self.needs_input_grad[0]:
+            if self.shifted:
+                gx = conv_shifted.input_grad(gy, weight, self.input_shape, self.padding, self.dilation)
+            else:  # every window's gradient W·gy, added back where the window read
+                gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
+                                        self.dilation)
         if self.needs_input_grad[1]:
+            cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted else saved
             gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
-            if self.channels_first:
+            if not self.shifted and self.channels_first:
                 gw = gw.reshape(weight.shape)
             else:
                 gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)

@@ -39,3 +39,34 @@ def test_input_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch):
                  R.standard_normal((3, 2, 3, 3)))
 
 
+
+
+def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix_agrees(monkeypatch):
+    """Stride 1 with several input channels runs as shifted products summed by BLAS (conv_shifted.py);
+    with NumPy's BLAS out of reach it falls back to the window matrix. Both give the same numbers
+    and gradients, which also pass the finite-difference check."""
+    from gradwork.kernels import blas
+    if not blas.available(np.zeros((1, 1))):
+        pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
+    x, w, b = R.standard_normal((2, 3, 6, 5)), R.standard_normal((4, 3, 3, 3)), R.standard_normal(4)
+    taken, results = [], []
+    original = conv_kernels.FastConv2d.forward
+
+    def spy(self, *arrays):
+        out = original(self, *arrays)
+        taken.append(self.shifted)
+        return out
+
+    monkeypatch.setattr(conv_kernels.FastConv2d, "forward", spy)
+    for found in (blas._gemm, {}):
+        monkeypatch.setattr(blas, "_gemm", found)
+        xt, wt, bt = leaf(x), leaf(w), leaf(b)
+        out = F.conv2d(xt, wt, bt, 1, 1, 1)
+        out.backward(gw.tensor(np.ones(out.shape)))
+        results.append([out.data, xt.grad, wt.grad, bt.grad])
+    assert taken == [True, False]
+    for shifted, windows in zip(*results):
+        np.testing.assert_allclose(shifted, windows, rtol=1e-12, atol=1e-12)
+    monkeypatch.undo()
+    assert_grads(lambda x_, wt, bt: F.conv2d(x_, wt, bt, 1, (2, 1), (1, 2)), R.standard_normal((2, 3, 5, 6)),
+                 R.standard_normal((2, 3, 3, 2)), R.standard_normal(2))

@@ -1,0 +1,96 @@
+"""Stride-1 convolution without a window matrix: nine shifted products summed in place.
+
+Store the zero-padded input channels-last and read it as one matrix P of (N·Hp·Wp) rows of C values,
+one row per padded pixel. The window of output pixel r starts at row r of P, and its kernel position
+(i, j) is row r + i·Wp + j — *the same offset for every window*. So the whole convolution is
+
+    Y[r] = Σ_(i,j)  P[r + i·Wp + j] · W_ij          (W_ij = weight[:, :, i, j]ᵀ, a (C, O) matrix)
+
+that is, kh·kw products of P shifted by a constant number of rows — each shift a free slice of P —
+added into one output Y with BLAS's C += A·B (``kernels.blas``). Y has a row for every padded pixel;
+the rows of real outputs are the top-left H'×W' of each image, and the others (windows that would
+hang over the right or bottom edge, or wrap into the next row or image) are computed and never looked
+at: (Hp·Wp)/(H'·W') more rows, 1.15 for 28×28 with padding 1. No window matrix is ever built: the
+reference (``gradwork/ops/conv.py``) copies every input value kh·kw times into one before its
+single product.
+
+The input gradient is the same idea backwards: gX[r + i·Wp + j] += gY[r] · W_ijᵀ, with gY zero on the
+rows that are not real outputs. The weight gradient keeps the window matrix (one product with a long
+inner dimension is what BLAS does best; nine thin ones with tiny results were 2× slower).
+
+Measured per layer, batch 128, 3×3, padding 1 (forward; input gradient), against the channels-last
+window matrix of ``kernels/conv.py``: 16→16 channels at 28×28 12.0 → 4.8 ms; 9.9 → 4.7 ms. 16→32 at
+14×14 3.5 → 2.1; 3.0 → 2.5. 32→32 at 14×14 6.5 → 4.0; 5.7 → 4.0. 64→64 at 7×7 4.5 → 4.4; 4.3 → 4.6.
+Whole steps, A/B in one process: W6 (ResNet-20) 1.10×, W5 1.09×, W2 1.03× (bench/RESULTS.md,
+2026-11-30). The sums are the reference's terms added in another order: equal to rounding.
+
+Used for stride 1, one group, more than one input channel (one channel keeps its transposed window
+matrix, ``channels_first_is_faster``), on NumPy arrays when ``kernels.blas`` found NumPy's BLAS.
+"""
+from gradwork.backend import xp
+from gradwork.kernels import blas
+from gradwork.kernels.layout import WideRows
+
+
+def applies(x, weight, stride, groups):
+    """Whether this path runs: stride 1, one group, several input channels, NumPy's BLAS reachable."""
+    return stride == (1, 1) and groups == 1 and x.shape[1] > 1 and blas.available(x, weight)
+
+
+class Geometry:
+    """Sizes of the padded grid and the row offset of each kernel position."""
+
+    def __init__(self, input_shape, weight_shape, padding, dilation):
+        n, c, h, w = input_shape
+        _, _, kh, kw = weight_shape
+        (ph, pw), (dh, dw) = padding, dilation
+        self.n, self.c, self.h, self.w, self.ph, self.pw = n, c, h, w, ph, pw
+        self.hp, self.wp = h + 2 * ph, w + 2 * pw
+        self.out_h, self.out_w = self.hp - dh * (kh - 1), self.wp - dw * (kw - 1)
+        self.kernel = (kh, kw)
+        self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
+        self.rows = n * self.hp * self.wp  # rows of the padded grid
+        self.span = self.rows - self.offsets[-1]  # rows every shift can reach: Y's rows 0 … span−1
+
+    def grid(self, matrix):
+        """(rows, K) → (N, Hp, Wp, K)"""
+        return matrix.reshape(self.n, self.hp, self.wp, -1)
+
+
+def kernel_matrices(weight):
+    """(O, C, kh, kw) → (kh, kw, C, O), contiguous: [i, j] is W_ij, ready for P·W_ij."""
+    return xp.ascontiguousarray(weight.transpose(2, 3, 1, 0))
+
+
+def forward(x, weight, bias, padding, dilation):
+    """conv2d of ``x`` (N, C, H, W) with stride 1 → (N, O, H', W'), stored channels-last (a view of
+    the padded grid's top-left H'×W' of each image)."""
+    g = Geometry(x.shape, weight.shape, padding, dilation)
+    padded = xp.zeros((g.n, g.hp, g.wp, g.c), dtype=x.dtype)
+    padded[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x.transpose(0, 2, 3, 1)
+    p = padded.reshape(g.rows, g.c)
+    w = kernel_matrices(weight)
+    y = xp.empty((g.rows, weight.shape[0]), dtype=x.dtype)
+    y[g.span:] = 0  # the last rows no shift reaches (all outside the real outputs): no garbage in them
+    kh, kw = g.kernel
+    for k, offset in enumerate(g.offsets):  # Y[r] += P[r + offset] · W_ij
+        blas.gemm(p[offset:offset + g.span], w[k // kw, k % kw], y[:g.span], accumulate=k > 0)
+    if bias is not None:
+        wide = WideRows(y)
+        wide.view(y)[...] += wide.per_channel(bias)
+    return g.grid(y)[:, :g.out_h, :g.out_w].transpose(0, 3, 1, 2)
+
+
+def input_grad(gy, weight, input_shape, padding, dilation):
+    """∂L/∂x (N, C, H, W) from ∂L/∂y (N, O, H', W'), stored channels-last."""
+    g = Geometry(input_shape, weight.shape, padding, dilation)
+    out_channels = weight.shape[0]
+    g_grid = xp.zeros((g.n, g.hp, g.wp, out_channels), dtype=gy.dtype)  # zero where no real output is
+    g_grid[:, :g.out_h, :g.out_w] = gy.transpose(0, 2, 3, 1)
+    g_rows = g_grid.reshape(g.rows, out_channels)[:g.span]
+    gx = xp.zeros((g.rows, g.c), dtype=gy.dtype)
+    w = kernel_matrices(weight)
+    kh, kw = g.kernel
+    for k, offset in enumerate(g.offsets):  # gX[r + offset] += gY[r] · W_ijᵀ
+        blas.gemm(g_rows, w[k // kw, k % kw].T, gx[offset:offset + g.span], accumulate=True)
+    return g.grid(gx)[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w].transpose(0, 3, 1, 2)

@@ -1,0 +1,68 @@
+"""kernels.blas: ``out (+)= a @ b`` through NumPy's own BLAS, for every layout BLAS reads in place."""
+import numpy as np
+import pytest
+
+from gradwork.kernels import blas
+
+R = np.random.default_rng(5)
+
+pytestmark = pytest.mark.skipif(
+    not blas.available(np.zeros((1, 1), np.float32)),
+    reason="NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols (e.g. MKL or Accelerate): "
+           "kernels.blas is off and the shifted convolution falls back to its window matrix")
+
+
+def operand(shape, layout, dtype):
+    """A (rows, cols) matrix stored as asked: rows contiguous, a transposed view, a row slice of a bigger
+    array, or a strided view BLAS cannot read (which gemm copies)."""
+    rows, cols = shape
+    if layout == "rows":
+        return R.standard_normal(shape).astype(dtype)
+    if layout == "transposed":
+        return R.standard_normal((cols, rows)).astype(dtype).T
+    if layout == "slice":
+        return R.standard_normal((rows + 5, cols + 3)).astype(dtype)[2:2 + rows, 1:1 + cols]
+    return R.standard_normal((rows, 2 * cols)).astype(dtype)[:, ::2]  # every other column
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout_a", ["rows", "transposed", "slice", "strided"])
+@pytest.mark.parametrize("layout_b", ["rows", "transposed", "slice"])
+@pytest.mark.parametrize("m, k, n", [(7, 5, 3), (1, 4, 6), (6, 1, 1), (33, 17, 9)])
+def test_gemm_equals_matmul(m, k, n, layout_a, layout_b, dtype):
+    a, b = operand((m, k), layout_a, dtype), operand((k, n), layout_b, dtype)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    out = np.full((m, n), np.nan, dtype)  # without accumulate, whatever was there is not read
+    np.testing.assert_allclose(blas.gemm(a, b, out, accumulate=False), a @ b, **tol)
+    start = R.standard_normal((m, n)).astype(dtype)
+    out = start.copy()
+    blas.gemm(a, b, out, accumulate=True)
+    np.testing.assert_allclose(out, start + a @ b, **tol)
+
+
+def test_gemm_writes_into_a_row_slice_only():
+    big = np.zeros((10, 4))
+    a, b = R.standard_normal((3, 2)), R.standard_normal((2, 4))
+    blas.gemm(a, b, big[4:7], accumulate=True)
+    np.testing.assert_allclose(big[4:7], a @ b, rtol=1e-12)
+    assert not big[:4].any() and not big[7:].any()
+
+
+def test_gemm_refuses_mismatched_shapes_and_unwritable_output():
+    with pytest.raises(ValueError, match="do not give"):
+        blas.gemm(np.ones((2, 3)), np.ones((4, 2)), np.empty((2, 2)), accumulate=False)
+    frozen = np.empty((2, 2))
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        blas.gemm(np.ones((2, 3)), np.ones((3, 2)), frozen, accumulate=False)
+
+
+def test_available_only_for_plain_float_arrays_of_one_dtype():
+    class Sub(np.ndarray):
+        pass
+
+    f32, f64 = np.ones((2, 2), np.float32), np.ones((2, 2))
+    assert blas.available(f32, f32) and blas.available(f64)
+    assert not blas.available(f32, f64)
+    assert not blas.available(np.ones((2, 2), np.int64))
+    assert not blas.available(f64.view(Sub))
