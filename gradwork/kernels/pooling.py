@@ -115,8 +115,11 @@ class FastMaxPool2d(Function):
         n, c, h, w = self.input_shape
         kh, kw = self.kernel
         # Every array below is looked at in (N, H', W', C) order, the memory order of the gradient being
-        # written (channels-last), so NumPy's loops run along memory even when gy arrives channels-first.
-        gy, winner = gy.transpose(0, 2, 3, 1), winner.transpose(0, 2, 3, 1)
+        # written (channels-last), so NumPy's loops run along memory. gy is copied into that order first
+        # when it arrives otherwise (from a Flatten, channels-first): each of the kh·kw passes then reads
+        # it in order — W3's pool backward 1.5 → 1.0 ms with the copy (bench/RESULTS.md, 2026-11-30).
+        gy = get_array_module(gy).ascontiguousarray(gy.transpose(0, 2, 3, 1))
+        winner = winner.transpose(0, 2, 3, 1)
         if self.tiles:  # every pixel is in at most one window: write straight into the gradient's blocks
             out_h, out_w = gy.shape[1:3]
             cropped = (out_h * kh, out_w * kw) != (h, w)
