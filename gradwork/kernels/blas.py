@@ -91,11 +91,11 @@ def gemm(a, b, out, accumulate):
     (m, k), n = a.shape, b.shape[1]
     if a.shape[1] != b.shape[0] or out.shape != (m, n):
         raise ValueError(f"gemm: shapes {a.shape} @ {b.shape} do not give {out.shape}")
+    if m == 0 or n == 0:
+        return out
     if (n > 1 and out.strides[1] != out.itemsize) or (m > 1 and out.strides[0] < n * out.itemsize) \
             or out.strides[0] % out.itemsize or not out.flags.writeable:
         raise ValueError("gemm: out must be writeable with contiguous rows")
-    if m == 0 or n == 0:
-        return out
     a, trans_a, lda = _operand(a)
     b, trans_b, ldb = _operand(b)
     ldc = out.strides[0] // out.itemsize if m > 1 else n  # one row: its stride means nothing

@@ -21,6 +21,8 @@ What is different from the reference, and why it gives the same result:
 
 The output-size formula and the argument handling are the reference's (``gradwork.ops.conv``).
 """
+import math
+
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.backend.compat import as_strided
@@ -129,7 +131,7 @@ def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dila
     kh, kw = weight.shape[2:]
     out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
     padded = get_array_module(rows).zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
-    block = max(1, CACHE_BLOCK_BYTES // padded[0].nbytes)  # images per block
+    block = max(1, CACHE_BLOCK_BYTES // max(1, padded[:1].nbytes))  # images per block
     for start in range(0, n, block):
         stop = min(n, start + block)
         target, block_rows = padded[start:stop], rows[start * out_h * out_w:stop * out_h * out_w]
@@ -153,10 +155,10 @@ def grouped_matmul(a, b, groups, transpose_b=False):
     if groups == 1:
         return a @ (b.T if transpose_b else b)
     m = a.shape[0]
-    a3 = a.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
+    a3 = a.reshape(m, groups, a.shape[1] // groups).transpose(1, 0, 2)  # (g, M, K)
     b3 = b.reshape(groups, b.shape[0] // groups, b.shape[1])
     b3 = b3.transpose(0, 2, 1) if transpose_b else b3  # (g, K, P)
-    return (a3 @ b3).transpose(1, 0, 2).reshape(m, -1)
+    return (a3 @ b3).transpose(1, 0, 2).reshape(m, groups * b3.shape[2])
 
 
 class FastConv2d(Function):
@@ -204,7 +206,8 @@ class FastConv2d(Function):
         """The channels-last window matrix (N·H'·W', kh·kw·C) — the one im2col copy — and (H', W')."""
         windows = im2col(x, kernel, self.stride, self.padding, self.dilation, groups=self.groups)
         out_h, out_w = windows.shape[1:3]
-        return get_array_module(windows).ascontiguousarray(windows).reshape(x.shape[0] * out_h * out_w, -1), \
+        columns = math.prod(windows.shape[3:])  # (g, kh, kw, C/g); explicit, so an empty batch reshapes too
+        return get_array_module(windows).ascontiguousarray(windows).reshape(x.shape[0] * out_h * out_w, columns), \
             (out_h, out_w)
 
     def backward(self, gy):
@@ -242,8 +245,8 @@ def _weight_grad(gy2, cols, groups):
         # to (100352, 144) window matrices (1–3% of a W2/W3/W6 step, bench/RESULTS.md 2026-11-30).
         return (cols.T @ gy2).T
     m = gy2.shape[0]
-    g3 = gy2.reshape(m, groups, -1).transpose(1, 2, 0)  # (g, O/g, M)
-    c3 = cols.reshape(m, groups, -1).transpose(1, 0, 2)  # (g, M, K)
+    g3 = gy2.reshape(m, groups, gy2.shape[1] // groups).transpose(1, 2, 0)  # (g, O/g, M)
+    c3 = cols.reshape(m, groups, cols.shape[1] // groups).transpose(1, 0, 2)  # (g, M, K)
     return (g3 @ c3).reshape(gy2.shape[1], -1)
 
 
@@ -278,7 +281,7 @@ class FastConvTranspose2d(Function):
         n, _, h, w = self.input_shape
         windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
         # output_padding can leave extra rows that no input reached: only the first h×w windows count.
-        cols = get_array_module(windows).ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, -1)
+        cols = get_array_module(windows).ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, math.prod(windows.shape[3:]))
         gx = gw = gb = None
         if self.needs_input_grad[0]:
             gx2 = grouped_matmul(cols, channels_last_weight(weight, self.groups), self.groups, transpose_b=True)

@@ -30,11 +30,13 @@ matrix, ``channels_first_is_faster``), on NumPy arrays when ``kernels.blas`` fou
 from gradwork.backend import xp
 from gradwork.kernels import blas
 from gradwork.kernels.layout import WideRows
+from gradwork.ops.conv import output_size
 
 
 def applies(x, weight, stride, groups):
-    """Whether this path runs: stride 1, one group, several input channels, NumPy's BLAS reachable."""
-    return stride == (1, 1) and groups == 1 and x.shape[1] > 1 and blas.available(x, weight)
+    """Whether this path runs: stride 1, one group, several input channels, a non-empty batch, NumPy's
+    BLAS reachable."""
+    return stride == (1, 1) and groups == 1 and x.shape[1] > 1 and x.shape[0] > 0 and blas.available(x, weight)
 
 
 class Geometry:
@@ -46,7 +48,7 @@ class Geometry:
         (ph, pw), (dh, dw) = padding, dilation
         self.n, self.c, self.h, self.w, self.ph, self.pw = n, c, h, w, ph, pw
         self.hp, self.wp = h + 2 * ph, w + 2 * pw
-        self.out_h, self.out_w = self.hp - dh * (kh - 1), self.wp - dw * (kw - 1)
+        self.out_h, self.out_w = output_size(h, kh, 1, ph, dh), output_size(w, kw, 1, pw, dw)
         self.kernel = (kh, kw)
         self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
         self.rows = n * self.hp * self.wp  # rows of the padded grid
@@ -71,13 +73,14 @@ def forward(x, weight, bias, padding, dilation):
     p = padded.reshape(g.rows, g.c)
     w = kernel_matrices(weight)
     y = xp.empty((g.rows, weight.shape[0]), dtype=x.dtype)
-    y[g.span:] = 0  # the last rows no shift reaches (all outside the real outputs): no garbage in them
+    if bias is not None:  # every row starts at the bias and the products add onto it: no pass of its own
+        wide = WideRows(y)
+        wide.view(y)[...] = wide.per_channel(bias)
+    else:
+        y[g.span:] = 0  # the last rows no shift reaches (all outside the real outputs): no garbage in them
     kh, kw = g.kernel
     for k, offset in enumerate(g.offsets):  # Y[r] += P[r + offset] · W_ij
-        blas.gemm(p[offset:offset + g.span], w[k // kw, k % kw], y[:g.span], accumulate=k > 0)
-    if bias is not None:
-        wide = WideRows(y)
-        wide.view(y)[...] += wide.per_channel(bias)
+        blas.gemm(p[offset:offset + g.span], w[k // kw, k % kw], y[:g.span], accumulate=bias is not None or k > 0)
     return g.grid(y)[:, :g.out_h, :g.out_w].transpose(0, 3, 1, 2)
 
 

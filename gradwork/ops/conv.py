@@ -168,7 +168,7 @@ class ConvTranspose2dFunction(Function):
         cols = im2col(gy, kernel, self.stride, self.padding, self.dilation)
         windows_h, windows_w = (output_size(size, k, s, p, d) for size, k, s, p, d
                                 in zip(gy.shape[2:], kernel, self.stride, self.padding, self.dilation))
-        cols = cols.reshape(n, windows_h, windows_w, -1)[:, :h, :w].reshape(n * h * w, -1)
+        cols = cols.reshape(n, windows_h, windows_w, cols.shape[1])[:, :h, :w].reshape(n * h * w, cols.shape[1])
         gx = gw = gb = None
         if self.needs_input_grad[0]:
             gx2 = xp.concatenate([c @ b.T for c, b in zip(group_blocks(cols, g, 1), group_blocks(w2, g, 0))], axis=1)

@@ -53,9 +53,9 @@ def add_back(rows, input_shape, padded_shape, kernel, stride, padding, dilation)
     return grad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
 
 
-def as_images(values, n, out_h, out_w):
+def as_images(values, n, c, out_h, out_w):
     """One value per (n, h', w', c) row → (N, C, H', W')."""
-    return values.reshape(n, out_h, out_w, -1).transpose(0, 3, 1, 2)
+    return values.reshape(n, out_h, out_w, c).transpose(0, 3, 1, 2)
 
 
 class MaxPool2dFunction(Function):
@@ -79,7 +79,7 @@ class MaxPool2dFunction(Function):
         self.input_shape = x.shape
         out_h, out_w = (pool_output_size_from_padded(n, k, s, d) for n, k, s, d
                         in zip(self.padded_shape[2:], self.kernel, self.stride, self.dilation))
-        return as_images(out, x.shape[0], out_h, out_w)
+        return as_images(out, x.shape[0], x.shape[1], out_h, out_w)
 
     def backward(self, gy):
         (arg,) = self.saved
@@ -113,7 +113,7 @@ class AvgPool2dFunction(Function):
         self.out_hw = tuple(pool_output_size_from_padded(size, k, s, 1)
                             for size, k, s in zip(self.padded_shape[2:], self.kernel, self.stride))
         out = cols.sum(axis=1) / self._divisors(n, *self.out_hw, c)
-        return as_images(out.astype(x.dtype, copy=False), n, *self.out_hw)
+        return as_images(out.astype(x.dtype, copy=False), n, c, *self.out_hw)
 
     def backward(self, gy):
         n, c = self.input_shape[:2]

@@ -202,3 +202,24 @@ def test_lstm_layer(T, B, I, H, bias, dtype):
                 + c * gw.tensor(weights[2].astype(dtype)))
 
     assert_same(layer, arrays, dtype)
+
+
+@pytest.mark.parametrize("path", gw.kernels.PATHS)
+def test_an_empty_batch_goes_through_every_kernel(path):
+    """A batch of 0 images (PyTorch allows it): the right shapes out, zero gradients back, on both paths
+    and through every layout of the fast convolution (shifted, one-channel, grouped, strided)."""
+    layers = [lambda t, w, b: F.conv2d(t, w, b, 1, 1), lambda t, w, b: F.conv2d(t, w, b, 2, 1),
+              lambda t, w, b: F.conv2d(t, w[:, :2], b, 1, 1, 1, 2), lambda t, w, b: F.conv2d(t[:, :1], w[:, :1], b, 1, 1),
+              lambda t, w, b: F.conv_transpose2d(t, w.permute(1, 0, 2, 3), b, 2, 1, 1),
+              lambda t, w, b: F.max_pool2d(t, 2), lambda t, w, b: F.max_pool2d(t, 3, 2, 1),
+              lambda t, w, b: F.avg_pool2d(t, 2)]
+    with gw.kernels.use(path):
+        for layer in layers:
+            x = gw.tensor(np.ones((0, 4, 6, 6), np.float32), requires_grad=True)
+            w = gw.tensor(np.ones((6, 4, 3, 3), np.float32), requires_grad=True)
+            b = gw.tensor(np.ones(6, np.float32), requires_grad=True)
+            y = layer(x, w, b)
+            assert y.shape[0] == 0
+            y.sum().backward()
+            assert x.grad.shape == x.shape
+            assert w.grad is None or not w.grad.any()
