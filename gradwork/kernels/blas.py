@@ -91,6 +91,8 @@ def gemm(a, b, out, accumulate):
     (m, k), n = a.shape, b.shape[1]
     if a.shape[1] != b.shape[0] or out.shape != (m, n):
         raise ValueError(f"gemm: shapes {a.shape} @ {b.shape} do not give {out.shape}")
+    if a.dtype != out.dtype or b.dtype != out.dtype:  # BLAS reads raw memory: one dtype for all three
+        raise TypeError(f"gemm: a, b and out must share one dtype, got {a.dtype}, {b.dtype} and {out.dtype}")
     if m == 0 or n == 0:
         return out
     if (n > 1 and out.strides[1] != out.itemsize) or (m > 1 and out.strides[0] < n * out.itemsize) \

@@ -181,15 +181,15 @@ class FastConv2d(Function):
         out_channels, _, kh, kw = weight.shape
         self.channels_first = channels_first_is_faster(x, self.groups)
         if self.channels_first:  # columns in (C, kh, kw) order, the order of weight's own axes
-            # The bias rides in the product: a column of ones in the window matrix, the bias beside the weight.
-            self.bias_column = bias is not None
+            # The bias rides in the product: a column of ones in the window matrix, the bias beside the weight
+            # (in the weight's dtype, as ``out += bias`` keeps the output's).
             cols_t = im2col_channels_first(x, (kh, kw), self.stride, self.padding, self.dilation,
-                                           ones_row=self.bias_column)
+                                           ones_row=bias is not None)
             out_h, out_w = (output_size(size, k, s, p, d) for size, k, s, p, d
                             in zip(x.shape[2:], (kh, kw), self.stride, self.padding, self.dilation))
             w2 = weight.reshape(out_channels, -1)
-            if self.bias_column:
-                w2 = get_array_module(w2).concatenate([w2, bias[:, None]], axis=1)
+            if bias is not None:
+                w2 = get_array_module(w2).concatenate([w2, bias[:, None].astype(w2.dtype, copy=False)], axis=1)
             cols = cols_t.T
             y = cols @ w2.T  # (N·H'·W', O)
         else:  # columns in (kh, kw, C) order
@@ -200,6 +200,7 @@ class FastConv2d(Function):
                 wide.view(y)[...] += wide.per_channel(bias)
         self.save_for_backward(cols, weight)
         # (N, H', W', O) viewed as NCHW without copying; later ops keep this channels-last memory order.
+        # (The shifted path's output is channels-last too, but a view of its padded grid: not contiguous.)
         return y.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
 
     def window_matrix(self, x, kernel):
@@ -216,7 +217,7 @@ class FastConv2d(Function):
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            if self.shifted:
+            if self.shifted and conv_shifted.applies_to_gradient(gy, weight):
                 gx = conv_shifted.input_grad(gy, weight, self.input_shape, self.padding, self.dilation)
             else:  # every window's gradient W·gy, added back where the window read
                 gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,

@@ -39,6 +39,12 @@ def applies(x, weight, stride, groups):
     return stride == (1, 1) and groups == 1 and x.shape[1] > 1 and x.shape[0] > 0 and blas.available(x, weight)
 
 
+def applies_to_gradient(gy, weight):
+    """Whether backward's input gradient can take this path: ``gy`` of the weight's dtype (a float32
+    layer can receive a float64 gradient, from a loss against float64 targets), else the window path."""
+    return gy.shape[0] > 0 and blas.available(gy, weight)
+
+
 class Geometry:
     """Sizes of the padded grid and the row offset of each kernel position."""
 

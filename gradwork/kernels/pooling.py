@@ -39,7 +39,8 @@ class FastMaxPool2d(Function):
     the index k of the first position holding the maximum, one byte per output — comes from
     comparing the positions with the maximum: counting from the last position back,
     ``steps_k = (x_k ≠ max)·(1 + steps_{k+1})`` is how far past k the first maximum lies, so
-    ``steps_0`` is the winner.
+    ``steps_0`` is the winner. (A window holding NaN outputs NaN, as the reference does, and sends its
+    gradient to its last position, where the reference's argmax picks the first NaN.)
 
     **Other windows** (overlapping, padded, dilated, ceil_mode) are the strided view of convolution
     (``im2col``): the loop walks the kh·kw kernel positions — each a strided view that covers every

@@ -66,3 +66,10 @@ def test_available_only_for_plain_float_arrays_of_one_dtype():
     assert not blas.available(f32, f64)
     assert not blas.available(np.ones((2, 2), np.int64))
     assert not blas.available(f64.view(Sub))
+
+
+def test_gemm_refuses_mixed_dtypes():
+    """BLAS reads raw memory as the output's dtype: a float32 operand under a float64 output would be
+    read as half as many, wrong, numbers (and past its end)."""
+    with pytest.raises(TypeError, match="one dtype"):
+        blas.gemm(np.ones((2, 3)), np.ones((3, 2), np.float32), np.empty((2, 2)), accumulate=False)

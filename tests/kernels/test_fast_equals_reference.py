@@ -223,3 +223,25 @@ def test_an_empty_batch_goes_through_every_kernel(path):
             y.sum().backward()
             assert x.grad.shape == x.shape
             assert w.grad is None or not w.grad.any()
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_float32_convolution_with_float64_bias_and_gradient(channels):
+    """A float32 layer meeting float64: a float64 bias keeps the output float32 (as ``out += bias`` does),
+    and a float64 output gradient (a loss against float64 targets) gives the reference's gradients —
+    the shifted path's BLAS products need one dtype, so such a gradient takes the window path."""
+    x = R.standard_normal((2, channels, 6, 5)).astype(np.float32)
+    w = R.standard_normal((4, channels, 3, 3)).astype(np.float32)
+    b = R.standard_normal(4)  # float64
+    target = R.standard_normal((2, 4, 6, 5))  # float64
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            leaves = [gw.tensor(a, requires_grad=True) for a in (x, w, b)]
+            out = F.conv2d(*leaves, 1, 1)
+            ((out - gw.tensor(target)) ** 2).sum().backward()
+            results[path] = (out.data, *[leaf.grad for leaf in leaves])
+    assert results["fast"][0].dtype == results["reference"][0].dtype == np.float32
+    for fast, ref in zip(results["fast"], results["reference"]):
+        assert fast.dtype == ref.dtype
+        np.testing.assert_allclose(fast, ref, rtol=2e-4, atol=2e-4)
