@@ -55,16 +55,24 @@ def main():
     gw.backend.reuse_freed_memory()
     old, new = load_both(args.path, args.against)
     swapped = entries(new.__name__)
-    if not swapped:
-        parser.error(f"{args.path} defines no kernel of gw.kernels.FAST")
+    for module, _ in kernels.FAST.values():  # load every kernel, so helper modules are found below
+        __import__(module)
+    # A helper file (no kernel of its own, e.g. conv_shifted.py) is swapped where kernels refer to it.
+    users = [(module, attribute) for module in list(sys.modules.values())
+             if getattr(module, "__name__", "").startswith("gradwork.kernels")
+             for attribute, value in vars(module).items() if value is new]
+    if not swapped and not users:
+        parser.error(f"{args.path} defines no kernel of gw.kernels.FAST and no kernel module uses it")
     versions = {"old": old, "new": new}
 
     def select(label):
         for key, cls in swapped:
             kernels._loaded[key] = getattr(versions[label], cls)
+        for module, attribute in users:
+            setattr(module, attribute, versions[label])
 
-    print(f"{args.path}: {args.against} (old) against the working tree (new); "
-          f"swapping {', '.join(cls for _, cls in swapped)}")
+    names = [cls for _, cls in swapped] + [f"{module.__name__}.{attribute}" for module, attribute in users]
+    print(f"{args.path}: {args.against} (old) against the working tree (new); swapping {', '.join(names)}")
     for workload in args.workloads:
         steps = {}
         for label in versions:
