@@ -1,4 +1,4 @@
-"""Stride-1 convolution without a window matrix: nine shifted products summed in place.
+"""Stride-1 convolution without a window matrix: kh·kw shifted products (nine for 3×3) summed in place.
 
 Store the zero-padded input channels-last and read it as one matrix P of (N·Hp·Wp) rows of C values,
 one row per padded pixel. The window of output pixel r starts at row r of P, and its kernel position
@@ -21,11 +21,13 @@ inner dimension is what BLAS does best; nine thin ones with tiny results were 2�
 Measured per layer, batch 128, 3×3, padding 1 (forward; input gradient), against the channels-last
 window matrix of ``kernels/conv.py``: 16→16 channels at 28×28 12.0 → 4.8 ms; 9.9 → 4.7 ms. 16→32 at
 14×14 3.5 → 2.1; 3.0 → 2.5. 32→32 at 14×14 6.5 → 4.0; 5.7 → 4.0. 64→64 at 7×7 4.5 → 4.4; 4.3 → 4.6.
-Whole steps, A/B in one process: W6 (ResNet-20) 1.10×, W5 1.09×, W2 1.03× (bench/RESULTS.md,
+Whole steps, A/B in one process: W6 (ResNet-20) 1.11×, W5 1.09×, W2 1.05× (bench/RESULTS.md,
 2026-11-30). The sums are the reference's terms added in another order: equal to rounding.
 
-Used for stride 1, one group, more than one input channel (one channel keeps its transposed window
-matrix, ``channels_first_is_faster``), on NumPy arrays when ``kernels.blas`` found NumPy's BLAS.
+Y starts at the bias, so the products add onto it (W5 1.04×, A/B). Used for stride 1, one group, more
+than one input channel (one channel keeps its transposed window matrix, ``channels_first_is_faster``),
+on NumPy arrays of one dtype when ``kernels.blas`` found NumPy's BLAS; a gradient of another dtype
+than the weight (float64 into a float32 layer) takes the window path's input gradient.
 """
 from gradwork.backend import xp
 from gradwork.kernels import blas
