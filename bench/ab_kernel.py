@@ -12,7 +12,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 import types
 
 import numpy as np
