@@ -25,6 +25,14 @@ def add_back(cols, input_shape, stride, padding, dilation, extra):
     return col2im(cols, (n, c, h + extra[0], w + extra[1]), stride, padding, dilation)[:, :, :h, :w]
 
 
+def maximum_of(views):
+    """The elementwise maximum of equally shaped arrays, as one new array in the first one's memory order."""
+    out = xp.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
+    for view in views[2:]:
+        xp.maximum(out, view, out=out)
+    return out
+
+
 class FastMaxPool2d(Function):
     """out = max over each window. Backward routes the whole gradient to the one position that
     held the maximum (the first, if several tie) — the max gate of a computational graph.
@@ -34,7 +42,7 @@ class FastMaxPool2d(Function):
     take the maximum in two stages: first down each window's kh rows, whose runs in memory are
     whole image rows, then across its kw columns, on data already kh times smaller. Looking at the kh·kw
     positions one by one instead reads runs of C values each (16 for a 16-channel layer stored
-    channels-last); the two stages take 1000 × 16 × 28 × 28 in 12–15 ms instead of 20–22 ms
+    channels-last); the two stages take 1000 × 16 × 28 × 28 in 14.9 ms instead of 20.7 ms
     (bench/RESULTS.md, 2026-11-30). When a gradient will be needed, the *winner* of each window —
     the index k of the first position holding the maximum, one byte per output — comes from
     comparing the positions with the maximum: counting from the last position back,
@@ -77,14 +85,8 @@ class FastMaxPool2d(Function):
         n, c, h, w = x.shape
         out_h, out_w = h // kh, w // kw  # rows and columns past the last whole window are never read
         tiles = x[:, :, :out_h * kh, :out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view, any layout
-        rows = [tiles[:, :, :, i] for i in range(kh)]  # (N, C, H', W', kw) each
-        column_max = xp.maximum(rows[0], rows[1]) if kh > 1 else rows[0].copy(order="K")
-        for row in rows[2:]:
-            xp.maximum(column_max, row, out=column_max)
-        columns = [column_max[..., j] for j in range(kw)]
-        out = xp.maximum(columns[0], columns[1]) if kw > 1 else columns[0].copy(order="K")
-        for column in columns[2:]:
-            xp.maximum(out, column, out=out)
+        column_max = maximum_of([tiles[:, :, :, i] for i in range(kh)])  # down the rows: (N, C, H', W', kw)
+        out = maximum_of([column_max[..., j] for j in range(kw)])  # then across the columns
         if not record:
             return out, None
         positions = [tiles[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
