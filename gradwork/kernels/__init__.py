@@ -31,6 +31,8 @@ FAST = {
     "gradwork.ops.pooling.AvgPool2dFunction": ("gradwork.kernels.pooling", "FastAvgPool2d"),
     "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
     "gradwork.ops.recurrent.LSTMLayer": ("gradwork.kernels.recurrent", "FastLSTMLayer"),
+    # a composition of ops, not one Function: the fast path runs it as one (FusedAttention.applies says when)
+    "gradwork.ops.attention.scaled_dot_product_attention": ("gradwork.kernels.attention", "FusedAttention"),
 }
 
 _path = contextvars.ContextVar("gradwork_kernels", default="fast")

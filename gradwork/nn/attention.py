@@ -107,8 +107,9 @@ class MultiheadAttention(Module):
         if attn_mask is not None or key_padding_mask is not None or is_causal:
             mask = self._mask_bias(B, L, S, attn_mask, key_padding_mask, is_causal, query.dtype)
         q, k, v = self._project(query, 0), self._project(key, 1), self._project(value, 2)
-        heads, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=self.dropout,
-                                                      training=self.training, return_weights=True)
+        attended = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=self.dropout, training=self.training,
+                                                return_weights=need_weights)
+        heads, weights = attended if need_weights else (attended, None)
         joined = reshape(permute(heads, 0, 2, 1, 3), B, L, self.embed_dim)  # concat(head_1 … head_h)
         output = self.out_proj(joined)
         if not self.batch_first:

@@ -9,6 +9,7 @@ a later position under a causal mask), so those weights are exactly 0.
 """
 import math
 
+from gradwork import kernels
 from gradwork.autograd.tensor import Tensor, as_tensor
 from gradwork.backend import get_array_module, is_device_array, to_device_of, xp
 from gradwork.errors import ShapeError
@@ -59,14 +60,26 @@ def scaled_dot_product_attention(query, key, value, mask=None, causal=False, dro
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ShapeError(f"scaled_dot_product_attention: query {query.shape}, key {key.shape} and value "
                          f"{value.shape} do not fit: need query (…, L, d), key (…, S, d), value (…, S, dv)")
-    scores = matmul(query, transpose(key, -2, -1)) * (1.0 / math.sqrt(query.shape[-1]))
+    length, source_length = query.shape[-2], key.shape[-2]
+    try:
+        scores_shape = xp.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2]) + (length, source_length)
+    except ValueError:
+        raise ShapeError(f"scaled_dot_product_attention: the leading (batch, heads) axes of query {query.shape}, "
+                         f"key {key.shape} and value {value.shape} do not broadcast together") from None
+    dtype = xp.result_type(query.dtype, key.dtype)
+    biases = []  # the masks as additive biases M: 0 where a query may look, −∞ where not
     if mask is not None:
-        bias = mask_to_bias(mask, scores.shape, scores.dtype, "scaled_dot_product_attention")
-        scores = scores + Tensor(to_device_of(bias, scores.data))
+        biases.append(mask_to_bias(mask, scores_shape, dtype, "scaled_dot_product_attention"))
     if causal:
-        length, source_length = scores.shape[-2:]
-        bias = mask_to_bias(causal_mask(length, source_length), scores.shape, scores.dtype)
-        scores = scores + Tensor(to_device_of(bias, scores.data))
+        biases.append(mask_to_bias(causal_mask(length, source_length), scores_shape, dtype))
+    biases = [Tensor(to_device_of(bias, query.data)) for bias in biases]
+    fused = kernels.choose(scaled_dot_product_attention)  # the fast path: one op (gradwork.kernels.attention)
+    if fused is not scaled_dot_product_attention and not (dropout_p and training) \
+            and fused.applies(query, key, value, *biases):
+        return fused(return_weights)(query, key, value, *biases)
+    scores = matmul(query, transpose(key, -2, -1)) * (1.0 / math.sqrt(query.shape[-1]))
+    for bias in biases:
+        scores = scores + bias
     weights = softmax(scores, axis=-1)
     attended = dropout(weights, dropout_p, training) if dropout_p else weights
     output = matmul(attended, value)

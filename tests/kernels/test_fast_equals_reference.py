@@ -204,6 +204,74 @@ def test_lstm_layer(T, B, I, H, bias, dtype):
     assert_same(layer, arrays, dtype)
 
 
+ATTENTION_CASES = {  # name: (query, key, value shapes, mask maker or None, causal)
+    "heads": ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6), None, False),
+    "no leading axes": ((5, 4), (7, 4), (7, 3), None, False),
+    "causal": ((2, 2, 6, 4), (2, 2, 6, 4), (2, 2, 6, 4), None, True),
+    "boolean mask": ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4), lambda: R.random((5, 7)) < 0.7, False),
+    "padding mask and causal": ((2, 2, 6, 4), (2, 2, 6, 4), (2, 2, 6, 4),
+                                lambda: np.arange(6)[None, None, None, :] < np.array([4, 6])[:, None, None, None],
+                                True),
+    "float mask per head": ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4), lambda: R.standard_normal((1, 3, 5, 7)), False),
+    # row 2 of every head 200 below the rest: shifted by the head's maximum it would underflow, so the
+    # fused softmax computes it again with its own maximum
+    "rows far below the head's maximum": ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 4),
+                                          lambda: np.where(np.arange(5)[:, None] == 2, -200.0, 0.0) + np.zeros(7),
+                                          False),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("with_weights", [False, True])
+@pytest.mark.parametrize("case", ATTENTION_CASES)
+def test_attention(case, with_weights, dtype):
+    """The fused attention (kernels/attention.py) against the composition of ops, with the weights as a
+    second output (their gradient flows back too) or not."""
+    q_shape, k_shape, v_shape, make_mask, causal = ATTENTION_CASES[case]
+    mask = make_mask() if make_mask else None
+    arrays = [R.standard_normal(shape).astype(dtype) for shape in (q_shape, k_shape, v_shape)]
+
+    def attend(q, k, v):
+        result = F.scaled_dot_product_attention(q, k, v, mask=mask, causal=causal, return_weights=with_weights)
+        return gw.cat(list(result), axis=-1) if with_weights else result
+
+    assert_same(attend, arrays, dtype)
+
+
+def test_fused_attention_runs_on_the_fast_path_only_where_it_applies():
+    q = gw.tensor(R.standard_normal((2, 3, 5, 4)), requires_grad=True)
+    fused = F.scaled_dot_product_attention(q, q, q)
+    assert fused._creator.name == "scaled_dot_product_attention"
+    with gw.kernels.use("reference"):
+        assert F.scaled_dot_product_attention(q, q, q)._creator.name == "mat_mul"
+    assert F.scaled_dot_product_attention(q, q, q, dropout_p=0.5)._creator.name == "mat_mul"  # dropout: reference
+    shared_key = gw.tensor(R.standard_normal((2, 1, 5, 4)))  # one key for every head: broadcast, reference
+    assert F.scaled_dot_product_attention(q, shared_key, shared_key)._creator.name == "mat_mul"
+    out = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5, training=False)  # eval: no dropout, fused
+    assert out._creator.name == "scaled_dot_product_attention"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_attention_gives_nan_where_the_reference_does(dtype):
+    """A query row that may attend to nothing (every key masked) and a NaN input: NaN in the same places."""
+    arrays = [R.standard_normal((2, 2, 4, 3)).astype(dtype) for _ in range(3)]
+    arrays[1][1, 0, 2, 0] = np.nan
+    mask = np.ones((4, 4), bool)
+    mask[3] = False
+
+    def attend(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, mask=mask)
+
+    outputs = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            outputs[path] = attend(*(gw.tensor(a) for a in arrays)).numpy()
+    assert np.isnan(outputs["fast"]).any() and not np.isnan(outputs["fast"]).all()
+    np.testing.assert_array_equal(np.isnan(outputs["fast"]), np.isnan(outputs["reference"]))
+    tol = dict(rtol=1e-10) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(outputs["fast"], outputs["reference"], **tol)
+
+
 @pytest.mark.parametrize("path", gw.kernels.PATHS)
 def test_an_empty_batch_goes_through_every_kernel(path):
     """A batch of 0 images (PyTorch allows it): the right shapes out, zero gradients back, on both paths
