@@ -6,6 +6,10 @@ Q (…, L, d) holds one query per target position, K (…, S, d) and V (…, S, 
 source position. Each output row is a weighted average of the values, weighted by how well the
 query matches each key. M is 0 where a query may look and −∞ where it may not (a padding token, or
 a later position under a causal mask), so those weights are exactly 0.
+
+This is the course's version, composed of differentiable ops. The fast path (the default, see
+``gradwork.kernels``) runs the same formula as one fused op, ``gradwork.kernels.attention``, with the same
+numbers; ``gw.kernels.use("reference")`` steps through the composition below.
 """
 import math
 
