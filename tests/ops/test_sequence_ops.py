@@ -211,6 +211,24 @@ def test_multihead_attention_gradcheck_with_padding_mask():
     assert_grads(lambda x, *p: attention(x, x, x, key_padding_mask=padding)[0], [x] + list(attention.parameters()))
 
 
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_projects_once_with_the_same_numbers(batch_first):
+    """query is key is value: one product with the whole in_proj_weight (as PyTorch); the same outputs and
+    gradients as three separate projections of equal copies."""
+    attention = nn.MultiheadAttention(8, 2, batch_first=batch_first).double()
+    x = randn(2, 3, 8)
+    results = []
+    for inputs in ("one tensor", "three copies"):
+        attention.zero_grad()
+        xs = [leaf(x)] if inputs == "one tensor" else [leaf(x.copy()) for _ in range(3)]
+        out, weights = attention(*(xs * 3 if len(xs) == 1 else xs))
+        ((out * out).sum() + (weights * weights).sum()).backward()
+        results.append([out.numpy(), weights.numpy()] + [p.grad.copy() for p in attention.parameters()]
+                       + [sum(t.grad for t in xs)])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_transformer_encoder_layer_gradcheck(norm_first):
     layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, batch_first=True,
