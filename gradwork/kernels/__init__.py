@@ -31,8 +31,9 @@ FAST = {
     "gradwork.ops.pooling.AvgPool2dFunction": ("gradwork.kernels.pooling", "FastAvgPool2d"),
     "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
     "gradwork.ops.recurrent.LSTMLayer": ("gradwork.kernels.recurrent", "FastLSTMLayer"),
-    # a composition of ops, not one Function: the fast path runs it as one (FusedAttention.applies says when)
+    # compositions of ops, not one Function: the fast path runs each as one op (its ``applies`` says when)
     "gradwork.ops.attention.scaled_dot_product_attention": ("gradwork.kernels.attention", "FusedAttention"),
+    "gradwork.ops.normalization.layer_norm": ("gradwork.kernels.normalization", "FusedLayerNorm"),
 }
 
 _path = contextvars.ContextVar("gradwork_kernels", default="fast")

@@ -204,6 +204,39 @@ def test_lstm_layer(T, B, I, H, bias, dtype):
     assert_same(layer, arrays, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("affine", ["weight and bias", "weight", "bias", "none"])
+@pytest.mark.parametrize("shape, normalized", [((2, 5, 8), (8,)), ((3, 4, 5), (4, 5)), ((6, 7), (7,)),
+                                               ((4, 3, 6), "transposed")])
+def test_layer_norm(shape, normalized, affine, dtype):
+    """The fused LayerNorm (kernels/normalization.py) against Standardize → ·γ → +β."""
+    transposed = normalized == "transposed"
+    normalized = shape[-1:] if transposed else normalized
+    arrays = [R.standard_normal(shape) * 3 + 1]
+    if "weight" in affine:
+        arrays.append(R.standard_normal(normalized))
+    if "bias" in affine:
+        arrays.append(R.standard_normal(normalized))
+    arrays = [a.astype(dtype) for a in arrays]
+    if transposed:  # stored in Fortran order: the rows are not contiguous
+        arrays[0] = np.asfortranarray(arrays[0])
+
+    def norm(x, *params):
+        weight = params[0] if "weight" in affine else None
+        bias = params[-1] if "bias" in affine else None
+        return F.layer_norm(x, normalized, weight, bias)
+
+    assert_same(norm, arrays, dtype)
+
+
+def test_fused_layer_norm_runs_on_the_fast_path():
+    x = gw.tensor(R.standard_normal((2, 3, 4)), requires_grad=True)
+    layer = gw.nn.LayerNorm(4).double()
+    assert layer(x)._creator.name == "layer_norm"
+    with gw.kernels.use("reference"):
+        assert layer(x)._creator.name == "add"
+
+
 ATTENTION_CASES = {  # name: (query, key, value shapes, mask maker or None, causal)
     "heads": ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6), None, False),
     "no leading axes": ((5, 4), (7, 4), (7, 3), None, False),
