@@ -4,9 +4,11 @@ passes over the (…, L, S) scores.
 
 What is different from the reference, and why it gives the same result:
 
-* **One Function instead of five**, so no intermediate (…, L, S) array — scaled scores, masked scores —
-  is made or kept for backward: forward keeps the weights P and the output, backward works in place
-  on one (…, L, S) array.
+* **One Function instead of five**: forward makes the scores once, adds the masks to them in place and
+  turns them into the weights P in one new array, where the reference makes and keeps an (…, L, S)
+  array at every step (scaled scores, masked scores, weights). For backward it keeps Q/√d, K, V, P and
+  the output; backward works in place on one (…, L, S) array (and one more, dP ⊙ P, when the weights
+  are an output too).
 * **The scale 1/√d is applied to Q** (L·d values) instead of the scores (L·S values): (Q/√d) Kᵀ = (Q Kᵀ)/√d.
 * **Kᵀ and Vᵀ as contiguous copies** before their products: NumPy's stacked matmul on a transposed view
   took 0.56 ms against 0.31 ms on a copy for W7's (32, 4, 64, 32) heads; the copy costs 0.09 ms.
@@ -14,10 +16,13 @@ What is different from the reference, and why it gives the same result:
   softmax; the row maximum is only there so that exp cannot overflow, and the head's maximum, at least
   as large, does that too. It is one reduction along L·S values per head (0.04 ms) instead of one along
   S values per row (0.49 ms: NumPy pays a fixed cost per row). A row whose scores all lie far below the
-  head's maximum could lose precision to underflow, so every row whose Σ exp falls below e⁻²⁰ — and
-  every row with a NaN or ±∞ — is computed again with its own maximum, as the reference does. Above
-  that bound the largest term is at least e⁻²⁰/S, so every weight down to ~e⁻⁶⁰ of the largest is a
-  normal float32 number, and smaller ones are below float32's resolution of the sum anyway.
+  head's maximum could lose precision to underflow, so every row whose Σ exp falls below e⁻²⁰ — rows
+  whose sum is NaN included (a NaN or +∞ score in the head, or a row with every key masked) — is
+  computed again with its own maximum, as the reference computes every row. Above that bound the
+  largest term is at least e⁻²⁰/S, so every term within a factor e^−(67 − ln S) of the largest (e⁻⁶³
+  for S = 64) is a normal float32 number; the weights below that (under 1e-24 for S up to 100,000)
+  are far below float32's resolution of their sum. Only float32 and float64 take this path: in float16
+  e⁻²⁰ is below the smallest number.
 * **rowsum(dP ⊙ P) = rowsum(dO ⊙ O)** in backward (dP = dO Vᵀ, O = P V): the sum over dv values per
   row, not over S — FlashAttention's identity. When the weights are an output too, their gradient
   joins dP and the sum is taken over dP ⊙ P directly.
@@ -33,7 +38,7 @@ leading (batch, heads) shape; otherwise the reference composition runs.
 import math
 
 from gradwork.autograd.function import Function
-from gradwork.backend import get_array_module
+from gradwork.backend import get_array_module, xp
 
 # A row whose Σ exp(s − head max) is below this was shifted too far down: recomputed with its own maximum.
 SMALLEST_SAFE_SUM = math.exp(-20)
@@ -67,10 +72,12 @@ class FusedAttention(Function):
 
     @staticmethod
     def applies(query, key, value, *biases):
-        """Whether the fused op can run: one dtype and one leading (batch, heads) shape for query, key and
-        value, none of them empty, masks that broadcast to the scores' shape (the reference handles the rest)."""
+        """Whether the fused op can run: query, key and value all float32 or all float64, of one leading
+        (batch, heads) shape, none of them empty, masks that broadcast to the scores' shape (the
+        reference handles the rest)."""
         scores_shape = query.shape[:-1] + key.shape[-2:-1]
-        return (query.dtype == key.dtype == value.dtype and query.ndim >= 2
+        return (query.dtype == key.dtype == value.dtype and query.dtype in (xp.float32, xp.float64)
+                and query.ndim >= 2
                 and query.shape[:-2] == key.shape[:-2] == value.shape[:-2]
                 and 0 not in query.shape + key.shape + value.shape
                 and all(bias.ndim <= len(scores_shape)

@@ -93,9 +93,13 @@ class FusedLayerNorm(Function):
     op_name = "layer_norm"
 
     @staticmethod
-    def applies(x, weight, bias):
-        """One dtype for x, γ and β (the reference's products would promote mixed ones), and no empty axis."""
-        return 0 not in x.shape and all(t is None or t.dtype == x.dtype for t in (weight, bias))
+    def applies(x, normalized_shape, weight, bias):
+        """x float32 or float64 with no empty axis; γ and β, when given, of x's dtype (the reference's
+        products would promote mixed ones) and of exactly ``normalized_shape`` (the reference also
+        broadcasts other shapes)."""
+        return (x.dtype in (xp.float32, xp.float64) and 0 not in x.shape
+                and all(t is None or (t.dtype == x.dtype and tuple(t.shape) == tuple(normalized_shape))
+                        for t in (weight, bias)))
 
     def __init__(self, k, eps, has_weight, has_bias):
         self.k, self.eps, self.has_weight, self.has_bias = k, eps, has_weight, has_bias
@@ -113,15 +117,15 @@ class FusedLayerNorm(Function):
         var /= d
         inv_std = 1.0 / xp_.sqrt(var + self.eps)
         x_hat *= inv_std[:, None]
-        self.weight = affine[0].reshape(d) if self.has_weight else None
-        y = x_hat * self.weight if self.has_weight else x_hat.copy()
+        weight = affine[0].reshape(d) if self.has_weight else None
+        y = x_hat * weight if self.has_weight else x_hat.copy()
         if self.has_bias:
             y += affine[-1].reshape(d)
-        self.save_for_backward(x_hat, inv_std)
+        self.save_for_backward(x_hat, inv_std, *affine[:1] if self.has_weight else ())  # γ: its version is checked
         return y.reshape(x.shape)
 
     def backward(self, g):
-        x_hat, inv_std = self.saved
+        x_hat, inv_std, *weight = self.saved
         xp_ = get_array_module(g)
         rows, d = x_hat.shape
         g_rows = g.reshape(rows, d)
@@ -133,7 +137,7 @@ class FusedLayerNorm(Function):
         if self.has_bias and needs[-1]:
             g_bias = (over_rows @ g_rows).reshape(self.normalized_shape)
         if needs[0]:
-            g_hat = g_rows * self.weight if self.has_weight else g_rows.copy()
+            g_hat = g_rows * weight[0].reshape(d) if self.has_weight else g_rows.copy()
             ones = xp_.ones(d, g.dtype)
             mean_g = (g_hat @ ones) / d
             mean_g_x_hat = ((g_hat * x_hat) @ ones) / d

@@ -70,7 +70,7 @@ def scaled_dot_product_attention(query, key, value, mask=None, causal=False, dro
     except ValueError:
         raise ShapeError(f"scaled_dot_product_attention: the leading (batch, heads) axes of query {query.shape}, "
                          f"key {key.shape} and value {value.shape} do not broadcast together") from None
-    dtype = xp.result_type(query.dtype, key.dtype)
+    dtype = xp.result_type(query.dtype, key.dtype, 1.0)  # the scores' dtype: integer inputs give float scores
     biases = []  # the masks as additive biases M: 0 where a query may look, −∞ where not
     if mask is not None:
         biases.append(mask_to_bias(mask, scores_shape, dtype, "scaled_dot_product_attention"))

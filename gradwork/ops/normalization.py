@@ -153,7 +153,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if x.shape[x.ndim - k:] != normalized_shape:
         raise ShapeError(f"layer_norm: input of shape {x.shape} does not end in the normalized shape {normalized_shape}")
     fused = kernels.choose(layer_norm)  # the fast path: one op (gradwork.kernels.normalization.FusedLayerNorm)
-    if fused is not layer_norm and fused.applies(x, weight, bias):
+    if fused is not layer_norm and fused.applies(x, normalized_shape, weight, bias):
         affine = [as_tensor(t) for t in (weight, bias) if t is not None]
         return fused(k, eps, weight is not None, bias is not None)(x, *affine)
     x_hat = Standardize(tuple(range(x.ndim - k, x.ndim)), eps)(x)

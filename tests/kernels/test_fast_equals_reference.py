@@ -229,6 +229,30 @@ def test_layer_norm(shape, normalized, affine, dtype):
     assert_same(norm, arrays, dtype)
 
 
+def test_layer_norm_with_other_parameter_shapes_or_dtypes_takes_the_reference_path():
+    """γ or β of another shape than normalized_shape (broadcast by the reference), or integer input."""
+    x = R.standard_normal((2, 3, 4))
+    for normalized, weight in (((3, 4), R.standard_normal(4)), ((4,), R.standard_normal((1, 4)))):
+        (fast, fast_grads), (ref, ref_grads) = both_paths(
+            lambda x, w: F.layer_norm(x, normalized, w), x, weight, grad_of=[0, 1])
+        np.testing.assert_allclose(fast, ref, rtol=1e-12)
+        for a, b in zip(fast_grads, ref_grads):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    (fast, _), (ref, _) = both_paths(lambda x: F.layer_norm(x, 3), np.arange(6).reshape(2, 3))
+    np.testing.assert_array_equal(fast, ref)
+
+
+def test_fused_layer_norm_refuses_a_weight_changed_after_forward():
+    x = gw.tensor(R.standard_normal((2, 4)), requires_grad=True)
+    weight = gw.tensor(np.ones(4), requires_grad=True)
+    y = F.layer_norm(x, 4, weight)
+    assert y._creator.name == "layer_norm"
+    with gw.no_grad():
+        weight.mul_(3)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.sum().backward()
+
+
 def test_fused_layer_norm_runs_on_the_fast_path():
     x = gw.tensor(R.standard_normal((2, 3, 4)), requires_grad=True)
     layer = gw.nn.LayerNorm(4).double()
@@ -282,6 +306,69 @@ def test_fused_attention_runs_on_the_fast_path_only_where_it_applies():
     assert F.scaled_dot_product_attention(q, shared_key, shared_key)._creator.name == "mat_mul"
     out = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5, training=False)  # eval: no dropout, fused
     assert out._creator.name == "scaled_dot_product_attention"
+
+
+def both_paths(fn, *arrays, grad_of=None):
+    """fn's output on each path, and the gradients of the inputs listed in ``grad_of`` (indices)."""
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            tensors = [gw.tensor(a, requires_grad=grad_of is not None and i in grad_of) for i, a in enumerate(arrays)]
+            out = fn(*tensors)
+            grads = []
+            if grad_of is not None:
+                out.backward(gw.tensor(np.ones(out.shape, out.dtype)))
+                grads = [tensors[i].grad for i in grad_of]
+            results[path] = (out.numpy(), grads)
+    return results["fast"], results["reference"]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int64])
+def test_attention_in_other_dtypes_takes_the_reference_path(dtype):
+    """float16 (e⁻²⁰ underflows there) and integer inputs are not fused; integer inputs give float scores
+    and a float mask is not truncated."""
+    arrays = [(R.standard_normal((2, 3, 4)) * 3).astype(dtype) for _ in range(3)]
+    mask = np.array([[0.5, -0.7, 0.0]])
+
+    def attend(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, mask=mask, causal=True)
+
+    (fast, _), (reference, _) = both_paths(attend, *arrays)
+    np.testing.assert_array_equal(fast, reference)
+    assert fast.dtype == (np.float16 if dtype == np.float16 else np.float64)
+
+
+def test_fused_attention_with_some_inputs_not_needing_gradients():
+    arrays = [R.standard_normal((2, 3, 5, 4)) for _ in range(3)]
+    for grad_of in ([0], [1], [2], [0, 2]):
+        (fast, fast_grads), (ref, ref_grads) = both_paths(F.scaled_dot_product_attention, *arrays, grad_of=grad_of)
+        np.testing.assert_allclose(fast, ref, rtol=1e-10)
+        for a, b in zip(fast_grads, ref_grads):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("need_weights, average", [(False, True), (True, True), (True, False)])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_attention_is_the_same_on_both_paths(need_weights, average, batch_first):
+    """Heads are strided views of the projections here, as in every Transformer."""
+    gw.manual_seed(3)
+    attention = gw.nn.MultiheadAttention(8, 2, batch_first=batch_first).double()
+    x = R.standard_normal((3, 5, 8))
+    padding = np.array([[False] * 5, [False, False, False, True, True], [False] * 4 + [True]])
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            attention.zero_grad()
+            inputs = gw.tensor(x if batch_first else x.transpose(1, 0, 2), requires_grad=True)  # (T, B, E)
+            out, weights = attention(inputs, inputs, inputs, key_padding_mask=padding, need_weights=need_weights,
+                                     average_attn_weights=average)
+            loss = (out * out).sum() + ((weights * weights).sum() if need_weights else 0)
+            loss.backward()
+            results[path] = [out.numpy()] + ([weights.numpy()] if need_weights else []) + [inputs.grad] + \
+                [p.grad.copy() for p in attention.parameters()]
+            assert (weights is None) == (not need_weights)
+    for a, b in zip(results["fast"], results["reference"]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
