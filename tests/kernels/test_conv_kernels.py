@@ -41,6 +41,29 @@ def test_input_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch):
 
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weight_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch, dtype):
+    """On the stride-1 path the weight gradient builds the window matrix a block of images at a time
+    (weight_grad_in_blocks); a budget of one byte makes every image its own block."""
+    from gradwork.kernels import blas
+    if not blas.available(np.zeros((1, 1))):
+        pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
+    x, w = R.standard_normal((5, 3, 6, 7)).astype(dtype), R.standard_normal((4, 3, 3, 3)).astype(dtype)
+    gy = R.standard_normal((5, 4, 6, 7)).astype(dtype)
+    grads = []
+    for budget in (conv_kernels.WINDOW_BLOCK_BYTES, 1):
+        monkeypatch.setattr(conv_kernels, "WINDOW_BLOCK_BYTES", budget)
+        wt = leaf(w)
+        F.conv2d(gw.tensor(x), wt, None, 1, 1).backward(gw.tensor(gy))
+        grads.append(wt.grad)
+    with gw.kernels.use("reference"):
+        wt = leaf(w)
+        F.conv2d(gw.tensor(x), wt, None, 1, 1).backward(gw.tensor(gy))
+    tol = dict(rtol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(grads[1], grads[0], **tol)
+    np.testing.assert_allclose(grads[1], wt.grad, **tol)
+
+
 def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix_agrees(monkeypatch):
     """Stride 1 with several input channels runs as shifted products summed by BLAS (conv_shifted.py);
     with NumPy's BLAS out of reach it falls back to the window matrix. Both give the same numbers
