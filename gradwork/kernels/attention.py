@@ -39,6 +39,7 @@ import math
 
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
+from gradwork.kernels.layout import row_sums
 
 # A row whose Σ exp(s − head max) is below this was shifted too far down: recomputed with its own maximum.
 SMALLEST_SAFE_SUM = math.exp(-20)
@@ -52,7 +53,7 @@ def softmax_rows(scores):
     heads = scores.reshape(-1, scores.shape[-2] * source_length)  # one row per (batch, head)
     weights = (heads - heads.max(axis=1, keepdims=True)).reshape(-1, source_length)
     xp.exp(weights, out=weights)
-    sums = weights @ xp.ones(source_length, weights.dtype)  # Σ over each row, as a BLAS product
+    sums = row_sums(weights)
     redo = ~(sums >= SMALLEST_SAFE_SUM)  # also NaN sums: a NaN or ±∞ score in the head
     if redo.any():
         rows = scores.reshape(-1, source_length)[redo]
@@ -109,9 +110,8 @@ class FusedAttention(Function):
         else:
             g_scores += g_weights
             products, width = g_scores * weights, source_length
-        row_sums = products.reshape(-1, width) @ xp.ones(width, products.dtype)
         rows = g_scores.reshape(-1, source_length)
-        rows -= row_sums[:, None]
+        rows -= row_sums(products.reshape(-1, width))[:, None]
         g_scores *= weights  # dS = P ⊙ (dP − rowsum(dP ⊙ P)), the softmax backward
         g_query = g_key = None  # S = (Q/√d) Kᵀ: dQ = dS K/√d, dK = dSᵀ (Q/√d)
         if self.needs_input_grad[0]:

@@ -307,7 +307,8 @@ class FastConvTranspose2d(Function):
         n, _, h, w = self.input_shape
         windows = im2col(gy, (kh, kw), self.stride, self.padding, self.dilation, groups=self.groups)
         # output_padding can leave extra rows that no input reached: only the first h×w windows count.
-        cols = get_array_module(windows).ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w, math.prod(windows.shape[3:]))
+        cols = get_array_module(windows).ascontiguousarray(windows[:, :h, :w]).reshape(n * h * w,
+                                                                                     math.prod(windows.shape[3:]))
         gx = gw = gb = None
         if self.needs_input_grad[0]:
             gx2 = grouped_matmul(cols, channels_last_weight(weight, self.groups), self.groups, transpose_b=True)

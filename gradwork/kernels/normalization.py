@@ -9,7 +9,7 @@ import math
 
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
-from gradwork.kernels.layout import WideRows, channel_rows, column_sums, from_channel_rows
+from gradwork.kernels.layout import WideRows, channel_rows, column_sums, from_channel_rows, row_sums
 
 
 class FastBatchNormalize(Function):
@@ -61,14 +61,14 @@ class FastBatchNormalize(Function):
         g = channel_rows(g)
         m, c = g.shape
         g_bias = column_sums(g)
-        g = wide.view(get_array_module(g).ascontiguousarray(g))  # g as stored like the centred values (a copy only if it is not)
+        # g as stored like the centred values (a copy only if it is not)
+        g = wide.view(get_array_module(g).ascontiguousarray(g))
         g_weight = column_sums((g * centred).reshape(m, c)) * inv_std  # Σ g ⊙ x̂
         scale = weight * inv_std
         gx = centred * wide.per_channel(g_weight * scale * inv_std / m)  # x̂ ⊙ ∂L/∂γ · scale / m
         gx += wide.per_channel(g_bias * scale / m)
         xp.subtract(g * wide.per_channel(scale), gx, out=gx)
         return from_channel_rows(gx.reshape(m, c), self.input_shape), g_weight, g_bias
-
 
 
 class FusedLayerNorm(Function):
@@ -105,17 +105,12 @@ class FusedLayerNorm(Function):
         self.k, self.eps, self.has_weight, self.has_bias = k, eps, has_weight, has_bias
 
     def forward(self, x, *affine):
-        xp_ = get_array_module(x)
         self.normalized_shape = x.shape[x.ndim - self.k:]
         d = math.prod(self.normalized_shape)
         rows = x.reshape(-1, d)
-        ones = xp_.ones(d, x.dtype)
-        mean = rows @ ones
-        mean /= d
-        x_hat = rows - mean[:, None]  # centred here, scaled in place below
-        var = (x_hat * x_hat) @ ones
-        var /= d
-        inv_std = 1.0 / xp_.sqrt(var + self.eps)
+        x_hat = rows - (row_sums(rows) / d)[:, None]  # centred here, scaled in place below
+        var = row_sums(x_hat * x_hat) / d
+        inv_std = 1.0 / get_array_module(x).sqrt(var + self.eps)
         x_hat *= inv_std[:, None]
         weight = affine[0].reshape(d) if self.has_weight else None
         y = x_hat * weight if self.has_weight else x_hat.copy()
@@ -126,21 +121,18 @@ class FusedLayerNorm(Function):
 
     def backward(self, g):
         x_hat, inv_std, *weight = self.saved
-        xp_ = get_array_module(g)
         rows, d = x_hat.shape
         g_rows = g.reshape(rows, d)
-        over_rows = xp_.ones(rows, g.dtype)
-        needs = list(self.needs_input_grad)
+        needs = self.needs_input_grad
         g_x = g_weight = g_bias = None
         if self.has_weight and needs[1]:
-            g_weight = (over_rows @ (g_rows * x_hat)).reshape(self.normalized_shape)
+            g_weight = column_sums(g_rows * x_hat).reshape(self.normalized_shape)
         if self.has_bias and needs[-1]:
-            g_bias = (over_rows @ g_rows).reshape(self.normalized_shape)
+            g_bias = column_sums(g_rows).reshape(self.normalized_shape)
         if needs[0]:
             g_hat = g_rows * weight[0].reshape(d) if self.has_weight else g_rows.copy()
-            ones = xp_.ones(d, g.dtype)
-            mean_g = (g_hat @ ones) / d
-            mean_g_x_hat = ((g_hat * x_hat) @ ones) / d
+            mean_g = row_sums(g_hat) / d
+            mean_g_x_hat = row_sums(g_hat * x_hat) / d
             g_hat -= mean_g[:, None]
             g_hat -= x_hat * mean_g_x_hat[:, None]
             g_hat *= inv_std[:, None]

@@ -19,7 +19,8 @@ from gradwork.ops.shape import permute, reshape, unsqueeze
 
 
 def _check_graph(who, x, adjacency):
-    adjacency = to_device_of((adjacency.data if isinstance(adjacency, Tensor) else adjacency), x.data)  # the graph goes where x is
+    adjacency = adjacency.data if isinstance(adjacency, Tensor) else adjacency
+    adjacency = to_device_of(adjacency, x.data)  # the graph goes where x is
     n = x.shape[0]
     if x.ndim != 2 or adjacency.shape != (n, n):
         raise ShapeError(f"{who}: expected node features (N, F) and an adjacency matrix (N, N); got features "
