@@ -31,6 +31,7 @@ FAST = {
     "gradwork.ops.pooling.AvgPool2dFunction": ("gradwork.kernels.pooling", "FastAvgPool2d"),
     "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
     "gradwork.ops.recurrent.LSTMLayer": ("gradwork.kernels.recurrent", "FastLSTMLayer"),
+    "gradwork.ops.activations.ReLUFunction": ("gradwork.kernels.activations", "FastReLU"),
     # compositions of ops, not one Function: the fast path runs each as one op (its ``applies`` says when)
     "gradwork.ops.attention.scaled_dot_product_attention": ("gradwork.kernels.attention", "FusedAttention"),
     "gradwork.ops.normalization.layer_norm": ("gradwork.kernels.normalization", "FusedLayerNorm"),

@@ -6,6 +6,7 @@ log_softmax subtract the maximum first (log-sum-exp).
 """
 import math
 
+from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 
@@ -215,7 +216,7 @@ class LogSoftmaxFunction(Function):
 
 def relu(x):
     """max(x, 0)."""
-    return ReLUFunction()(x)
+    return kernels.choose(ReLUFunction)()(x)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -433,3 +433,53 @@ def test_float32_convolution_with_float64_bias_and_gradient(channels):
     for fast, ref in zip(results["fast"], results["reference"]):
         assert fast.dtype == ref.dtype
         np.testing.assert_allclose(fast, ref, rtol=2e-4, atol=2e-4)
+
+
+def relu_both_paths(x, gy):
+    """(output, input gradient) of relu on each path, for an input array and an output gradient."""
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            leaf = gw.tensor(x, requires_grad=True)
+            leaf.data = x.copy(order="K")  # keep the memory layout
+            out = F.relu(leaf)
+            out.backward(gw.tensor(gy))
+            results[path] = (out, leaf.grad)
+    return results
+
+
+@pytest.mark.parametrize("dtype", DTYPES + (np.float16,))
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_relu(layout, dtype):
+    """Exactly the reference's values and gradient — NaN, ±∞, zeros of both signs and the smallest
+    subnormals included — in the input's dtype and memory layout."""
+    x = stored(R.standard_normal((3, 4, 5, 6)), layout, dtype)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, np.finfo(dtype).max], dtype)
+    x[np.unravel_index(np.arange(0, 16 * specials.size, 16), x.shape)] = specials
+    gy = R.standard_normal(x.shape).astype(dtype)
+    results = relu_both_paths(x, gy)
+    (fast, fast_grad), (ref, ref_grad) = results["fast"], results["reference"]
+    assert fast._creator.name == ref._creator.name == "relu"
+    assert type(fast._creator).__name__ == "FastReLU" and type(ref._creator).__name__ == "ReLUFunction"
+    assert fast.dtype == ref.dtype == dtype and fast_grad.dtype == dtype
+    np.testing.assert_array_equal(fast.data, ref.data)  # NaN where NaN; −0.0 and 0.0 compare equal
+    np.testing.assert_array_equal(fast_grad, ref_grad)
+    assert fast.data.strides == ref.data.strides  # the layout kept, as maximum keeps it
+
+
+def test_relu_of_integers_and_a_wider_gradient():
+    """An integer input keeps its dtype (clip against ∞ would make float64); a float64 gradient into a
+    float32 ReLU gives the reference path's gradient, in its dtype."""
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            out = F.relu(gw.tensor(np.array([[-2, 0, 3]])))
+            assert out.dtype == np.int64
+            np.testing.assert_array_equal(out.data, [[0, 0, 3]])
+    grads = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            leaf = gw.tensor(np.array([-1.0, 2.0, 0.0], np.float32), requires_grad=True)
+            (F.relu(leaf) * gw.tensor(np.array([5.0, 6.0, 7.0]))).sum().backward()  # float64 downstream
+            grads[path] = leaf.grad
+    assert grads["fast"].dtype == grads["reference"].dtype
+    np.testing.assert_array_equal(grads["fast"], [0.0, 6.0, 0.0])
