@@ -1,6 +1,10 @@
 """A/B of one fast-kernel file: the version at a git revision against the working tree, in one process.
 
     python bench/ab_kernel.py gradwork/kernels/conv.py --against HEAD~1 W2 W5 [--rounds 12] [--seconds 0.6]
+    python bench/ab_kernel.py gradwork/kernels/activations.py --against reference W2
+
+With ``--against reference`` the old side is the reference ops themselves (the fast path without this
+file's kernels), which measures what a kernel gains, also one that has no earlier version.
 
 Loads the file as it was at ``--against`` beside the current one, and for each workload alternates
 rounds of the old and the new kernel classes (every ``gw.kernels.FAST`` entry defined in that file is
@@ -38,6 +42,12 @@ def load_both(path, revision):
     return old, new
 
 
+def reference_of(key):
+    """The reference op a ``gw.kernels.FAST`` key names ("gradwork.ops.activations.ReLUFunction")."""
+    module, _, name = key.rpartition(".")
+    return getattr(__import__(module, fromlist=["_"]), name)
+
+
 def entries(module_name):
     """The FAST table's keys whose kernel lives in ``module_name``, with their class names."""
     return [(key, cls) for key, (module, cls) in kernels.FAST.items() if module == module_name]
@@ -47,17 +57,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", help="the kernel file, e.g. gradwork/kernels/conv.py")
     parser.add_argument("workloads", nargs="+", choices=sorted(run.WORKLOADS))
-    parser.add_argument("--against", default="HEAD", help="git revision of the old version (default HEAD)")
+    parser.add_argument("--against", default="HEAD",
+                        help="git revision of the old version (default HEAD), or 'reference' for the reference ops")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=0.6)
     args = parser.parse_args()
     gw.backend.reuse_freed_memory()
-    old, new = load_both(args.path, args.against)
+    if args.against == "reference":
+        new = __import__(os.path.splitext(args.path)[0].replace("/", "."), fromlist=["_"])
+        old = types.SimpleNamespace(**{cls: reference_of(key) for key, cls in entries(new.__name__)})
+    else:
+        old, new = load_both(args.path, args.against)
     swapped = entries(new.__name__)
     for module, _ in kernels.FAST.values():  # load every kernel, so helper modules are found below
         __import__(module)
     # A helper file (no kernel of its own, e.g. conv_shifted.py) is swapped where kernels refer to it.
-    users = [(module, attribute) for module in list(sys.modules.values())
+    users = [] if args.against == "reference" else [
+             (module, attribute) for module in list(sys.modules.values())
              if getattr(module, "__name__", "").startswith("gradwork.kernels")
              for attribute, value in vars(module).items() if value is new]
     if not swapped and not users:
