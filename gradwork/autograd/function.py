@@ -46,9 +46,16 @@ class Function:
     released = False
 
     def __call__(self, *inputs):
+        # Written with plain loops and list comprehensions (not generator expressions): this runs for
+        # every op, and the Python around a small layer's arithmetic is a fair part of its time.
         tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in inputs]
-        record = is_grad_enabled() and any(t.requires_grad for t in tensors)
-        self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
+        record = False
+        if is_grad_enabled():
+            for t in tensors:
+                if t.requires_grad:
+                    record = True
+                    break
+        self.needs_input_grad = tuple([t.requires_grad for t in tensors]) if record else (False,) * len(tensors)
         arrays = [t.data for t in tensors]
         for array in arrays:
             if type(array) is not xp.ndarray:  # not all on the CPU: then all must be on one device
@@ -62,8 +69,8 @@ class Function:
         single = not isinstance(outputs, tuple)
         if single:
             outputs = (outputs,)
-        results = tuple(Tensor(y if type(y) is xp.ndarray or is_device_array(y) else xp.asarray(y),
-                               requires_grad=record) for y in outputs)
+        results = tuple([Tensor(y if type(y) is xp.ndarray or is_device_array(y) else xp.asarray(y),
+                                requires_grad=record) for y in outputs])
         if self.returns_views:
             for y in results:  # a view and its base change together, so they count changes together
                 y._version = tensors[0]._version
@@ -71,10 +78,13 @@ class Function:
             self.inputs = tensors
             # Where each input came from *now*: an in-place op recorded later gives the tensor object a
             # new creator, but this op used the value from before it.
-            self.input_edges = tuple((t._creator, t._output_index) for t in tensors)
-            self.generation = max(t._creator.generation + 1 if t._creator is not None else 0
-                                  for t in tensors)
-            self.output_meta = tuple((y.shape, y.dtype) for y in results)
+            self.input_edges = tuple([(t._creator, t._output_index) for t in tensors])
+            generation = 0  # one more than the latest input's creator
+            for t in tensors:
+                if t._creator is not None and t._creator.generation >= generation:
+                    generation = t._creator.generation + 1
+            self.generation = generation
+            self.output_meta = tuple([(y.data.shape, y.data.dtype) for y in results])
             for index, y in enumerate(results):
                 y._creator = self
                 y._output_index = index
@@ -147,7 +157,13 @@ def _check_one_device(name, tensors):
 def _versions_of_saved(saved, tensors):
     """The version counters of the tensors whose arrays are among ``saved`` — the same array, or one a
     view of the other (an LSTM saves all hidden states and returns views of them) — with their values now."""
-    return tuple((t._version, t._version[0]) for t in tensors if any(_same_memory(a, t.data) for a in saved))
+    versions = []
+    for t in tensors:
+        for a in saved:
+            if _same_memory(a, t.data):
+                versions.append((t._version, t._version[0]))
+                break
+    return tuple(versions)
 
 
 def _same_memory(a, b):

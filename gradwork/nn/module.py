@@ -107,10 +107,11 @@ class Module:
         except ShapeError as error:
             _name_the_layer(error, self)
             raise
-        for hook, with_kwargs in list(self._forward_hooks):
-            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
-            if result is not None:
-                output = result
+        if self._forward_hooks:  # (a copy: a hook may remove itself)
+            for hook, with_kwargs in list(self._forward_hooks):
+                result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+                if result is not None:
+                    output = result
         return output
 
     def register_forward_hook(self, hook, *, with_kwargs=False):
