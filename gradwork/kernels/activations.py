@@ -3,18 +3,20 @@ loops that run at the speed of a copy.
 
 * **Forward as clip(x, 0, ∞)** instead of ``maximum(x, 0)``. NumPy's ``maximum`` against a scalar takes
   a slow loop (it propagates NaN element by element); ``clip`` with both bounds has its own vectorised
-  loop. On a W2 activation (128 × 16 × 28 × 28 float32, 6.4 MB): 0.60 → 0.21 ms, and 0.40 → 0.18 ms on
-  the shifted convolution's non-contiguous output (bench/RESULTS.md, 2026-11-30, session 5). The
-  result is the same number for every input, NaN and ±∞ included; only the sign of a zero can differ
-  (clip(−0.0) is −0.0, maximum's 0.0), which no comparison, sum or product of a gradient can see.
+  loop. On a W2 activation (128 × 16 × 28 × 28 float32, 6.4 MB): 0.64 → 0.19 ms, and 0.39 → 0.18 ms on
+  the shifted convolution's non-contiguous output. The result is the same number for every input, NaN
+  and ±∞ included; only the sign of a zero can differ (clip(−0.0) is −0.0, maximum's 0.0): equal in
+  every comparison and sum, and the gradient (y > 0 is false for both) is the same.
 * **Backward as (y > 0) turned into floats, then multiplied by the gradient**, instead of
   ``gy * (y > 0)``: a product of a float array with a boolean array goes through NumPy's buffered
   casting loop; converting the booleans first (a fast cast) and multiplying two float arrays in place
-  is 0.96 → 0.52 ms on the same activation. The gate and the products are the reference's.
+  is 0.81 → 0.67 ms on the same activation. The gate and the products are the reference's.
 
-In the W2 training step both together (A/B in one process, 20 rounds, median of per-round ratios):
-1.04×; W3 1.03× (bench/RESULTS.md, 2026-11-30, session 5). Inputs that are not floating point (an
-integer tensor) take the reference formula.
+Inside the W2 step (``bench/op_profile.py``) the ReLUs' forward went 1.3–1.8 → 0.7 ms and backward
+2.0–2.5 → 1.6 ms. A/B against the reference op (``python bench/ab_kernel.py gradwork/kernels/activations.py
+--against reference W2``, median of per-round ratios): W2 1.05×, W3 1.03×, W5 1.03×, W1 1.03×, W1-infer
+1.03×, W6 1.03×, W7 1.01× (bench/RESULTS.md, 2026-11-30, session 5). Inputs that are not floating point
+(an integer tensor) take the reference formula.
 """
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module
