@@ -32,13 +32,15 @@ FAST = {
     "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
     "gradwork.ops.recurrent.LSTMLayer": ("gradwork.kernels.recurrent", "FastLSTMLayer"),
     "gradwork.ops.activations.ReLUFunction": ("gradwork.kernels.activations", "FastReLU"),
+    "gradwork.ops.linear.LinearFunction": ("gradwork.kernels.linear", "FastLinear"),
     # compositions of ops, not one Function: the fast path runs each as one op (its ``applies`` says when)
     "gradwork.ops.attention.scaled_dot_product_attention": ("gradwork.kernels.attention", "FusedAttention"),
     "gradwork.ops.normalization.layer_norm": ("gradwork.kernels.normalization", "FusedLayerNorm"),
 }
 
 _path = contextvars.ContextVar("gradwork_kernels", default="fast")
-_loaded = {}
+_loaded = {}  # FAST key → the class (or function) that runs
+_chosen = {}  # reference object → _loaded's entry for it
 
 
 class use:
@@ -69,8 +71,11 @@ def choose(reference):
     when the fast path is on and one exists, else ``reference`` itself."""
     if _path.get() == "reference":
         return reference
-    key = f"{reference.__module__}.{reference.__qualname__}"
-    if key not in _loaded:
-        entry = FAST.get(key)
-        _loaded[key] = getattr(importlib.import_module(entry[0]), entry[1]) if entry else reference
-    return _loaded[key]
+    chosen = _chosen.get(reference)  # every op call asks: keep the answer by the reference object itself
+    if chosen is None:
+        key = f"{reference.__module__}.{reference.__qualname__}"
+        if key not in _loaded:
+            entry = FAST.get(key)
+            _loaded[key] = getattr(importlib.import_module(entry[0]), entry[1]) if entry else reference
+        chosen = _chosen[reference] = _loaded[key]
+    return chosen

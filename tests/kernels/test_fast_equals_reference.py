@@ -483,3 +483,53 @@ def test_relu_of_integers_and_a_wider_gradient():
             grads[path] = leaf.grad
     assert grads["fast"].dtype == grads["reference"].dtype
     np.testing.assert_array_equal(grads["fast"], [0.0, 6.0, 0.0])
+
+
+LINEAR_CASES = {  # name: (input shape, weight shape, bias?)
+    "rows": ((5, 3), (4, 3), True),
+    "a batch of sequences": ((2, 3, 5), (6, 5), True),
+    "one vector": ((5,), (4, 5), True),
+    "no bias": ((5, 3), (4, 3), False),
+    "one output": ((7, 4), (1, 4), True),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", LINEAR_CASES)
+def test_linear(case, dtype):
+    x_shape, w_shape, has_bias = LINEAR_CASES[case]
+    arrays = [R.standard_normal(x_shape).astype(dtype), R.standard_normal(w_shape).astype(dtype)]
+    if has_bias:
+        arrays.append(R.standard_normal(w_shape[0]).astype(dtype))
+    assert_same(lambda *t: F.linear(*t), arrays, dtype)
+
+
+@pytest.mark.parametrize("layout", ["transposed input", "Fortran-ordered weight"])
+def test_linear_reads_any_memory_layout(layout):
+    x, w, b = R.standard_normal((6, 4)), R.standard_normal((3, 4)), R.standard_normal(3)
+    if layout == "transposed input":
+        x = np.ascontiguousarray(x.T).T
+    else:
+        w = np.asfortranarray(w)
+    assert_same(lambda *t: F.linear(*t), [x, w, b], np.float64)
+
+
+def test_fast_linear_runs_where_blas_can_and_the_reference_otherwise():
+    """The fast forward needs one dtype for input, weight and bias; a float64 bias on a float32 layer
+    gives the reference's float64 output; an empty batch gives an empty output."""
+    x = gw.tensor(R.standard_normal((4, 3)).astype(np.float32))
+    w = gw.tensor(R.standard_normal((2, 3)).astype(np.float32))
+    b64 = gw.tensor(R.standard_normal(2))
+    outputs = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            outputs[path] = F.linear(x, w, b64)
+            empty = F.linear(gw.tensor(np.zeros((0, 3), np.float32)), w, gw.tensor(np.ones(2, np.float32)))
+            assert empty.shape == (0, 2)
+    assert outputs["fast"].dtype == outputs["reference"].dtype
+    np.testing.assert_allclose(outputs["fast"].data, outputs["reference"].data, rtol=1e-6)
+    with gw.kernels.use("fast"):
+        out = F.linear(x, w, gw.tensor(np.ones(2, np.float32), requires_grad=True))
+    assert type(out.creator).__name__ == "FastLinear" and out.creator.name == "linear"
+    with pytest.raises(gw.errors.ShapeError, match="expects 5"):
+        F.linear(x, gw.tensor(np.ones((2, 5), np.float32)), gw.tensor(np.ones(2, np.float32)))

@@ -27,4 +27,5 @@ def test_no_function_class_shares_its_name_with_a_layer():
 
 def test_a_linear_layers_output_shows_the_op_not_the_layer():
     out = nn.Linear(2, 3)(gw.ones(1, 2))
-    assert "grad_fn=LinearFunction" in repr(out) and out.creator.name == "linear"
+    function = "LinearFunction" if gw.kernels.current() == "reference" else "FastLinear"  # (both paths run)
+    assert f"grad_fn={function}" in repr(out) and out.creator.name == "linear"
