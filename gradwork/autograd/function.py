@@ -74,11 +74,7 @@ class Function:
             # Where each input came from *now*: an in-place op recorded later gives the tensor object a
             # new creator, but this op used the value from before it.
             self.input_edges = tuple([(t._creator, t._output_index) for t in tensors])
-            generation = 0  # one more than the latest input's creator
-            for t in tensors:
-                if t._creator is not None and t._creator.generation >= generation:
-                    generation = t._creator.generation + 1
-            self.generation = generation
+            self.generation = max([t._creator.generation + 1 if t._creator is not None else 0 for t in tensors])
             self.output_meta = tuple([(y.data.shape, y.data.dtype) for y in results])
             for index, y in enumerate(results):
                 y._creator = self
@@ -152,7 +148,7 @@ def _check_one_device(name, tensors):
 def _versions_of_saved(saved, tensors):
     """The version counters of the tensors whose arrays are among ``saved`` — the same array, or one a
     view of the other (an LSTM saves all hidden states and returns views of them) — with their values now."""
-    versions = []
+    versions = []  # (loops, not generator expressions: this runs for every recorded op)
     for t in tensors:
         for a in saved:
             if _same_memory(a, t.data):

@@ -39,8 +39,7 @@ FAST = {
 }
 
 _path = contextvars.ContextVar("gradwork_kernels", default="fast")
-_loaded = {}  # FAST key → the class (or function) that runs
-_chosen = {}  # reference object → _loaded's entry for it
+_loaded = {}  # reference op → what runs for it on the fast path (its kernel, or itself), imported once
 
 
 class use:
@@ -71,11 +70,8 @@ def choose(reference):
     when the fast path is on and one exists, else ``reference`` itself."""
     if _path.get() == "reference":
         return reference
-    chosen = _chosen.get(reference)  # every op call asks: keep the answer by the reference object itself
+    chosen = _loaded.get(reference)  # every op call asks: the answer is kept by the reference object itself
     if chosen is None:
-        key = f"{reference.__module__}.{reference.__qualname__}"
-        if key not in _loaded:
-            entry = FAST.get(key)
-            _loaded[key] = getattr(importlib.import_module(entry[0]), entry[1]) if entry else reference
-        chosen = _chosen[reference] = _loaded[key]
+        entry = FAST.get(f"{reference.__module__}.{reference.__qualname__}")
+        chosen = _loaded[reference] = getattr(importlib.import_module(entry[0]), entry[1]) if entry else reference
     return chosen

@@ -6,8 +6,9 @@
   (medians of 9 alternating rounds): W1-infer's layers (1000 rows) 784→256 2.13 → 2.09 ms, 256→256
   0.74 → 0.71 ms; W7's (2048 rows) 128→512 2.08 → 1.76 ms, 128→384 1.22 → 1.09 ms. In whole steps, A/B
   against the reference op (``python bench/ab_kernel.py gradwork/kernels/linear.py --against reference``,
-  16 rounds): W1-infer 1.13×, W7 1.02×, W1 1.00× (its layers are below the size limit below)
-  (bench/RESULTS.md, 2026-11-30, session 5). The bias is added inside the sum instead of after it:
+  10–16 rounds): W1-infer 1.00–1.02× while the machine runs fast and 1.10–1.13× in its slow phases, when
+  every pass over a 1 MB array slows down (medians of five A/Bs 1.00–1.13×), W7 1.02–1.04×, W1 1.00×
+  (its layers are below the size limit below) (bench/RESULTS.md, 2026-11-30, session 5). The bias is added inside the sum instead of after it:
   equal to rounding.
 * **Backward: db = 1ᵀ·gy** (``kernels.layout.column_sums``) instead of ``gy.sum(axis=0)``: (2048, 512)
   97 → 45 µs, (1000, 256) 35 → 16 µs. The input and weight gradients are the reference's products.
@@ -44,10 +45,4 @@ class FastLinear(LinearFunction):
         blas.gemm(rows, weight.T, y, accumulate=True)
         return y.reshape(x.shape[:-1] + weight.shape[:1])
 
-    def backward(self, gy):  # dx = gy W,  dW = gyᵀ x,  db = 1ᵀ gy
-        x, weight = self.saved
-        gy2 = as_matrix(gy)
-        gx = (gy2 @ weight).reshape(x.shape) if self.needs_input_grad[0] else None
-        gw = (gy2.T @ as_matrix(x)) if self.needs_input_grad[1] else None
-        gb = column_sums(gy2) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
-        return gx, gw, gb
+    bias_gradient = staticmethod(column_sums)  # db = 1ᵀ·gy; dx and dW are the reference's products

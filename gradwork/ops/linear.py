@@ -31,8 +31,13 @@ class LinearFunction(Function):
         gy2 = as_matrix(gy)
         gx = (gy2 @ weight).reshape(x.shape) if self.needs_input_grad[0] else None
         gw = (gy2.T @ as_matrix(x)) if self.needs_input_grad[1] else None
-        gb = gy2.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+        gb = self.bias_gradient(gy2) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return gx, gw, gb
+
+    @staticmethod
+    def bias_gradient(gy2):
+        """db = Σ_n gy: the (N, out) output gradient summed over its rows."""
+        return gy2.sum(axis=0)
 
 
 def as_matrix(a):

@@ -8,6 +8,7 @@ import pytest
 
 import gradwork as gw
 import gradwork.nn.functional as F
+from gradwork.kernels import blas
 
 R = np.random.default_rng(3)
 LAYOUTS = ("channels-first", "channels-last")
@@ -494,6 +495,15 @@ LINEAR_CASES = {  # name: (input shape, weight shape, bias?)
 }
 
 
+@pytest.fixture
+def bias_in_product_at_every_size(monkeypatch):
+    """FastLinear's BLAS forward (bias preloaded, β = 1) for these small layers too, not only from 64K
+    outputs on, so the cases below compare that path with the reference."""
+    import gradwork.kernels.linear
+    monkeypatch.setattr(gradwork.kernels.linear, "BIAS_IN_PRODUCT_MIN_OUTPUTS", 0)
+
+
+@pytest.mark.usefixtures("bias_in_product_at_every_size")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", LINEAR_CASES)
 def test_linear(case, dtype):
@@ -504,6 +514,7 @@ def test_linear(case, dtype):
     assert_same(lambda *t: F.linear(*t), arrays, dtype)
 
 
+@pytest.mark.usefixtures("bias_in_product_at_every_size")
 @pytest.mark.parametrize("layout", ["transposed input", "Fortran-ordered weight"])
 def test_linear_reads_any_memory_layout(layout):
     x, w, b = R.standard_normal((6, 4)), R.standard_normal((3, 4)), R.standard_normal(3)
@@ -533,3 +544,18 @@ def test_fast_linear_runs_where_blas_can_and_the_reference_otherwise():
     assert type(out.creator).__name__ == "FastLinear" and out.creator.name == "linear"
     with pytest.raises(gw.errors.ShapeError, match="expects 5"):
         F.linear(x, gw.tensor(np.ones((2, 5), np.float32)), gw.tensor(np.ones(2, np.float32)))
+
+
+@pytest.mark.skipif(not blas.available(np.ones((1, 1), np.float32)), reason="NumPy's BLAS not found")
+def test_fast_linear_puts_the_bias_in_the_product_from_64k_outputs(monkeypatch):
+    """At 300 rows × 256 outputs the fast forward is one BLAS call adding x·Wᵀ onto the bias (at 100 rows,
+    below the limit, none); the numbers are the reference's to float32 rounding."""
+    calls = []
+    real_gemm = blas.gemm
+    monkeypatch.setattr(blas, "gemm", lambda *a, **k: calls.append(k) or real_gemm(*a, **k))
+    w, b = R.standard_normal((256, 8)).astype(np.float32), R.standard_normal(256).astype(np.float32)
+    for rows, expected_calls in ((300, [dict(accumulate=True)]), (100, [])):
+        calls.clear()
+        x = R.standard_normal((rows, 8)).astype(np.float32)
+        assert_same(lambda *t: F.linear(*t), [x, w, b], np.float32)
+        assert calls == expected_calls
