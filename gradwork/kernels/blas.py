@@ -104,3 +104,12 @@ def gemm(a, b, out, accumulate):
     _gemm[out.dtype](_ROW_MAJOR, trans_a, trans_b, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
                      1.0 if accumulate else 0.0, out.ctypes.data, ldc)
     return out
+
+
+def add_product(a, b, out):
+    """``out += a @ b`` in place: :func:`gemm` with β = 1 where :func:`available`, else NumPy's (or
+    CuPy's) product and one addition — the same sum either way."""
+    if available(a, b, out):
+        gemm(a, b, out, accumulate=True)
+    else:
+        out += a @ b

@@ -3,13 +3,20 @@ the loop over time — the one Python loop of a recurrent layer, run T times for
 
 What is different from the reference, and why it gives the same result:
 
+* **Gate-major steps.** Each step's pre-activations, cell state and their gradients are stored as
+  (K, B) matrices — one row per gate unit, one column per sequence: the transpose of the reference's
+  (B, K) rows, in arrays of shape (T, K, B). The recurrent product then reads ``W_hh (4H, H) · hₜᵀ``
+  instead of ``hₜ (B, H) · W_hhᵀ``: the same sums, but OpenBLAS splits a product with 1,024 result
+  rows over its threads far better than one with 32 — 143 → 97 µs a step for batch 32, hidden 256,
+  and 111 → 95 µs for backward's ``W_hhᵀ · ∂a`` (bench/RESULTS.md, 2026-11-30). Each gate is a block
+  of whole rows, contiguous. After the backward loop ∂a is copied once into a (4H, T·B) matrix of all
+  steps side by side, so each weight gradient is one product. Hidden states stay (T, B, H): they are
+  the layer's output.
 * **One tanh for all four gates.** σ(a) = ½ + ½·tanh(a/2), so the gates i, f, o (sigmoids) and g
-  (tanh) come from one ``tanh`` over the whole (B, 4H) pre-activation, scaled per gate before and
-  after: three in-place passes instead of the reference's stable-sigmoid formula per gate slice.
-  The identity is exact; float32 results differ only by rounding (below ~1e-7 absolutely).
-* **W_hhᵀ copied once, contiguous**, before the loop: ``h @ W_hhᵀ`` on the transposed *view* runs
-  OpenBLAS's transposed-operand kernel, 154 µs a step against 133 µs on a contiguous copy (batch 32,
-  hidden 256; 1.3 ms of a W4 step, bench/RESULTS.md 2026-11-30). The copy is 1 MB, made once a call.
+  (tanh) come from one ``tanh`` over a step's (4H, B) pre-activations. The ½ inside is folded into
+  the rows of W_ih, W_hh and the bias that belong to i, f and o before the loop (halving is exact in
+  binary floating point), and every step's input projection, biases included, is one batched product
+  made before the loop, into which each step's recurrent product is added in place (BLAS's β = 1).
 * **tanh(c) kept from forward**, so backward does not recompute it.
 * **Per-step factors computed for all steps at once.** Every derivative in the backward loop is a
   running gradient (dh or dc) times a factor that depends on the forward values only:
@@ -17,81 +24,91 @@ What is different from the reference, and why it gives the same result:
   dc += dh·o·(1−tanh²(c)). The factors are computed for all T steps in a few whole-array passes
   before the loop, which is left with five small operations and the product with W_hh per step.
 
-Measured on W4 (vocab 65, embed 128, hidden 256, seq 64, batch 32): see bench/RESULTS.md.
+Measured on W4 (vocab 65, embed 128, hidden 256, seq 64, batch 32), A/B in one process against the
+previous version (batch-major steps): 1.20× (bench/RESULTS.md, 2026-11-30).
 """
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module
-from gradwork.kernels.layout import column_sums
-from gradwork.ops.recurrent import _input_and_weight_grads, _input_projection
+from gradwork.kernels.blas import add_product
+from gradwork.kernels.layout import row_sums
 
 
 class FastLSTMLayer(Function):
-    """``lstm_layer`` (``gradwork.ops.recurrent.LSTMLayer``) with one tanh for the four gates and the
-    backward factors precomputed for every step."""
+    """``lstm_layer`` (``gradwork.ops.recurrent.LSTMLayer``) with steps stored gate-major, one tanh for
+    the four gates and the backward factors precomputed for every step."""
 
     op_name = "lstm_layer"
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
-        T, H = x.shape[0], h0.shape[-1]
         xp = get_array_module(x)
-        xw = _input_projection(x, w_ih, b_ih, b_hh)  # (T, B, 4H): every input projection in one product
+        T, B, I = x.shape
+        H = h0.shape[-1]
         dtype = h0.dtype
-        # tanh(scale·a)·scale + shift gives σ(a) for i, f, o (scale ½, shift ½) and tanh(a) for g (1, 0).
-        scale = xp.full(4 * H, 0.5, dtype=dtype)
-        scale[2 * H:3 * H] = 1.0
-        shift = xp.full(4 * H, 0.5, dtype=dtype)
-        shift[2 * H:3 * H] = 0.0
-        hs = xp.empty((T + 1,) + h0.shape, dtype)
-        cs = xp.empty((T + 1,) + h0.shape, dtype)
-        tanh_cs = xp.empty((T,) + h0.shape, dtype)
-        gates = xp.empty_like(xw)
-        hs[0], cs[0] = h0, c0
-        w_hh_t = xp.ascontiguousarray(w_hh.T)  # the same values; a contiguous operand is BLAS's faster case
+        # tanh(½a) gives σ(a) = ½ + ½·tanh(½a) for i, f, o; tanh(a) is g: the ½ goes into their weights.
+        half = xp.full((4 * H, 1), 0.5, dtype=dtype)
+        half[2 * H:3 * H] = 1.0
+        # Every step's input projection and biases at once: [W_ih | b] · [xₜ | 1]ᵀ, (T, 4H, B).
+        w_ih_b = xp.zeros((4 * H, I + 1), dtype=dtype)
+        w_ih_b[:, :I] = w_ih
+        if b_ih is not None:
+            w_ih_b[:, I] = b_ih + b_hh
+        x_ones = xp.empty((T, I + 1, B), dtype=dtype)
+        x_ones[:, :I] = x.transpose(0, 2, 1)
+        x_ones[:, I] = 1
+        gates = xp.matmul(w_ih_b * half, x_ones)  # ½-scaled pre-activations, then the activated gates
+        w_hh_half = w_hh * half
+        hs = xp.empty((T + 1, B, H), dtype)  # hidden states stay batch-major: they are the outputs
+        cs = xp.empty((T + 1, H, B), dtype)
+        tanh_cs = xp.empty((T, H, B), dtype)
+        hs[0], cs[0] = h0, c0.T
         for t in range(T):
-            gate = gates[t]
-            xp.matmul(hs[t], w_hh_t, out=gate)
-            gate += xw[t]
-            gate *= scale
+            gate = gates[t]  # (4H, B)
+            add_product(w_hh_half, hs[t].T, gate)
             xp.tanh(gate, out=gate)
-            gate *= scale
-            gate += shift
-            i, f, g, o = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]
+            for sigmoid in (gate[:2 * H], gate[3 * H:]):  # i and f, then o: ½ + ½·tanh(½a)
+                sigmoid *= 0.5
+                sigmoid += 0.5
+            i, f, g, o = gate[:H], gate[H:2 * H], gate[2 * H:3 * H], gate[3 * H:]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
             c += i * g
             xp.tanh(c, out=tanh_cs[t])
-            xp.multiply(o, tanh_cs[t], out=hs[t + 1])
+            xp.multiply(o, tanh_cs[t], out=hs[t + 1].T)
         self.has_bias = b_ih is not None
         self.save_for_backward(x, w_ih, w_hh, hs, cs, gates, tanh_cs)
-        return hs[1:], hs[T], cs[T]
+        return hs[1:], hs[T], cs[T].T
 
     def backward(self, g_out, g_h_last, g_c_last):
         x, w_ih, w_hh, hs, cs, gates, tanh_cs = self.saved
         xp = get_array_module(x)
-        T, H = x.shape[0], hs.shape[-1]
-        i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
-        # The factors of every step, for all T at once: (T, B, 3H) for dc → ∂i, ∂f, ∂g; (T, B, H) for the rest.
-        from_dc = xp.empty(gates.shape[:2] + (3 * H,), gates.dtype)
-        xp.multiply(g * i, 1 - i, out=from_dc[..., :H])
-        xp.multiply(cs[:-1] * f, 1 - f, out=from_dc[..., H:2 * H])
-        xp.multiply(i, 1 - g * g, out=from_dc[..., 2 * H:])
+        T, B, I = x.shape
+        H = hs.shape[-1]
+        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))  # (T, H, B) each
+        # The factors of every step, for all T at once: (T, 3H, B) for dc → ∂i, ∂f, ∂g; (T, H, B) for the rest.
+        from_dc = xp.empty((T, 3 * H, B), gates.dtype)
+        xp.multiply(g * i, 1 - i, out=from_dc[:, :H])
+        xp.multiply(cs[:-1] * f, 1 - f, out=from_dc[:, H:2 * H])
+        xp.multiply(i, 1 - g * g, out=from_dc[:, 2 * H:])
         from_dh_to_o = tanh_cs * o * (1 - o)
         from_dh_to_c = o * (1 - tanh_cs * tanh_cs)
-        B = hs.shape[1]
-        d_a = xp.empty_like(gates)
-        dh, dc = g_h_last.copy(), g_c_last.copy()
+        w_hh_t = xp.ascontiguousarray(w_hh.T)  # (H, 4H): a contiguous operand is BLAS's faster case
+        d_a = xp.empty_like(gates)  # (T, 4H, B)
+        dh, dc = g_h_last.T.copy(), g_c_last.T.copy()  # (H, B)
         for t in range(T - 1, -1, -1):
-            dh += g_out[t]
+            dh += g_out[t].T
             dc += dh * from_dh_to_c[t]
             da = d_a[t]
-            xp.multiply(from_dc[t].reshape(B, 3, H), dc[:, None, :], out=da[:, :3 * H].reshape(B, 3, H))
-            xp.multiply(from_dh_to_o[t], dh, out=da[:, 3 * H:])
-            dc *= f[t]                 # to the previous cell state
-            dh = da @ w_hh             # to the previous hidden state
-        grads = _input_and_weight_grads(self.needs_input_grad, [dh, dc], x, w_ih, d_a, hs[:-1], d_a, False)
-        if not self.has_bias:
-            return grads
-        # b_ih and b_hh enter the same pre-activation, so both gradients are Σ d_a: one sum, as a BLAS
-        # product (NumPy's sum(axis=0) over 2,048 × 1,024 rows: 0.18 ms, the product 0.07 ms).
-        d_bias = column_sums(d_a.reshape(-1, d_a.shape[-1]))
-        return grads + (d_bias, d_bias.copy())
+            xp.multiply(from_dc[t].reshape(3, H, B), dc, out=da[:3 * H].reshape(3, H, B))
+            xp.multiply(from_dh_to_o[t], dh, out=da[3 * H:])
+            dc *= f[t]             # to the previous cell state
+            dh = w_hh_t @ da       # to the previous hidden state
+        # Every step side by side, (4H, T·B) with columns in (t, b) order: one product per weight gradient.
+        d_a = xp.ascontiguousarray(d_a.transpose(1, 0, 2)).reshape(4 * H, T * B)
+        needs = self.needs_input_grad
+        grads = [(d_a.T @ w_ih).reshape(T, B, I) if needs[0] else None, dh.T, dc.T,
+                 d_a @ x.reshape(T * B, I) if needs[3] else None,
+                 d_a @ hs[:-1].reshape(T * B, H) if needs[4] else None]
+        if self.has_bias:  # b_ih and b_hh enter the same pre-activation: both gradients are Σ ∂a
+            d_bias = row_sums(d_a)
+            grads += [d_bias, d_bias.copy()]
+        return tuple(grads)

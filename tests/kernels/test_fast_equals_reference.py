@@ -205,6 +205,24 @@ def test_lstm_layer(T, B, I, H, bias, dtype):
     assert_same(layer, arrays, dtype)
 
 
+def test_lstm_layer_without_blas_and_from_a_batch_first_input(monkeypatch):
+    """The fast LSTM with NumPy's products instead of BLAS's in-place ones (another BLAS, a GPU array),
+    on an input that is a transposed view (an ``LSTM(batch_first=True)`` hands the op one)."""
+    T, B, I, H = 6, 3, 4, 5
+    arrays = [np.ascontiguousarray(R.standard_normal((B, T, I))).transpose(1, 0, 2),
+              R.standard_normal((B, H)), R.standard_normal((B, H)),
+              R.standard_normal((4 * H, I)) * 0.5, R.standard_normal((4 * H, H)) * 0.5,
+              R.standard_normal(4 * H), R.standard_normal(4 * H)]
+
+    def layer(*inputs):
+        out, h, c = F.lstm_layer(*inputs)
+        return out.sum(axis=0) * 2 + h * 3 - c
+
+    assert_same(layer, arrays, np.float64)
+    monkeypatch.setattr(blas, "available", lambda *arrays: False)
+    assert_same(layer, arrays, np.float64)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("affine", ["weight and bias", "weight", "bias", "none"])
 @pytest.mark.parametrize("shape, normalized", [((2, 5, 8), (8,)), ((3, 4, 5), (4, 5)), ((6, 7), (7,)),
