@@ -31,6 +31,7 @@ FAST = {
     "gradwork.ops.pooling.AvgPool2dFunction": ("gradwork.kernels.pooling", "FastAvgPool2d"),
     "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
     "gradwork.ops.recurrent.LSTMLayer": ("gradwork.kernels.recurrent", "FastLSTMLayer"),
+    "gradwork.ops.recurrent.GRULayer": ("gradwork.kernels.recurrent", "FastGRULayer"),
     "gradwork.ops.activations.ReLUFunction": ("gradwork.kernels.activations", "FastReLU"),
     "gradwork.ops.linear.LinearFunction": ("gradwork.kernels.linear", "FastLinear"),
     # compositions of ops, not one Function: the fast path runs each as one op (its ``applies`` says when)

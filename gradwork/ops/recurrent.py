@@ -208,4 +208,4 @@ def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
 
 def gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     """One direction of one GRU layer over x (T, B, I) → (outputs (T, B, H), h_T (B, H))."""
-    return GRULayer()(x, h0, w_ih, w_hh, *_biases(b_ih, b_hh))
+    return kernels.choose(GRULayer)()(x, h0, w_ih, w_hh, *_biases(b_ih, b_hh))

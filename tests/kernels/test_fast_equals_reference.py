@@ -205,8 +205,26 @@ def test_lstm_layer(T, B, I, H, bias, dtype):
     assert_same(layer, arrays, dtype)
 
 
-def test_lstm_layer_without_blas_and_from_a_batch_first_input(monkeypatch):
-    """The fast LSTM with NumPy's products instead of BLAS's in-place ones (another BLAS, a GPU array),
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("T, B, I, H", [(5, 3, 4, 6), (1, 2, 3, 2), (12, 4, 7, 5)])
+def test_gru_layer(T, B, I, H, bias, dtype):
+    arrays = [R.standard_normal((T, B, I)), R.standard_normal((B, H)) * 0.5,
+              R.standard_normal((3 * H, I)) * 0.5, R.standard_normal((3 * H, H)) * 0.5]
+    if bias:
+        arrays += [R.standard_normal(3 * H) * 0.3, R.standard_normal(3 * H) * 0.3]
+    arrays = [a.astype(dtype) for a in arrays]
+    weights = [R.standard_normal((T, B, H)), R.standard_normal((B, H))]
+
+    def layer(*inputs):
+        out, h = F.gru_layer(*inputs)
+        return (out * gw.tensor(weights[0].astype(dtype))).sum(axis=0) + h * gw.tensor(weights[1].astype(dtype))
+
+    assert_same(layer, arrays, dtype)
+
+
+def test_recurrent_layers_without_blas_and_from_a_batch_first_input(monkeypatch):
+    """The fast LSTM and GRU with NumPy's products instead of BLAS's in-place ones (another BLAS, a GPU array),
     on an input that is a transposed view (an ``LSTM(batch_first=True)`` hands the op one)."""
     T, B, I, H = 6, 3, 4, 5
     arrays = [np.ascontiguousarray(R.standard_normal((B, T, I))).transpose(1, 0, 2),
@@ -221,6 +239,16 @@ def test_lstm_layer_without_blas_and_from_a_batch_first_input(monkeypatch):
     assert_same(layer, arrays, np.float64)
     monkeypatch.setattr(blas, "available", lambda *arrays: False)
     assert_same(layer, arrays, np.float64)
+    monkeypatch.undo()
+
+    def gru(x, h0, w_ih, w_hh, b_ih, b_hh):
+        out, h = F.gru_layer(x, h0, w_ih[:3 * H], w_hh[:3 * H], b_ih[:3 * H], b_hh[:3 * H])
+        return out.sum(axis=0) * 2 - h
+
+    gru_arrays = arrays[:1] + arrays[1:2] + arrays[3:]
+    assert_same(gru, gru_arrays, np.float64)
+    monkeypatch.setattr(blas, "available", lambda *arrays: False)
+    assert_same(gru, gru_arrays, np.float64)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
