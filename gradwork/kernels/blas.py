@@ -107,9 +107,9 @@ def gemm(a, b, out, accumulate):
 
 
 def add_product(a, b, out):
-    """``out += a @ b`` in place: :func:`gemm` with β = 1 where :func:`available`, else NumPy's (or
-    CuPy's) product and one addition — the same sum either way."""
-    if available(a, b, out):
+    """``out += a @ b`` in place: :func:`gemm` with β = 1 where :func:`available` and ``out``'s rows are
+    contiguous, else NumPy's (or CuPy's) product and one addition — the same sum, to rounding."""
+    if available(a, b, out) and (out.ndim == 2 and out.strides[1] == out.itemsize and out.flags.writeable):
         gemm(a, b, out, accumulate=True)
     else:
         out += a @ b

@@ -37,7 +37,7 @@ from gradwork.kernels.blas import add_product
 from gradwork.kernels.layout import row_sums
 
 
-def stepwise_input_projection(x, w_ih, bias, dtype, scale=None):
+def input_projections_gate_major(x, w_ih, bias, dtype, scale=None):
     """Every step's input projection at once, gate-major: [W_ih | b] · [xₜ | 1]ᵀ → (T, G·H, B) of ``dtype``,
     one batched product; each row of the weights and bias times ``scale`` (a (G·H, 1) column) when
     given. ``bias`` may be None."""
@@ -74,18 +74,18 @@ class FastLSTMLayer(Function):
         H = h0.shape[-1]
         dtype = h0.dtype
         # tanh(½a) gives σ(a) = ½ + ½·tanh(½a) for i, f, o; tanh(a) is g: the ½ goes into their weights.
-        half = xp.full((4 * H, 1), 0.5, dtype=dtype)
-        half[2 * H:3 * H] = 1.0
-        # ½-scaled pre-activations (T, 4H, B), every step's input projection and biases; then the gates
-        gates = stepwise_input_projection(x, w_ih, None if b_ih is None else b_ih + b_hh, dtype, half)
-        w_hh_half = w_hh * half
+        sigmoid_scale = xp.full((4 * H, 1), 0.5, dtype=dtype)
+        sigmoid_scale[2 * H:3 * H] = 1.0
+        # pre-activations (T, 4H, B) (½ for i, f, o), every step's input projection and biases; then the gates
+        gates = input_projections_gate_major(x, w_ih, None if b_ih is None else b_ih + b_hh, dtype, sigmoid_scale)
+        w_hh_scaled = w_hh * sigmoid_scale
         hs = xp.empty((T + 1, B, H), dtype)  # hidden states stay batch-major: they are the outputs
         cs = xp.empty((T + 1, H, B), dtype)
         tanh_cs = xp.empty((T, H, B), dtype)
         hs[0], cs[0] = h0, c0.T
         for t in range(T):
             gate = gates[t]  # (4H, B)
-            add_product(w_hh_half, hs[t].T, gate)
+            add_product(w_hh_scaled, hs[t].T, gate)
             xp.tanh(gate, out=gate)
             for sigmoid in (gate[:2 * H], gate[3 * H:]):  # i and f, then o: ½ + ½·tanh(½a)
                 sigmoid *= 0.5
@@ -98,7 +98,7 @@ class FastLSTMLayer(Function):
             xp.multiply(o, tanh_cs[t], out=hs[t + 1].T)
         self.has_bias = b_ih is not None
         self.save_for_backward(x, w_ih, w_hh, hs, cs, gates, tanh_cs)
-        return hs[1:], hs[T], cs[T].T
+        return hs[1:], hs[T], xp.ascontiguousarray(cs[T].T)
 
     def backward(self, g_out, g_h_last, g_c_last):
         x, w_ih, w_hh, hs, cs, gates, tanh_cs = self.saved
@@ -115,7 +115,8 @@ class FastLSTMLayer(Function):
         from_dh_to_c = o * (1 - tanh_cs * tanh_cs)
         w_hh_t = xp.ascontiguousarray(w_hh.T)  # (H, 4H): a contiguous operand is BLAS's faster case
         d_a = xp.empty_like(gates)  # (T, 4H, B)
-        dh, dc = g_h_last.T.copy(), g_c_last.T.copy()  # (H, B)
+        # (H, B) copies in the layer's dtype and C order: BLAS and in-place products write into them
+        dh, dc = (xp.array(g.T, dtype=hs.dtype, order="C") for g in (g_h_last, g_c_last))
         for t in range(T - 1, -1, -1):
             dh += g_out[t].T
             dc += dh * from_dh_to_c[t]
@@ -126,7 +127,8 @@ class FastLSTMLayer(Function):
             dh = w_hh_t @ da       # to the previous hidden state
         d_a = stacked_steps(d_a)  # (4H, T·B): one product per weight gradient
         needs = self.needs_input_grad
-        grads = [(d_a.T @ w_ih).reshape(T, B, I) if needs[0] else None, dh.T, dc.T,
+        grads = [(d_a.T @ w_ih).reshape(T, B, I) if needs[0] else None, xp.ascontiguousarray(dh.T),
+                 xp.ascontiguousarray(dc.T),
                  d_a @ x.reshape(T * B, I) if needs[3] else None,
                  d_a @ hs[:-1].reshape(T * B, H) if needs[4] else None]
         if self.has_bias:  # b_ih and b_hh enter the same pre-activation: both gradients are Σ ∂a
@@ -145,11 +147,11 @@ class FastGRULayer(Function):
         [a_r; a_z] = W_i{r,z} xₜ + b_i{r,z} + W_h{r,z} hₜ + b_h{r,z},   r, z = σ(a_r), σ(a_z)
         hnₜ = W_hn hₜ + b_hn,   n = tanh(W_in xₜ + b_in + r ⊙ hnₜ),   hₜ₊₁ = n + z ⊙ (hₜ − n)
 
-    Measured against the reference at W4's sizes (T 64, B 32, I 128, H 256, float32): forward
-    19.2 → 12.7 ms, backward about even (19.8 → 20.5 ms in one phase of the machine, 24.6 → 22.4–24.6 in
-    another: its weight-gradient products, 9 ms, are the reference's); a character-level GRU language model's
-    whole training step (``CharRNN(65, 128, 256, cell="gru")``, batch 32 × 64) 1.17× and 1.27× in two
-    runs of ten alternating rounds (bench/RESULTS.md, 2026-11-30, session 6).
+    Measured against the reference at W4's sizes (T 64, B 32, I 128, H 256, float32), with a first
+    version of this backward (two products per step through W_hh): forward 19.2 → 12.7 ms, backward about
+    even (19.8 → 20.5 ms; its weight-gradient products, 9 ms, are the reference's). A character-level GRU
+    language model's whole training step (``CharRNN(65, 128, 256, cell="gru")``, batch 32 × 64), ten
+    alternating rounds: 1.21× with this code (bench/RESULTS.md, 2026-11-30, session 6).
     """
 
     op_name = "gru_layer"
@@ -159,20 +161,20 @@ class FastGRULayer(Function):
         T, B = x.shape[:2]
         H = h0.shape[-1]
         dtype = h0.dtype
-        half = xp.full((3 * H, 1), 0.5, dtype=dtype)  # σ(a) = ½ + ½·tanh(½a) for r and z; n keeps its a
-        half[2 * H:] = 1.0
+        sigmoid_scale = xp.full((3 * H, 1), 0.5, dtype=dtype)  # σ(a) = ½ + ½·tanh(½a) for r and z; n keeps a
+        sigmoid_scale[2 * H:] = 1.0
         # pre-activations (T, 3H, B) (½ for r, z), every step's input projection and b_ih; then r, z, n
-        gates = stepwise_input_projection(x, w_ih, b_ih, dtype, half)
-        w_hh_half = w_hh * half
-        b_hh_half = xp.zeros((3 * H, 1), dtype=dtype) if b_hh is None else b_hh[:, None] * half
+        gates = input_projections_gate_major(x, w_ih, b_ih, dtype, sigmoid_scale)
+        w_hh_scaled = w_hh * sigmoid_scale
+        b_hh_scaled = xp.zeros((3 * H, 1), dtype=dtype) if b_hh is None else b_hh[:, None] * sigmoid_scale
         hs = xp.empty((T + 1, B, H), dtype)  # hidden states stay batch-major: they are the outputs
         hn = xp.empty((T, H, B), dtype)      # W_hn hₜ + b_hn, which r multiplies
         hw = xp.empty((3 * H, B), dtype)     # one step's W_hh hₜ + b_hh (½ for r, z)
         hs[0] = h0
         for t in range(T):
             gate, h = gates[t], hs[t].T
-            hw[...] = b_hh_half
-            add_product(w_hh_half, h, hw)
+            hw[...] = b_hh_scaled
+            add_product(w_hh_scaled, h, hw)
             rz = gate[:2 * H]
             rz += hw[:2 * H]
             xp.tanh(rz, out=rz)
@@ -198,28 +200,28 @@ class FastGRULayer(Function):
         r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]  # (T, H, B) each
         # The factors of every step, for all T at once (see GRULayer.backward for the formulas):
         # ∂n = dh·(1−z)(1−n²), ∂r = ∂n·hn·r(1−r), ∂z = dh·(hₜ − n)·z(1−z), and ∂hn = ∂n·r.
-        to_n = (1 - z) * (1 - n * n)
-        n_to_r = hn * r * (1 - r)
-        to_z = (hs[:-1].transpose(0, 2, 1) - n) * z * (1 - z)
+        from_dh_to_n = (1 - z) * (1 - n * n)
+        from_dn_to_r = hn * r * (1 - r)
+        from_dh_to_z = (hs[:-1].transpose(0, 2, 1) - n) * z * (1 - z)
         w_hh_t = xp.ascontiguousarray(w_hh.T)  # (H, 3H): a contiguous operand is BLAS's faster case
         d_hw = xp.empty_like(gates)  # ∂ of W_hh hₜ + b_hh (T, 3H, B): ∂a_r, ∂a_z, ∂hn
         d_n = xp.empty_like(hn)      # ∂ of n's pre-activation (T, H, B): W_in xₜ + b_in's gradient
-        dh = g_last.T.copy()  # (H, B)
+        dh = xp.array(g_last.T, dtype=hs.dtype, order="C")  # (H, B), a C-ordered copy: BLAS adds into it
         for t in range(T - 1, -1, -1):
             dh += g_out[t].T
-            da = d_hw[t]
-            xp.multiply(dh, to_n[t], out=d_n[t])
-            xp.multiply(d_n[t], n_to_r[t], out=da[:H])
-            xp.multiply(dh, to_z[t], out=da[H:2 * H])
-            xp.multiply(d_n[t], r[t], out=da[2 * H:])
+            d_hw_t = d_hw[t]
+            xp.multiply(dh, from_dh_to_n[t], out=d_n[t])
+            xp.multiply(d_n[t], from_dn_to_r[t], out=d_hw_t[:H])
+            xp.multiply(dh, from_dh_to_z[t], out=d_hw_t[H:2 * H])
+            xp.multiply(d_n[t], r[t], out=d_hw_t[2 * H:])
             dh *= z[t]                      # through hₜ₊₁ = … + z ⊙ hₜ
-            add_product(w_hh_t, da, dh)     # … and through W_hh hₜ
+            add_product(w_hh_t, d_hw_t, dh)  # … and through W_hh hₜ
         d_hw, d_n = stacked_steps(d_hw), stacked_steps(d_n)  # (3H, T·B), (H, T·B)
         d_rz = d_hw[:2 * H]  # r and z: the input side's gradient is the recurrent side's
         needs = self.needs_input_grad
-        x2 = x.reshape(T * B, I)
-        grads = [(d_rz.T @ w_ih[:2 * H] + d_n.T @ w_ih[2 * H:]).reshape(T, B, I) if needs[0] else None, dh.T,
-                 xp.concatenate([d_rz @ x2, d_n @ x2]) if needs[2] else None,
+        x2 = x.reshape(T * B, I) if needs[2] else None  # a copy when x is a transposed (batch-first) view
+        grads = [(d_rz.T @ w_ih[:2 * H] + d_n.T @ w_ih[2 * H:]).reshape(T, B, I) if needs[0] else None,
+                 xp.ascontiguousarray(dh.T), xp.concatenate([d_rz @ x2, d_n @ x2]) if needs[2] else None,
                  d_hw @ hs[:-1].reshape(T * B, H) if needs[3] else None]
         if self.has_bias:
             d_b_hh = row_sums(d_hw)

@@ -537,6 +537,7 @@ CONVERTERS = {
     "LSTMLayer": _layer_op("LSTM"),
     "FastLSTMLayer": _layer_op("LSTM"),
     "GRULayer": _layer_op("GRU"),
+    "FastGRULayer": _layer_op("GRU"),
     "MaxPool2dFunction": max_pool2d,
     "AvgPool2dFunction": avg_pool2d,
     "AdaptiveAvgPool2dFunction": adaptive_avg_pool2d,

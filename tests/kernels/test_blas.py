@@ -73,3 +73,13 @@ def test_gemm_refuses_mixed_dtypes():
     read as half as many, wrong, numbers (and past its end)."""
     with pytest.raises(TypeError, match="one dtype"):
         blas.gemm(np.ones((2, 3)), np.ones((3, 2), np.float32), np.empty((2, 2)), accumulate=False)
+
+
+@pytest.mark.parametrize("out_layout", ["rows", "transposed"])
+def test_add_product_adds_in_place_whatever_the_layout_of_out(out_layout):
+    """BLAS writes rows; an ``out`` stored column by column takes NumPy's product and addition instead."""
+    a, b = operand((6, 4), "rows", np.float32), operand((4, 5), "transposed", np.float32)
+    out = operand((6, 5), out_layout, np.float32)
+    expected = out + a @ b
+    blas.add_product(a, b, out)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)

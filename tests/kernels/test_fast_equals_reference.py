@@ -188,7 +188,7 @@ def test_a_whole_network_trains_step_by_step_the_same_on_both_paths():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("T, B, I, H", [(5, 3, 4, 6), (1, 2, 3, 2), (12, 4, 7, 5)])
+@pytest.mark.parametrize("T, B, I, H", [(5, 3, 4, 6), (1, 2, 3, 2), (12, 4, 7, 5), (3, 1, 2, 1)])
 def test_lstm_layer(T, B, I, H, bias, dtype):
     arrays = [R.standard_normal((T, B, I)), R.standard_normal((B, H)) * 0.5, R.standard_normal((B, H)) * 0.5,
               R.standard_normal((4 * H, I)) * 0.5, R.standard_normal((4 * H, H)) * 0.5]
@@ -207,7 +207,7 @@ def test_lstm_layer(T, B, I, H, bias, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("T, B, I, H", [(5, 3, 4, 6), (1, 2, 3, 2), (12, 4, 7, 5)])
+@pytest.mark.parametrize("T, B, I, H", [(5, 3, 4, 6), (1, 2, 3, 2), (12, 4, 7, 5), (3, 1, 2, 1)])
 def test_gru_layer(T, B, I, H, bias, dtype):
     arrays = [R.standard_normal((T, B, I)), R.standard_normal((B, H)) * 0.5,
               R.standard_normal((3 * H, I)) * 0.5, R.standard_normal((3 * H, H)) * 0.5]
@@ -223,32 +223,33 @@ def test_gru_layer(T, B, I, H, bias, dtype):
     assert_same(layer, arrays, dtype)
 
 
-def test_recurrent_layers_without_blas_and_from_a_batch_first_input(monkeypatch):
-    """The fast LSTM and GRU with NumPy's products instead of BLAS's in-place ones (another BLAS, a GPU array),
-    on an input that is a transposed view (an ``LSTM(batch_first=True)`` hands the op one)."""
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_recurrent_layers_without_blas_and_from_a_batch_first_input(dtype, monkeypatch):
+    """The fast LSTM and GRU with NumPy's products instead of BLAS's in-place ones (another BLAS, a GPU
+    array), on an input that is a transposed view (an ``LSTM(batch_first=True)`` hands the op one) and an
+    initial state stored transposed."""
     T, B, I, H = 6, 3, 4, 5
-    arrays = [np.ascontiguousarray(R.standard_normal((B, T, I))).transpose(1, 0, 2),
-              R.standard_normal((B, H)), R.standard_normal((B, H)),
-              R.standard_normal((4 * H, I)) * 0.5, R.standard_normal((4 * H, H)) * 0.5,
-              R.standard_normal(4 * H), R.standard_normal(4 * H)]
+    x = np.ascontiguousarray(R.standard_normal((B, T, I))).transpose(1, 0, 2).astype(dtype, copy=False)
+    state = np.asfortranarray(R.standard_normal((B, H))).astype(dtype, order="K")
+    lstm_arrays = [x, state, R.standard_normal((B, H)).astype(dtype), *(
+        (R.standard_normal(shape) * 0.5).astype(dtype) for shape in ((4 * H, I), (4 * H, H), (4 * H,), (4 * H,)))]
+    gru_arrays = [x, state, *(
+        (R.standard_normal(shape) * 0.5).astype(dtype) for shape in ((3 * H, I), (3 * H, H), (3 * H,), (3 * H,)))]
+    step_weights = R.standard_normal((T, B, H)).astype(dtype)
 
-    def layer(*inputs):
+    def lstm(*inputs):
         out, h, c = F.lstm_layer(*inputs)
-        return out.sum(axis=0) * 2 + h * 3 - c
+        return (out * gw.tensor(step_weights)).sum(axis=0) + h * 3 - c
 
-    assert_same(layer, arrays, np.float64)
-    monkeypatch.setattr(blas, "available", lambda *arrays: False)
-    assert_same(layer, arrays, np.float64)
-    monkeypatch.undo()
+    def gru(*inputs):
+        out, h = F.gru_layer(*inputs)
+        return (out * gw.tensor(step_weights)).sum(axis=0) - h
 
-    def gru(x, h0, w_ih, w_hh, b_ih, b_hh):
-        out, h = F.gru_layer(x, h0, w_ih[:3 * H], w_hh[:3 * H], b_ih[:3 * H], b_hh[:3 * H])
-        return out.sum(axis=0) * 2 - h
-
-    gru_arrays = arrays[:1] + arrays[1:2] + arrays[3:]
-    assert_same(gru, gru_arrays, np.float64)
-    monkeypatch.setattr(blas, "available", lambda *arrays: False)
-    assert_same(gru, gru_arrays, np.float64)
+    for with_blas in (True, False):
+        if not with_blas:
+            monkeypatch.setattr(blas, "available", lambda *arrays: False)
+        assert_same(lstm, lstm_arrays, dtype)
+        assert_same(gru, gru_arrays, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -159,10 +159,10 @@ def test_reversed_sequence_follows_the_length(tmp_path):
     assert_exports(ReversedInTime(), sequences((5, 3, 4)), tmp_path)
 
 
-def test_fast_lstm_kernel_has_a_converter():
-    from gradwork.kernels.recurrent import FastLSTMLayer
+def test_fast_recurrent_kernels_have_a_converter():
+    from gradwork.kernels.recurrent import FastGRULayer, FastLSTMLayer
     from gradwork.onnx.converters import CONVERTERS
-    assert FastLSTMLayer.__name__ in CONVERTERS
+    assert FastLSTMLayer.__name__ in CONVERTERS and FastGRULayer.__name__ in CONVERTERS
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
