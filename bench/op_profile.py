@@ -1,12 +1,17 @@
 """Where the time of one training (or inference) step goes, op by op, forward and backward.
 
-    python bench/op_profile.py W2 [--steps 20] [--path fast|reference]
+    python bench/op_profile.py W2 [--steps 20] [--path fast|reference] [--torch]
 
 Runs gradwork's side of a workload from ``bench/run.py`` and times every ``Function``'s forward and
 backward (wall clock around each call), the optimiser step, and the rest (Python between the ops,
 the graph walk, zero_grad). Prints one line per op, largest first, with its share of the step, so
 the next person sees where to work. Timing each call adds a little overhead of its own; the shares,
 not the absolute times, are the point.
+
+With ``--torch`` (PyTorch installed) it then profiles PyTorch's side of the same workload with
+``torch.profiler`` and prints its ops the same way (self CPU time per step, largest first), so the two
+lists can be read against each other: which op is where the gap is. Run both on a quiet machine, close
+together: this machine's speed moves by 10–40% from one minute to the next.
 """
 import argparse
 import collections
@@ -31,12 +36,22 @@ def all_subclasses(cls):
         yield from all_subclasses(sub)
 
 
+running = set()  # (object, method) pairs being timed now
+
+
 def timed(name, method):
+    """``method`` timed into ``totals``; a call made from inside the same object's same method (a fast
+    kernel's ``super().forward``, an optimiser's ``super().step``) is counted once, by the outer call."""
     def wrapper(self, *args):
+        key = (id(self), method.__name__)
+        if key in running:
+            return method(self, *args)
+        running.add(key)
         start = time.perf_counter()
         try:
             return method(self, *args)
         finally:
+            running.discard(key)
             totals[(self.name if name is None else name, method.__name__)] += time.perf_counter() - start
     return wrapper
 
@@ -61,6 +76,7 @@ def main():
     parser.add_argument("workload", choices=sorted(run.WORKLOADS))
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--path", choices=gw.kernels.PATHS, default="fast")
+    parser.add_argument("--torch", action="store_true", help="then profile PyTorch's side with torch.profiler")
     args = parser.parse_args()
     gw.backend.reuse_freed_memory()
     description, make_gw, _, _ = run.WORKLOADS[args.workload]
@@ -83,6 +99,31 @@ def main():
         print(f"{name:<28} {method:<9} {seconds * 1e3:>8.2f} {seconds / elapsed:>6.1%}")
     rest = elapsed - accounted
     print(f"{'(the rest: Python, graph)':<38} {rest * 1e3:>8.2f} {rest / elapsed:>6.1%}")
+    if args.torch:
+        torch_profile(args.workload, args.steps)
+
+
+def torch_profile(workload, steps, rows=15):
+    """PyTorch's side of ``workload`` under ``torch.profiler``: self CPU time per step of its busiest ops."""
+    if run.torch is None:
+        print("\nPyTorch is not installed: nothing to compare with (pip install torch==2.13.0)")
+        return
+    from torch.profiler import ProfilerActivity, profile
+    description, _, make_torch, _ = run.WORKLOADS[workload]
+    step, batch = make_torch()
+    step()  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        elapsed = (time.perf_counter() - start) / steps  # with the profiler's own overhead
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:rows]
+    print(f"\nPyTorch {run.torch.__version__} ({run.torch.get_num_threads()} threads), the same workload under "
+          f"torch.profiler: {elapsed * 1e3:.1f} ms per step with the profiler's overhead\n")
+    print(f"{'op (self CPU time)':<48} {'ms/step':>8} {'share':>7}")
+    for event in events:
+        seconds = event.self_cpu_time_total / 1e6 / steps
+        print(f"{event.key[:48]:<48} {seconds * 1e3:>8.2f} {seconds / elapsed:>6.1%}")
 
 
 if __name__ == "__main__":
