@@ -8,8 +8,8 @@
   against the reference op (``python bench/ab_kernel.py gradwork/kernels/linear.py --against reference``,
   10–16 rounds): W1-infer 1.00–1.02× while the machine runs fast and 1.10–1.13× in its slow phases, when
   every pass over a 1 MB array slows down (medians of five A/Bs 1.00–1.13×), W7 1.02–1.04×, W1 1.00×
-  (its layers are below the size limit below) (bench/RESULTS.md, 2026-11-30, session 5). The bias is added inside the sum instead of after it:
-  equal to rounding.
+  (its layers are below the size limit below) (bench/RESULTS.md, 2026-11-30, session 5). The bias is
+  added inside the sum instead of after it: equal to rounding.
 * **Backward: db = 1ᵀ·gy** (``kernels.layout.column_sums``) instead of ``gy.sum(axis=0)``: (2048, 512)
   97 → 45 µs, (1000, 256) 35 → 16 µs. The input and weight gradients are the reference's products.
 

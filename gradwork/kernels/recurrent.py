@@ -11,10 +11,10 @@ What is different from the reference, and why it gives the same result:
   (B, K) rows, in arrays of shape (T, K, B). The recurrent product then reads ``W_hh (4H, H) · hₜᵀ``
   instead of ``hₜ (B, H) · W_hhᵀ``: the same sums, but OpenBLAS computes a result of 1,024 rows and
   32 columns much faster than its transpose — 143 → 97 µs a step for batch 32, hidden 256 (261 → 184
-  µs on one thread), and 111 → 95 µs for backward's ``W_hhᵀ · ∂a`` (bench/RESULTS.md, 2026-11-30). Each gate is a block
-  of whole rows, contiguous. After the backward loop ∂a is copied once into a (4H, T·B) matrix of all
-  steps side by side, so each weight gradient is one product. Hidden states stay (T, B, H): they are
-  the layer's output.
+  µs on one thread), and 111 → 95 µs for backward's ``W_hhᵀ · ∂a`` (bench/RESULTS.md, 2026-11-30).
+  Each gate is a block of whole rows, contiguous. After the backward loop ∂a is copied once into a
+  (4H, T·B) matrix of all steps side by side, so each weight gradient is one product. Hidden states
+  stay (T, B, H): they are the layer's output.
 * **One tanh for all four gates.** σ(a) = ½ + ½·tanh(a/2), so the gates i, f, o (sigmoids) and g
   (tanh) come from one ``tanh`` over a step's (4H, B) pre-activations. The ½ inside is folded into
   the rows of W_ih, W_hh and the bias that belong to i, f and o before the loop (halving is exact in
@@ -116,7 +116,7 @@ class FastLSTMLayer(Function):
         w_hh_t = xp.ascontiguousarray(w_hh.T)  # (H, 4H): a contiguous operand is BLAS's faster case
         d_a = xp.empty_like(gates)  # (T, 4H, B)
         # (H, B) copies in the layer's dtype and C order: BLAS and in-place products write into them
-        dh, dc = (xp.array(g.T, dtype=hs.dtype, order="C") for g in (g_h_last, g_c_last))
+        dh, dc = (xp.array(grad.T, dtype=hs.dtype, order="C") for grad in (g_h_last, g_c_last))
         for t in range(T - 1, -1, -1):
             dh += g_out[t].T
             dc += dh * from_dh_to_c[t]

@@ -223,6 +223,19 @@ def test_gru_layer(T, B, I, H, bias, dtype):
     assert_same(layer, arrays, dtype)
 
 
+def test_recurrent_layers_run_their_kernels_on_the_fast_path():
+    """The equality tests above would pass with the reference on both sides: check which op ran."""
+    x, h = gw.tensor(R.standard_normal((3, 2, 4))), gw.tensor(R.standard_normal((2, 5)))
+    lstm_weights = [gw.tensor(R.standard_normal((20, 4))), gw.tensor(R.standard_normal((20, 5)))]
+    gru_weights = [gw.tensor(R.standard_normal((15, 4))), gw.tensor(R.standard_normal((15, 5)))]
+    for path, lstm_class, gru_class in (("fast", "FastLSTMLayer", "FastGRULayer"),
+                                        ("reference", "LSTMLayer", "GRULayer")):
+        with gw.kernels.use(path), gw.enable_grad():
+            leaves = [gw.tensor(w.data, requires_grad=True) for w in lstm_weights + gru_weights]
+            assert type(F.lstm_layer(x, h, h, *leaves[:2])[0].creator).__name__ == lstm_class
+            assert type(F.gru_layer(x, h, *leaves[2:])[0].creator).__name__ == gru_class
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_recurrent_layers_without_blas_and_from_a_batch_first_input(dtype, monkeypatch):
     """The fast LSTM and GRU with NumPy's products instead of BLAS's in-place ones (another BLAS, a GPU
