@@ -17,9 +17,16 @@ One switch selects the path for every op::
 An op asks :func:`choose` for the Function class to run; only ops that have a fast version are listed
 in ``FAST``. The switch is per thread and per asyncio task (a ``contextvars.ContextVar``), like
 ``no_grad``.
+
+Large elementwise passes can be split over the cores (``kernels/threads.py``; it says when that pays)::
+
+    gw.kernels.get_num_threads()           # how many threads a pass is split across
+    gw.kernels.set_num_threads(1)          # never split; None: the automatic choice again
 """
 import contextvars
 import importlib
+
+from gradwork.kernels.threads import get_num_threads, set_num_threads
 
 PATHS = ("fast", "reference")
 

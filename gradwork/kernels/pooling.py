@@ -6,6 +6,7 @@ kernel position in row-major order, as in the reference's argmax.
 """
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
+from gradwork.kernels import threads
 from gradwork.kernels.conv import col2im, im2col
 
 
@@ -25,9 +26,15 @@ def add_back(cols, input_shape, stride, padding, dilation, extra):
     return col2im(cols, (n, c, h + extra[0], w + extra[1]), stride, padding, dilation)[:, :, :h, :w]
 
 
-def maximum_of(views):
-    """The elementwise maximum of equally shaped arrays, as one new array in the first one's memory order."""
-    out = xp.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
+def maximum_of(views, out=None):
+    """The elementwise maximum of equally shaped arrays: into ``out``, or one new array in the first
+    one's memory order."""
+    if len(views) == 1:
+        if out is None:
+            return views[0].copy(order="K")
+        out[...] = views[0]
+        return out
+    out = xp.maximum(views[0], views[1], out=out)
     for view in views[2:]:
         xp.maximum(out, view, out=out)
     return out
@@ -80,23 +87,33 @@ class FastMaxPool2d(Function):
 
     def forward_tiles(self, x, record):
         """Non-overlapping windows: (N, C, H', W') maxima (stored channels-last when ``x`` is) and,
-        if ``record``, the (N, C, H', W') winners."""
+        if ``record``, the (N, C, H', W') winners. Parts of the batch run on separate threads
+        (``kernels.threads``), each writing its own rows of both."""
         kh, kw = self.kernel
         n, c, h, w = x.shape
         out_h, out_w = h // kh, w // kw  # rows and columns past the last whole window are never read
         tiles = x[:, :, :out_h * kh, :out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view, any layout
-        column_max = maximum_of([tiles[:, :, :, i] for i in range(kh)])  # down the rows: (N, C, H', W', kw)
-        out = maximum_of([column_max[..., j] for j in range(kw)])  # then across the columns
-        if not record:
-            return out, None
-        positions = [tiles[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
-        steps = xp.zeros_like(out, dtype=xp.min_scalar_type(len(positions) - 1))  # the last one's; out's layout
-        for position in reversed(positions[:-1]):
-            behind = (position != out).view(xp.uint8).astype(steps.dtype, copy=False)
-            steps += 1
-            behind *= steps  # 0 where this position holds the maximum, else 1 + the later steps
-            steps = behind
-        return out, steps
+        array_module = get_array_module(x)
+        out = array_module.empty_like(x[:, :, :out_h, :out_w])  # x's memory order
+        winner = array_module.empty_like(out, dtype=xp.min_scalar_type(kh * kw - 1)) if record else None
+
+        def pool(rows):
+            part, part_out = tiles[rows], out[rows]
+            column_max = maximum_of([part[:, :, :, i] for i in range(kh)])  # down the rows: (n, C, H', W', kw)
+            maximum_of([column_max[..., j] for j in range(kw)], out=part_out)  # then across the columns
+            if not record:
+                return
+            positions = [part[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
+            steps = array_module.zeros_like(part_out, dtype=winner.dtype)  # the last one's; out's layout
+            for position in reversed(positions[:-1]):
+                behind = (position != part_out).view(xp.uint8).astype(steps.dtype, copy=False)
+                steps += 1
+                behind *= steps  # 0 where this position holds the maximum, else 1 + the later steps
+                steps = behind
+            winner[rows] = steps
+
+        threads.over_batch(pool, n, x.size, x)
+        return out, winner
 
     def forward_windows(self, x, record):
         first, *rest = self.positions(windows(x, self.kernel, self.stride, self.padding, self.dilation, self.extra,
@@ -117,24 +134,29 @@ class FastMaxPool2d(Function):
         (winner,) = self.saved
         n, c, h, w = self.input_shape
         kh, kw = self.kernel
+        array_module = get_array_module(gy)
         # Every array below is looked at in (N, H', W', C) order, the memory order of the gradient being
         # written (channels-last), so NumPy's loops run along memory. gy is copied into that order first
         # when it arrives otherwise (from a Flatten, channels-first): each of the kh·kw passes then reads
         # it in order — W3's pool backward 1.5 → 1.0 ms with the copy (bench/RESULTS.md, 2026-11-30).
-        gy = get_array_module(gy).ascontiguousarray(gy.transpose(0, 2, 3, 1))
+        gy = gy.transpose(0, 2, 3, 1)
         winner = winner.transpose(0, 2, 3, 1)
         if self.tiles:  # every pixel is in at most one window: write straight into the gradient's blocks
             out_h, out_w = gy.shape[1:3]
             cropped = (out_h * kh, out_w * kw) != (h, w)
-            allocate = get_array_module(gy).zeros if cropped else get_array_module(gy).empty
-            gx = allocate((n, h, w, c), dtype=gy.dtype)
+            gx = (array_module.zeros if cropped else array_module.empty)((n, h, w, c), dtype=gy.dtype)
             tiles = gx[:, :out_h * kh, :out_w * kw].reshape(n, out_h, kh, out_w, kw, c)
             targets = [tiles[:, :, i, :, j] for i in range(kh) for j in range(kw)]
         else:
-            routed = get_array_module(gy).empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
+            routed = array_module.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
             targets = self.positions(routed)
-        for k, target in enumerate(targets):
-            xp.multiply(gy, winner == k, out=target)  # every target is written once, so no zero-filling first
+
+        def route(rows):
+            part = array_module.ascontiguousarray(gy[rows])
+            for k, target in enumerate(targets):  # every target is written once, so no zero-filling first
+                xp.multiply(part, winner[rows] == k, out=target[rows])
+
+        threads.over_batch(route, n, n * h * w * c, gy)
         if self.tiles:
             return gx.transpose(0, 3, 1, 2)
         return add_back(routed, self.input_shape, self.stride, self.padding, self.dilation, self.extra)

@@ -1,0 +1,154 @@
+"""kernels.threads: elementwise passes split over threads give the unsplit numbers, every row exactly
+once, errors raised in the caller, no deadlock when nested or forked; and the automatic choice."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import gradwork as gw
+import gradwork.nn.functional as F
+from gradwork.kernels import threads
+from tests.kernels.test_fast_equals_reference import LAYOUTS, assert_same, relu_both_paths, stored
+
+R = np.random.default_rng(11)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every pass split into as many parts as it has batch rows, up to 3 threads."""
+    monkeypatch.setattr(threads, "MIN_ELEMENTS_PER_PART", 1)
+    threads.set_num_threads(3)
+    yield
+    threads.set_num_threads(None)
+
+
+def test_the_parts_tile_the_batch_and_run_on_several_threads(split_everything):
+    seen, lock = [], threading.Lock()
+
+    def work(rows):
+        with lock:
+            seen.append((rows.start, rows.stop, threading.get_ident()))
+
+    threads.over_batch(work, 10, 10_000, np.zeros(1))
+    starts = sorted(seen)
+    assert [(a, b) for a, b, _ in starts] == [(0, 3), (3, 6), (6, 10)]
+    assert len({ident for *_, ident in seen}) == 3
+    assert dict((a, ident) for a, _, ident in seen)[0] == threading.get_ident()  # the first part: the caller's
+
+
+def test_small_passes_and_other_arrays_are_not_split(monkeypatch):
+    threads.set_num_threads(2)
+    try:
+        calls = []
+        threads.over_batch(calls.append, 8, threads.MIN_ELEMENTS_PER_PART, np.zeros(1))  # one part's worth
+        threads.over_batch(calls.append, 8, 10**9, [0.0])  # not a NumPy array (a CuPy array takes this way)
+        threads.over_batch(calls.append, 1, 10**9, np.zeros(1))  # one row
+        assert calls == [slice(0, 8), slice(0, 8), slice(0, 1)]
+        threads.over_batch(calls.append, 8, 4 * threads.MIN_ELEMENTS_PER_PART, np.zeros(1))
+        assert sorted(calls[3:], key=lambda rows: rows.start) == [slice(0, 4), slice(4, 8)]
+    finally:
+        threads.set_num_threads(None)
+
+
+def test_an_error_in_any_part_is_raised_once_all_parts_are_done(split_everything):
+    finished = []
+
+    def work(rows):
+        if rows.start == 3:  # a worker's part
+            raise KeyError("part two")
+        finished.append(rows.start)
+
+    with pytest.raises(KeyError, match="part two"):
+        threads.over_batch(work, 9, 10_000, np.zeros(1))
+    assert sorted(finished) == [0, 6]
+    out = np.zeros(9)
+    threads.over_batch(lambda rows: out.__setitem__(rows, 1.0), 9, 10_000, out)  # the workers still work
+    assert out.sum() == 9
+
+
+def test_a_pass_started_inside_a_part_runs_unsplit(split_everything):
+    inner = []
+
+    def outer(rows):
+        threads.over_batch(inner.append, 6, 10_000, np.zeros(1))
+
+    threads.over_batch(outer, 6, 10_000, np.zeros(1))
+    assert inner == [slice(0, 6)] * 3
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_gets_workers_of_its_own(split_everything):
+    x = np.arange(12.0)
+    out = np.zeros(12)
+    threads.over_batch(lambda rows: np.multiply(x[rows], 2, out=out[rows]), 12, 12, x)  # parent's workers start
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's worker threads do not exist here
+        try:
+            child_out = np.zeros(12)
+            threads.over_batch(lambda rows: np.multiply(x[rows], 3, out=child_out[rows]), 12, 12, x)
+            os._exit(0 if np.array_equal(child_out, 3 * x) else 1)
+        except BaseException:  # noqa: BLE001
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    np.testing.assert_array_equal(out, 2 * x)
+
+
+def test_set_num_threads_checks_its_argument():
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="positive integer"):
+            threads.set_num_threads(bad)
+    threads.set_num_threads(5)
+    assert threads.get_num_threads() == gw.kernels.get_num_threads() == 5
+    gw.kernels.set_num_threads(None)
+    assert threads.get_num_threads() in (1, threads.cores())
+
+
+@pytest.mark.parametrize("libraries, timeout, spins", [
+    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "", True),  # OpenBLAS's default
+    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "4", False),
+    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "20", False),
+    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "28", True),
+    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 1}], "", False),  # no threads to spin
+    ([{"user_api": "blas", "internal_api": "mkl", "num_threads": 4}], "4", True),  # the variable is OpenBLAS's
+    ([{"user_api": "openmp", "internal_api": "openmp", "num_threads": 4}], "", False),  # not a BLAS
+    ([], "", False),
+])
+def test_passes_are_split_by_default_only_where_blas_threads_sleep(libraries, timeout, spins, monkeypatch):
+    import threadpoolctl
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: libraries)
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", timeout)
+    monkeypatch.setattr(threads, "_automatic", None)
+    assert threads.blas_threads_spin() is spins
+    assert threads.get_num_threads() == (1 if spins else threads.cores())
+    monkeypatch.setattr(threads, "_automatic", None)  # worked out again for the real libraries
+
+
+def test_cores_reads_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.cores() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "nonsense")
+    assert threads.cores() >= 1
+
+
+# The kernels that split their passes, on a batch of five split three ways: the reference's numbers.
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), None, 0)])
+def test_max_pool2d_split_over_threads(kernel, stride, padding, layout, dtype, split_everything):
+    x = np.maximum(R.integers(-3, 4, (5, 3, 8, 9)), 0).astype(float)  # ties, as after a ReLU
+    assert_same(lambda t: F.max_pool2d(t, kernel, stride, padding), [stored(x, layout, dtype)], dtype)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_relu_split_over_threads(layout, split_everything):
+    x = stored(R.standard_normal((5, 3, 4, 6)), layout, np.float32)
+    x[0, 0, 0, :3] = [np.nan, -0.0, np.inf]
+    results = relu_both_paths(x, R.standard_normal(x.shape).astype(np.float32))
+    (fast, fast_grad), (ref, ref_grad) = results["fast"], results["reference"]
+    np.testing.assert_array_equal(fast.data, ref.data)
+    np.testing.assert_array_equal(fast_grad, ref_grad)
+    assert fast.data.strides == ref.data.strides
+
