@@ -152,3 +152,33 @@ def test_relu_split_over_threads(layout, split_everything):
     np.testing.assert_array_equal(fast_grad, ref_grad)
     assert fast.data.strides == ref.data.strides
 
+
+
+def test_ctrl_c_while_waiting_still_waits_for_the_part_then_raises():
+    worker = threads._Worker()
+    may_finish, finished = threading.Event(), []
+
+    def part():
+        may_finish.wait(5)
+        finished.append(True)
+
+    worker.submit(part)
+    done = worker._done
+
+    class InterruptedOnce:  # the first wait is cut short by Ctrl-C while the part still runs
+        calls = 0
+
+        def acquire(self):
+            InterruptedOnce.calls += 1
+            if InterruptedOnce.calls == 1:
+                may_finish.set()
+                raise KeyboardInterrupt
+            return done.acquire()
+
+        def release(self):  # the worker's side
+            done.release()
+
+    worker._done = InterruptedOnce()
+    with pytest.raises(KeyboardInterrupt):
+        worker.wait()
+    assert finished == [True]  # the part had finished before wait() gave up its rows
