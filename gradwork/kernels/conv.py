@@ -26,7 +26,7 @@ import math
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.backend.compat import as_strided
-from gradwork.kernels import blas, conv_shifted
+from gradwork.kernels import blas, conv_shifted, threads
 from gradwork.kernels.layout import WideRows, column_sums
 from gradwork.ops.conv import output_size, transposed_output_size
 
@@ -75,7 +75,7 @@ def im2col_channels_first(x, kernel, stride, padding, dilation, ones_row=False):
                          strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw), writeable=False)
     rows = c * kh * kw
     matrix = get_array_module(x).empty((rows + int(ones_row), n * out_h * out_w), dtype=x.dtype)
-    matrix[:rows].reshape(shifted.shape)[...] = shifted
+    threads.copy(matrix[:rows].reshape(shifted.shape), shifted, axis=3)  # the images split over threads
     if ones_row:
         matrix[rows] = 1
     return matrix

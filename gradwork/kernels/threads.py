@@ -195,3 +195,13 @@ def over_batch(work, count, elements, like):
             raise error
     finally:
         _busy.release()
+
+
+def copy(target, source, axis=0):
+    """``target[...] = source`` (same shape), split over ``axis`` — the batch — as :func:`over_batch` splits."""
+    before = (slice(None),) * axis
+
+    def copy_rows(rows):
+        target[before + (rows,)] = source[before + (rows,)]
+
+    over_batch(copy_rows, target.shape[axis], target.size, target)

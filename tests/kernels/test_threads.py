@@ -182,3 +182,21 @@ def test_ctrl_c_while_waiting_still_waits_for_the_part_then_raises():
     with pytest.raises(KeyboardInterrupt):
         worker.wait()
     assert finished == [True]  # the part had finished before wait() gave up its rows
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("channels, stride, padding", [(1, 1, 1), (3, 2, 1), (4, 1, 1)])
+def test_conv2d_window_copies_split_over_threads(channels, stride, padding, layout, split_everything):
+    """The one-channel transposed window matrix, the channels-last one (stride 2) and the shifted
+    path's weight gradient, each built by parts on several threads: the reference's numbers."""
+    x = stored(R.standard_normal((5, channels, 7, 8)), layout, np.float64)
+    weight = R.standard_normal((3, channels, 3, 3))
+    bias = R.standard_normal(3)
+    assert_same(lambda t, w, b: F.conv2d(t, w, b, stride=stride, padding=padding), [x, weight, bias], np.float64)
+
+
+def test_copy_splits_along_the_axis_it_is_given(split_everything):
+    source = R.standard_normal((2, 3, 7, 4))
+    target = np.zeros_like(source)
+    threads.copy(target, source, axis=2)
+    np.testing.assert_array_equal(target, source)
