@@ -93,3 +93,29 @@ def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix
     monkeypatch.undo()
     assert_grads(lambda x_, wt, bt: F.conv2d(x_, wt, bt, 1, (2, 1), (1, 2)), R.standard_normal((2, 3, 5, 6)),
                  R.standard_normal((2, 3, 3, 2)), R.standard_normal(2))
+
+
+@pytest.mark.parametrize("k", [5, 2048, 2049, 3 * 1024 + 17])
+@pytest.mark.parametrize("layout", ["rows", "transposed"])
+def test_long_product_is_the_plain_product(k, layout):
+    rng = np.random.default_rng(k)
+    a = rng.standard_normal((7, k)) if layout == "rows" else rng.standard_normal((k, 7)).T
+    b = rng.standard_normal((k, 5))
+    np.testing.assert_allclose(conv_kernels.long_product(a, b), a @ b, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_channel_convolution_with_a_long_weight_gradient_product(dtype):
+    """N·H'·W' = 2,352 output pixels: the weight gradient goes through long_product's blocks."""
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((3, 1, 28, 28)), rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)
+    gy = rng.standard_normal((3, 4, 28, 28))
+    grads = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            leaves = [gw.tensor(a.astype(dtype), requires_grad=True) for a in (x, w, b)]
+            F.conv2d(*leaves, padding=1).backward(gw.tensor(gy.astype(dtype)))
+            grads[path] = [leaf.grad for leaf in leaves]
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-3)
+    for fast, reference in zip(grads["fast"], grads["reference"]):
+        np.testing.assert_allclose(fast, reference, **tol)
