@@ -11,7 +11,8 @@ What is different from the reference, and why it gives the same result:
   from layer to layer and the next convolution's view needs no copy.
 * **One-channel inputs** (grey images in the first layer) build the matrix transposed, whose runs are
   whole output rows instead of kw values: 1.46× faster forward + weight gradient for 3×3 kernels,
-  1.15× for 5×5 (batch 128, 28×28; measured in bench/RESULTS.md, 2026-11-23).
+  1.15× for 5×5 (batch 128, 28×28; measured in bench/RESULTS.md, 2026-11-23). Their weight gradient,
+  a product with a very long inner side, is summed over blocks of it (``long_product``): W3 1.17×.
 * **The bias added on wide rows** (``kernels.layout.WideRows``): 1.7–2.4× faster than ``y += bias`` for
   16 and 32 channels (bench/RESULTS.md, 2026-11-30).
 * **col2im fused with the product** that makes the columns (``accumulate_windows``), one kernel
