@@ -108,13 +108,15 @@ class FastMaxPool2d(Function):
             if not record:
                 return
             positions = [part[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
-            steps = array_module.zeros_like(part_out, dtype=winner.dtype)  # the last one's; out's layout
-            for position in reversed(positions[:-1]):
+            earlier = positions[-2::-1]  # every position but the last, from the last one back
+            steps = winner[rows]  # the last position's steps: 0
+            steps[...] = 0
+            for index, position in enumerate(earlier):
                 behind = (position != part_out).view(xp.uint8).astype(steps.dtype, copy=False)
                 steps += 1
-                behind *= steps  # 0 where this position holds the maximum, else 1 + the later steps
-                steps = behind
-            winner[rows] = steps
+                # 0 where this position holds the maximum, else 1 + the later steps; the first position's
+                # count goes straight into the winners
+                steps = xp.multiply(behind, steps, out=winner[rows] if index == len(earlier) - 1 else behind)
 
         threads.over_batch(pool, n, x.size, x)
         return out, winner
