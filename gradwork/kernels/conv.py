@@ -280,10 +280,11 @@ def long_product(a, b):
     whose K is every output pixel of the batch — as the sum of the products of blocks of
     ``LONG_PRODUCT_BLOCK`` along K, all made by one batched ``matmul`` (a BLAS call per block).
 
-    OpenBLAS computes the whole product at half the speed when ``a``'s rows are contiguous: a block's
-    two panels, K·(M + N) values, then fit in the processor's cache, while the whole rows do not.
-    (With ``a`` a transposed view — the channels-last window matrix — blocks were no faster and are
-    not used.) The sum is the same terms grouped by block: equal to rounding.
+    With ``a``'s rows contiguous (the transposed window matrix of a one-channel input), OpenBLAS computes
+    the whole product at about half the speed of the blocks: a block's two panels, block·(M + N) values,
+    fit in the processor's cache, the whole rows do not. (With ``a`` a transposed view — the
+    channels-last window matrix — blocks were no faster and are not used.) The sum is the same terms
+    grouped by block: equal to rounding.
     """
     m, k = a.shape
     blocks = k // LONG_PRODUCT_BLOCK

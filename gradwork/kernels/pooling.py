@@ -64,7 +64,8 @@ class FastMaxPool2d(Function):
     Backward only asks, position by position, "is k the winner?" — it never reads the input again
     (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). No loop over pixels.
 
-    Both passes split the batch over threads where that pays (``kernels/threads.py``), each part
+    The non-overlapping forward and the backward (every window kind) split the batch over threads
+    where that pays (``kernels/threads.py``), each part
     writing its own rows: W3's max-pool forward 2.24 → 1.25 ms and backward 1.72 → 1.00 ms in the step
     with ``OPENBLAS_THREAD_TIMEOUT=4`` (bench/RESULTS.md, 2026-11-30, session 7).
     """

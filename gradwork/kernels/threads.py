@@ -11,8 +11,8 @@ their cores, waiting for the next one, for 2^28 processor cycles (about 0.1 s) u
 on a 2-core machine one core is never free: a second thread of ours only takes turns with the spinning
 one. Measured on the W3 step (SimpleConvNet, batch 100), one thread against two, in one process:
 12.97 → 12.97 ms with OpenBLAS's default; 12.59 → 10.43 ms (max-pool forward 2.24 → 1.25, backward
-1.72 → 1.00, ReLU backward 0.95 → 0.63) with ``OPENBLAS_THREAD_TIMEOUT=4``; 13.0 → 11.6 ms with 20
-(bench/RESULTS.md, 2026-11-30, session 7). So by default passes are split only when no BLAS library
+1.72 → 1.00, ReLU backward 0.95 → 0.63) with ``OPENBLAS_THREAD_TIMEOUT=4``; with 20, 13.0 → 11.6 ms
+and, in other runs, 12.85 → 11.18 and 12.43 → 10.38 (bench/RESULTS.md, 2026-11-30, session 7). So by default passes are split only when no BLAS library
 in the process keeps threads spinning: OpenBLAS with one thread, or with ``OPENBLAS_THREAD_TIMEOUT``
 at most 20 (2^20 cycles, under half a millisecond), set by the user before starting Python — gradwork
 never changes BLAS's settings. (A short timeout makes BLAS wake its threads for every product, which
@@ -23,14 +23,16 @@ with 4; with 20, no loss was measurable.)
 ``range(count)``, the first on the calling thread and the others on worker threads, and returns when
 all have finished. Each part writes its own rows of outputs allocated beforehand, so the result is
 the same numbers in the same places whatever the number of threads. Small arrays are not split (the
-hand-over, about 15 µs there and back, would cost more than it saves), nor are arrays of other libraries (CuPy runs
-on the GPU).
+hand-over, 13 µs there and back, would cost more than it saves), nor are arrays of other libraries
+(CuPy runs on the GPU).
 
 :func:`set_num_threads` overrides the choice (1 turns splitting off — for example under MPI, one
 process per core; ``None`` goes back to the automatic choice); :func:`get_num_threads` says what is in
 use. The workers sleep between calls, take no CPU time while idle, and are recreated in a forked child
 (threads do not survive ``fork``). A call made while another is using the workers (from a second
-Python thread, or from inside a part) runs on its own thread, unsplit.
+Python thread, or from inside a part) runs on its own thread, unsplit. An error in any part is raised
+in the caller once every part has finished; a Ctrl-C while parts are handed over or awaited abandons
+those workers (each finishes its part, then sleeps for good) and the next call starts new ones.
 """
 import os
 import threading
@@ -62,21 +64,23 @@ def cores():
 def blas_threads_spin():
     """Whether a BLAS library loaded in this process keeps idle threads spinning after each product
     (see the module docstring): one with more than one thread, unless it is OpenBLAS with a short
-    ``OPENBLAS_THREAD_TIMEOUT``. Libraries other than OpenBLAS (MKL's OpenMP threads spin too) count
-    as spinning."""
+    ``OPENBLAS_THREAD_TIMEOUT`` (and its own pthreads, which read it). Other libraries (MKL's OpenMP
+    threads spin too) count as spinning."""
     from threadpoolctl import threadpool_info
     timeout = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "").strip()
     short_spin = timeout.isdigit() and 0 < int(timeout) <= SHORT_BLAS_SPIN
     for library in threadpool_info():
         if library.get("user_api") != "blas" or library.get("num_threads", 1) <= 1:
             continue
-        if not (library.get("internal_api") == "openblas" and short_spin):
+        # OPENBLAS_THREAD_TIMEOUT is read by OpenBLAS's own threads; an OpenBLAS built on OpenMP ignores it
+        if not (library.get("internal_api") == "openblas" and library.get("threading_layer") == "pthreads"
+                and short_spin):
             return True
     return False
 
 
 _chosen = None  # set_num_threads's count, or None: automatic
-_automatic = None  # the automatic count, worked out on first use
+_automatic = None  # the automatic count, worked out on first use (and again after set_num_threads(None))
 
 
 def get_num_threads():
@@ -93,10 +97,11 @@ def set_num_threads(count):
     """Split elementwise passes across ``count`` threads (the caller's included); 1 turns splitting off,
     ``None`` goes back to the automatic choice. BLAS's own threads are not affected (threadpoolctl sets
     those)."""
-    global _chosen
+    global _chosen, _automatic
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ValueError(f"set_num_threads: count must be a positive integer or None, got {count!r}")
     _chosen = count
+    _automatic = None  # worked out again when next needed: the BLAS libraries loaded may have changed
 
 
 class _Worker:
@@ -128,18 +133,10 @@ class _Worker:
         self._start.release()
 
     def wait(self):
-        """Block until the task has finished — also when Ctrl-C arrives meanwhile: the part is still
-        writing into the caller's arrays — then raise what the task (or the interruption) raised."""
-        interrupted = None
-        while True:
-            try:
-                self._done.acquire()
-                break
-            except BaseException as error:  # noqa: BLE001 — KeyboardInterrupt: wait on, raise it after
-                interrupted = interrupted or error
+        """Block until the task has finished; return what it raised (None if nothing)."""
+        self._done.acquire()
         error, self._error = self._error, None
-        if error is not None or interrupted is not None:
-            raise error if error is not None else interrupted
+        return error
 
 
 _workers = []
@@ -178,23 +175,26 @@ def over_batch(work, count, elements, like):
     try:
         while len(_workers) < split - 1:
             _workers.append(_Worker())
+        workers = _workers[:split - 1]
         bounds = [count * k // split for k in range(split + 1)]
-        for worker, start, stop in zip(_workers, bounds[1:-1], bounds[2:]):
+        for worker, start, stop in zip(workers, bounds[1:-1], bounds[2:]):
             worker.submit(lambda rows=slice(start, stop): work(rows))
-        error = None
+        errors = []
         try:
             work(slice(0, bounds[1]))
-        except BaseException as caught:  # noqa: BLE001 — the workers' parts must finish before raising
-            error = caught
-        for worker in _workers[:split - 1]:
-            try:
-                worker.wait()
-            except BaseException as caught:  # noqa: BLE001
-                error = error or caught
-        if error is not None:
-            raise error
+        except BaseException as error:  # noqa: BLE001 — the caller's part failed: the others still run
+            errors.append(error)
+        errors += [error for error in [worker.wait() for worker in workers] if error is not None]
+    except BaseException:
+        # Interrupted (Ctrl-C) while handing the parts over or waiting for them: a worker may still be
+        # running its part, or about to. These workers are abandoned — each finishes what it has, then
+        # sleeps for good — and the next call starts fresh ones, so no call ever sees another's hand-over.
+        _workers.clear()
+        raise
     finally:
         _busy.release()
+    if errors:
+        raise errors[0]
 
 
 def copy(target, source, axis=0):

@@ -102,15 +102,19 @@ def test_set_num_threads_checks_its_argument():
     threads.set_num_threads(5)
     assert threads.get_num_threads() == gw.kernels.get_num_threads() == 5
     gw.kernels.set_num_threads(None)
-    assert threads.get_num_threads() in (1, threads.cores())
+    assert threads.get_num_threads() == (1 if threads.blas_threads_spin() else threads.cores())
+
+
+OPENBLAS = {"user_api": "blas", "internal_api": "openblas", "num_threads": 4, "threading_layer": "pthreads"}
 
 
 @pytest.mark.parametrize("libraries, timeout, spins", [
-    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "", True),  # OpenBLAS's default
-    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "4", False),
-    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "20", False),
-    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 4}], "28", True),
-    ([{"user_api": "blas", "internal_api": "openblas", "num_threads": 1}], "", False),  # no threads to spin
+    ([OPENBLAS], "", True),  # OpenBLAS's default
+    ([OPENBLAS], "4", False),
+    ([OPENBLAS], "20", False),
+    ([OPENBLAS], "28", True),
+    ([dict(OPENBLAS, threading_layer="openmp")], "4", True),  # OpenMP's threads do not read the variable
+    ([dict(OPENBLAS, num_threads=1)], "", False),  # no threads to spin
     ([{"user_api": "blas", "internal_api": "mkl", "num_threads": 4}], "4", True),  # the variable is OpenBLAS's
     ([{"user_api": "openmp", "internal_api": "openmp", "num_threads": 4}], "", False),  # not a BLAS
     ([], "", False),
@@ -136,52 +140,53 @@ def test_cores_reads_omp_num_threads(monkeypatch):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), None, 0)])
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), None, 0), ((1, 2), None, 0),
+                                                     (1, None, 0)])
 def test_max_pool2d_split_over_threads(kernel, stride, padding, layout, dtype, split_everything):
     x = np.maximum(R.integers(-3, 4, (5, 3, 8, 9)), 0).astype(float)  # ties, as after a ReLU
     assert_same(lambda t: F.max_pool2d(t, kernel, stride, padding), [stored(x, layout, dtype)], dtype)
 
 
+@pytest.mark.parametrize("gradient_dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_relu_split_over_threads(layout, split_everything):
+def test_relu_split_over_threads(layout, gradient_dtype, split_everything):
     x = stored(R.standard_normal((5, 3, 4, 6)), layout, np.float32)
     x[0, 0, 0, :3] = [np.nan, -0.0, np.inf]
-    results = relu_both_paths(x, R.standard_normal(x.shape).astype(np.float32))
+    results = relu_both_paths(x, R.standard_normal(x.shape).astype(gradient_dtype))
     (fast, fast_grad), (ref, ref_grad) = results["fast"], results["reference"]
     np.testing.assert_array_equal(fast.data, ref.data)
     np.testing.assert_array_equal(fast_grad, ref_grad)
-    assert fast.data.strides == ref.data.strides
+    assert fast.data.strides == ref.data.strides and fast_grad.dtype == ref_grad.dtype
 
 
 
-def test_ctrl_c_while_waiting_still_waits_for_the_part_then_raises():
-    worker = threads._Worker()
-    may_finish, finished = threading.Event(), []
+@pytest.mark.parametrize("where", ["handing over", "waiting"])
+def test_ctrl_c_in_the_hand_over_abandons_the_workers_and_the_next_call_is_whole(where, split_everything,
+                                                                                  monkeypatch):
+    x = np.arange(9.0)
+    out = np.zeros(9)
+    threads.over_batch(lambda rows: np.multiply(x[rows], 2, out=out[rows]), 9, 9, x)  # the workers exist
+    old_workers = list(threads._workers)
+    method = "submit" if where == "handing over" else "wait"
+    real = getattr(threads._Worker, method)
+    calls = []
 
-    def part():
-        may_finish.wait(5)
-        finished.append(True)
+    def interrupted_once(self, *args):
+        calls.append(self)
+        if len(calls) == 2:  # the second worker: Ctrl-C lands here
+            raise KeyboardInterrupt
+        return real(self, *args)
 
-    worker.submit(part)
-    done = worker._done
-
-    class InterruptedOnce:  # the first wait is cut short by Ctrl-C while the part still runs
-        calls = 0
-
-        def acquire(self):
-            InterruptedOnce.calls += 1
-            if InterruptedOnce.calls == 1:
-                may_finish.set()
-                raise KeyboardInterrupt
-            return done.acquire()
-
-        def release(self):  # the worker's side
-            done.release()
-
-    worker._done = InterruptedOnce()
+    monkeypatch.setattr(threads._Worker, method, interrupted_once)
     with pytest.raises(KeyboardInterrupt):
-        worker.wait()
-    assert finished == [True]  # the part had finished before wait() gave up its rows
+        threads.over_batch(lambda rows: np.multiply(x[rows], 3, out=out[rows]), 9, 9, x)
+    assert threads._workers == []  # abandoned: none of them will be handed another part
+    monkeypatch.setattr(threads._Worker, method, real)
+    for _ in range(3):  # fresh workers; every row written, each call by its own parts only
+        out[:] = 0
+        threads.over_batch(lambda rows: np.multiply(x[rows], 4, out=out[rows]), 9, 9, x)
+        np.testing.assert_array_equal(out, 4 * x)
+    assert not set(map(id, threads._workers)) & set(map(id, old_workers))
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
