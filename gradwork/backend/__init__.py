@@ -110,6 +110,8 @@ def share_blas_threads(processes):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     from threadpoolctl import threadpool_limits
     threadpool_limits(max(1, cores // processes), user_api="blas")  # lasts for the process
+    from gradwork.kernels import threads
+    threads.recount()  # elementwise passes split over no more threads than BLAS now has
 
 
 def reuse_freed_memory():

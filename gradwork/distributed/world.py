@@ -17,6 +17,7 @@ import time
 import traceback
 
 from gradwork import backend
+from gradwork.kernels import threads
 from gradwork.errors import GradworkError, MissingExtraError
 
 #: Variables by which MPI launchers tell a process how many ranks it has: MPICH and Intel MPI
@@ -80,6 +81,7 @@ def init(blas_threads=None):
         if blas_threads is not None:
             from threadpoolctl import threadpool_limits
             threadpool_limits(blas_threads, user_api="blas")  # lasts for the process
+            threads.recount()  # elementwise passes split over no more threads than BLAS now has
         else:
             backend.share_blas_threads(_comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size())
     return _comm

@@ -12,10 +12,13 @@ on a 2-core machine one core is never free: a second thread of ours only takes t
 one. Measured on the W3 step (SimpleConvNet, batch 100), one thread against two, in one process:
 12.97 → 12.97 ms with OpenBLAS's default; 12.59 → 10.43 ms (max-pool forward 2.24 → 1.25, backward
 1.72 → 1.00, ReLU backward 0.95 → 0.63) with ``OPENBLAS_THREAD_TIMEOUT=4``; with 20, 13.0 → 11.6 ms
-and, in other runs, 12.85 → 11.18 and 12.43 → 10.38 (bench/RESULTS.md, 2026-11-30, session 7). So by default passes are split only when no BLAS library
-in the process keeps threads spinning: OpenBLAS with one thread, or with ``OPENBLAS_THREAD_TIMEOUT``
-at most 20 (2^20 cycles, under half a millisecond), set by the user before starting Python — gradwork
-never changes BLAS's settings. (A short timeout makes BLAS wake its threads for every product, which
+and, in other runs, 12.85 → 11.18 and 12.43 → 10.38 (bench/RESULTS.md, 2026-11-30, session 7). So by
+default passes are split only when no BLAS library in the process keeps threads spinning — OpenBLAS
+with ``OPENBLAS_THREAD_TIMEOUT`` at most 20 (2^20 cycles, under half a millisecond), set by the user
+before starting Python; gradwork never changes BLAS's settings — and over no more threads than BLAS
+itself may use: that count is this process's share of the cores (``OPENBLAS_NUM_THREADS``, or
+``backend.share_blas_threads`` giving each MPI rank or search worker one core of a full machine), so
+two processes on two cores never run four busy threads. (A short timeout makes BLAS wake its threads for every product, which
 costs where products come in quick succession: against PyTorch, W1, W1-infer and W4 ran 10–19% slower
 with 4; with 20, no loss was measurable.)
 
@@ -61,16 +64,21 @@ def cores():
         return os.cpu_count() or 1
 
 
-def blas_threads_spin():
+def blas_libraries():
+    """The BLAS libraries loaded in this process, as threadpoolctl describes them."""
+    from threadpoolctl import threadpool_info
+    return [library for library in threadpool_info() if library.get("user_api") == "blas"]
+
+
+def blas_threads_spin(libraries=None):
     """Whether a BLAS library loaded in this process keeps idle threads spinning after each product
     (see the module docstring): one with more than one thread, unless it is OpenBLAS with a short
     ``OPENBLAS_THREAD_TIMEOUT`` (and its own pthreads, which read it). Other libraries (MKL's OpenMP
     threads spin too) count as spinning."""
-    from threadpoolctl import threadpool_info
     timeout = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "").strip()
     short_spin = timeout.isdigit() and 0 < int(timeout) <= SHORT_BLAS_SPIN
-    for library in threadpool_info():
-        if library.get("user_api") != "blas" or library.get("num_threads", 1) <= 1:
+    for library in blas_libraries() if libraries is None else libraries:
+        if library.get("num_threads", 1) <= 1:
             continue
         # OPENBLAS_THREAD_TIMEOUT is read by OpenBLAS's own threads; an OpenBLAS built on OpenMP ignores it
         if not (library.get("internal_api") == "openblas" and library.get("threading_layer") == "pthreads"
@@ -83,14 +91,33 @@ _chosen = None  # set_num_threads's count, or None: automatic
 _automatic = None  # the automatic count, worked out on first use (and again after set_num_threads(None))
 
 
+def automatic_count():
+    """The threads a pass is split across unless :func:`set_num_threads` says otherwise: 1 while a BLAS
+    library keeps idle threads spinning; else as many as BLAS may use, at most :func:`cores` (all of
+    them where no BLAS library is found)."""
+    libraries = blas_libraries()
+    if blas_threads_spin(libraries):
+        return 1
+    if not libraries:
+        return cores()
+    return max(1, min(cores(), max(library.get("num_threads", 1) for library in libraries)))
+
+
 def get_num_threads():
     """How many threads (the caller's included) an elementwise pass is split across."""
     global _automatic
     if _chosen is not None:
         return _chosen
     if _automatic is None:
-        _automatic = 1 if blas_threads_spin() else cores()
+        _automatic = automatic_count()
     return _automatic
+
+
+def recount():
+    """Work the automatic count out again when next needed: called after BLAS's thread count changes
+    (``backend.share_blas_threads``, ``distributed.init``)."""
+    global _automatic
+    _automatic = None
 
 
 def set_num_threads(count):
@@ -101,7 +128,7 @@ def set_num_threads(count):
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ValueError(f"set_num_threads: count must be a positive integer or None, got {count!r}")
     _chosen = count
-    _automatic = None  # worked out again when next needed: the BLAS libraries loaded may have changed
+    _automatic = None  # worked out again when next needed: BLAS's libraries or threads may have changed
 
 
 class _Worker:

@@ -102,31 +102,52 @@ def test_set_num_threads_checks_its_argument():
     threads.set_num_threads(5)
     assert threads.get_num_threads() == gw.kernels.get_num_threads() == 5
     gw.kernels.set_num_threads(None)
-    assert threads.get_num_threads() == (1 if threads.blas_threads_spin() else threads.cores())
+    assert threads.get_num_threads() == threads.automatic_count()
 
 
 OPENBLAS = {"user_api": "blas", "internal_api": "openblas", "num_threads": 4, "threading_layer": "pthreads"}
 
 
-@pytest.mark.parametrize("libraries, timeout, spins", [
-    ([OPENBLAS], "", True),  # OpenBLAS's default
-    ([OPENBLAS], "4", False),
-    ([OPENBLAS], "20", False),
-    ([OPENBLAS], "28", True),
-    ([dict(OPENBLAS, threading_layer="openmp")], "4", True),  # OpenMP's threads do not read the variable
-    ([dict(OPENBLAS, num_threads=1)], "", False),  # no threads to spin
-    ([{"user_api": "blas", "internal_api": "mkl", "num_threads": 4}], "4", True),  # the variable is OpenBLAS's
-    ([{"user_api": "openmp", "internal_api": "openmp", "num_threads": 4}], "", False),  # not a BLAS
-    ([], "", False),
+@pytest.mark.parametrize("libraries, timeout, spins, count", [
+    ([OPENBLAS], "", True, 1),  # OpenBLAS's default
+    ([OPENBLAS], "4", False, 4),  # as many threads as BLAS has (of the 8 cores)
+    ([OPENBLAS], "20", False, 4),
+    ([OPENBLAS], "28", True, 1),
+    ([dict(OPENBLAS, num_threads=16)], "20", False, 8),  # never more than the cores
+    ([dict(OPENBLAS, threading_layer="openmp")], "4", True, 1),  # OpenMP's threads do not read the variable
+    ([dict(OPENBLAS, num_threads=1)], "", False, 1),  # one core for this process (an MPI rank): no split
+    ([dict(OPENBLAS, internal_api="mkl", threading_layer="intel")], "4", True, 1),  # the variable is OpenBLAS's
+    ([{"user_api": "openmp", "internal_api": "openmp", "num_threads": 4}], "", False, 8),  # not a BLAS
+    ([], "", False, 8),
 ])
-def test_passes_are_split_by_default_only_where_blas_threads_sleep(libraries, timeout, spins, monkeypatch):
+def test_passes_are_split_by_default_only_where_blas_threads_sleep(libraries, timeout, spins, count, monkeypatch):
     import threadpoolctl
     monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: libraries)
     monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", timeout)
-    monkeypatch.setattr(threads, "_automatic", None)
+    monkeypatch.setattr(threads, "cores", lambda: 8)
+    threads.recount()
     assert threads.blas_threads_spin() is spins
-    assert threads.get_num_threads() == (1 if spins else threads.cores())
-    monkeypatch.setattr(threads, "_automatic", None)  # worked out again for the real libraries
+    assert threads.get_num_threads() == count
+    monkeypatch.undo()
+    threads.recount()  # worked out again for the real libraries
+
+
+def test_sharing_blas_threads_out_among_processes_recounts(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "20")
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS library in this process")
+    try:
+        threads.recount()
+        threads.get_num_threads()  # worked out, and kept, before the BLAS threads change
+        gw.backend.share_blas_threads(processes=threads.cores())  # one core each: an MPI rank's share
+        assert threads.get_num_threads() == 1
+    finally:
+        threadpool_limits(max(before) if before else None, user_api="blas")
+        threads.recount()
 
 
 def test_cores_reads_omp_num_threads(monkeypatch):
