@@ -17,8 +17,8 @@ import time
 import traceback
 
 from gradwork import backend
-from gradwork.kernels import threads
 from gradwork.errors import GradworkError, MissingExtraError
+from gradwork.kernels import threads
 
 #: Variables by which MPI launchers tell a process how many ranks it has: MPICH and Intel MPI
 #: (Hydra's PMI), Open MPI, MVAPICH. ``SLURM_NTASKS`` is not among them: it is set in a whole batch

@@ -65,9 +65,9 @@ class FastMaxPool2d(Function):
     (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). No loop over pixels.
 
     The non-overlapping forward and the backward (every window kind) split the batch over threads
-    where that pays (``kernels/threads.py``), each part
-    writing its own rows: W3's max-pool forward 2.24 → 1.25 ms and backward 1.72 → 1.00 ms in the step
-    with ``OPENBLAS_THREAD_TIMEOUT=4`` (bench/RESULTS.md, 2026-11-30, session 7).
+    where that pays (``kernels/threads.py``), each part writing its own rows: W3's max-pool forward
+    2.24 → 1.25 ms and backward 1.72 → 1.00 ms in the step with ``OPENBLAS_THREAD_TIMEOUT=4``
+    (bench/RESULTS.md, 2026-11-30, session 7).
     """
 
     op_name = "max_pool2d"
@@ -159,9 +159,9 @@ class FastMaxPool2d(Function):
             targets = self.positions(routed)
 
         def route(rows):
-            part = array_module.ascontiguousarray(gy[rows])
+            part, part_winner = array_module.ascontiguousarray(gy[rows]), winner[rows]
             for k, target in enumerate(targets):  # every target is written once, so no zero-filling first
-                xp.multiply(part, winner[rows] == k, out=target[rows])
+                xp.multiply(part, part_winner == k, out=target[rows])
 
         threads.over_batch(route, n, n * h * w * c, gy)
         if self.tiles:

@@ -37,7 +37,7 @@ def test_the_parts_tile_the_batch_and_run_on_several_threads(split_everything):
     assert dict((a, ident) for a, _, ident in seen)[0] == threading.get_ident()  # the first part: the caller's
 
 
-def test_small_passes_and_other_arrays_are_not_split(monkeypatch):
+def test_small_passes_and_other_arrays_are_not_split():
     threads.set_num_threads(2)
     try:
         calls = []
