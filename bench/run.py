@@ -23,7 +23,8 @@ Workloads:
               words, sparse embedding gradients and SparseAdam (examples/s; words/s against gensim on a
               real corpus: ``python bench/word2vec.py``)
 
-Peak memory of a process training W2: ``python bench/memory.py``.
+Peak memory of a process training W2: ``python bench/memory.py``. W1 and W1-infer written as plain NumPy
+(the most a framework built on NumPy could reach) beside both: ``python bench/numpy_floor.py``.
 """
 import argparse
 import os
