@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import run  # noqa: E402  (bench/run.py: the workloads)
+from arguments import positive_float, positive_int  # noqa: E402
 
 import gradwork as gw  # noqa: E402
 import gradwork.kernels as kernels  # noqa: E402
@@ -59,8 +60,8 @@ def main():
     parser.add_argument("workloads", nargs="+", choices=sorted(run.WORKLOADS))
     parser.add_argument("--against", default="HEAD",
                         help="git revision of the old version (default HEAD), or 'reference' for the reference ops")
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--seconds", type=float, default=0.6)
+    parser.add_argument("--rounds", type=positive_int, default=12)
+    parser.add_argument("--seconds", type=positive_float, default=0.6)
     args = parser.parse_args()
     gw.backend.reuse_freed_memory()
     if args.against == "reference":

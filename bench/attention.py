@@ -14,6 +14,7 @@ import numpy as np
 
 import gradwork as gw
 import gradwork.nn.functional as F
+from arguments import positive_int  # bench/arguments.py (this script's own folder is on the path)
 
 try:
     import torch
@@ -60,8 +61,8 @@ def steps(length, batch=32, heads=4, head_size=32):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--length", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--rounds", type=positive_int, default=5)
+    parser.add_argument("--length", type=positive_int, nargs="+", default=[64, 256])
     args = parser.parse_args()
     gw.backend.reuse_freed_memory()
     for length in args.length:

@@ -37,6 +37,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 os.environ["GRADWORK_BENCH_NO_TORCH"] = "1"  # bench/run.py's models without importing PyTorch
 sys.path.insert(0, HERE)
+from arguments import positive_float, positive_int  # noqa: E402  (bench/arguments.py)
 
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), "mpiexec")
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
@@ -300,8 +301,8 @@ def paper():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per configuration and round")
+    parser.add_argument("--rounds", type=positive_int, default=5)
+    parser.add_argument("--seconds", type=positive_float, default=2.0, help="timed seconds per configuration and round")
     parser.add_argument("--only", nargs="*", default=["throughput", "epoch", "allreduce", "paper"])
     parser.add_argument("--worker", nargs=4, metavar=("WORKLOAD", "BATCH", "SECONDS", "THREADS"),
                         help=argparse.SUPPRESS)

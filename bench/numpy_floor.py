@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import run  # noqa: E402  (bench/run.py: the workloads and their timing)
+from arguments import positive_float, positive_int  # noqa: E402
 
 import gradwork as gw  # noqa: E402
 
@@ -96,8 +97,8 @@ SIDES = {"W1": (run.w1_gradwork, numpy_w1, run.w1_torch), "W1-infer": (run.w1_in
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--rounds", type=positive_int, default=7)
+    parser.add_argument("--seconds", type=positive_float, default=1.0)
     args = parser.parse_args()
     gw.backend.reuse_freed_memory()
     if run.torch is None:

@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import run  # noqa: E402  (bench/run.py: the workloads)
+from arguments import positive_int  # noqa: E402
 
 import gradwork as gw  # noqa: E402
 from gradwork.autograd.function import Function  # noqa: E402
@@ -74,7 +75,7 @@ def instrument():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workload", choices=sorted(run.WORKLOADS))
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=positive_int, default=20)
     parser.add_argument("--path", choices=gw.kernels.PATHS, default="fast")
     parser.add_argument("--torch", action="store_true", help="then profile PyTorch's side with torch.profiler")
     args = parser.parse_args()

@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import gradwork as gw  # noqa: E402
 import gradwork.nn.functional as F  # noqa: E402
 from gradwork import nn, optim  # noqa: E402
+from arguments import positive_float, positive_int  # noqa: E402  (bench/arguments.py)
 
 if os.environ.get("GRADWORK_BENCH_NO_TORCH"):
     torch = None  # bench/memory.py measures gradwork alone
@@ -437,9 +438,10 @@ def main():
     # Both frameworks run in this process with the same allocator setting (see backend.reuse_freed_memory).
     allocator = "freed memory kept for reuse (glibc mallopt)" if gw.backend.reuse_freed_memory() else "default"
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--seconds", type=float, default=1.0, help="time per round per framework")
-    parser.add_argument("--only", nargs="*", help="workload names to run")
+    parser.add_argument("--rounds", type=positive_int, default=7)
+    parser.add_argument("--seconds", type=positive_float, default=1.0, help="time per round per framework")
+    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), metavar="WORKLOAD",
+                        help=f"workload names to run, of {', '.join(WORKLOADS)}")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                         help=f"where both frameworks run; cuda runs {', '.join(ON_DEVICE)} (needs gradwork[cuda])")
     args = parser.parse_args()

@@ -36,6 +36,9 @@ from gradwork.data.text import BUNDLED_NAME, WordVocabulary, read_text, tokenize
 from gradwork.models.word2vec import Word2Vec  # noqa: E402
 from gradwork.train.word2vec import fit_word2vec  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from arguments import positive_int  # noqa: E402  (bench/arguments.py)
+
 SETTINGS = dict(dim=100, window=5, negatives=5, subsample=1e-4, min_count=5)
 SHOW = ("unix", "game", "language")
 PAIRS = [("unix", "bsd"), ("unix", "linux"), ("game", "adventure"), ("game", "zork"), ("language", "programming"),
@@ -101,7 +104,7 @@ def run_gensim(gensim_word2vec, tokens, epochs, seed, workers):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=positive_int, default=4)
     parser.add_argument("--paths", nargs="*", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-gensim", action="store_true", help="skip gensim even if it is installed")
