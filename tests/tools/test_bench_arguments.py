@@ -11,26 +11,21 @@ arguments = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(arguments)
 
 
-@pytest.mark.parametrize("text, value", [("1", 1), ("7", 7), (" 12 ", 12)])
-def test_positive_int_accepts(text, value):
-    assert arguments.positive_int(text) == value
+ACCEPTED = [("positive_int", "1", 1), ("positive_int", "7", 7), ("positive_int", " 12 ", 12),
+            ("positive_float", "0.6", 0.6), ("positive_float", "2", 2.0), ("positive_float", "1e-3", 1e-3)]
+REFUSED = [("positive_int", text, "whole number ≥ 1") for text in ("0", "-3", "2.5", "x", "")] + \
+          [("positive_float", text, "number > 0") for text in ("0", "-1", "nan", "inf", "fast")]
 
 
-@pytest.mark.parametrize("text", ["0", "-3", "2.5", "x", ""])
-def test_positive_int_refuses(text):
-    with pytest.raises(argparse.ArgumentTypeError, match="whole number ≥ 1"):
-        arguments.positive_int(text)
+@pytest.mark.parametrize("check, text, value", ACCEPTED)
+def test_accepts(check, text, value):
+    assert getattr(arguments, check)(text) == value
 
 
-@pytest.mark.parametrize("text, value", [("0.6", 0.6), ("2", 2.0), ("1e-3", 1e-3)])
-def test_positive_float_accepts(text, value):
-    assert arguments.positive_float(text) == value
-
-
-@pytest.mark.parametrize("text", ["0", "-1", "nan", "inf", "fast"])
-def test_positive_float_refuses(text):
-    with pytest.raises(argparse.ArgumentTypeError, match="number > 0"):
-        arguments.positive_float(text)
+@pytest.mark.parametrize("check, text, message", REFUSED)
+def test_refuses(check, text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        getattr(arguments, check)(text)
 
 
 def test_a_parser_reports_the_option(capsys):
