@@ -8,9 +8,10 @@ Python between ops other than the NumPy calls themselves, and the fastest NumPy 
 gradwork's kernels use (``clip`` for ReLU, the ReLU gate as floats). It is the ceiling of a framework
 built on NumPy's operations on this machine: gradwork's ratio to PyTorch can at best reach this
 step's ratio. (One exception: for outputs of 64K values and more gradwork's ``FastLinear`` has BLAS add
-the product onto the bias, β = 1, which NumPy alone cannot; W1-infer's layers are that large.) The script checks first that the hand-written step
-computes gradwork's gradients and outputs (same weights, same batch), then runs interleaved rounds
-of the three (medians, as ``bench/run.py`` does).
+the product onto the bias, β = 1, which NumPy alone cannot; W1-infer's layers are that large, and
+there the two run at the same speed.) The script first checks that the hand-written step computes
+gradwork's gradients (same weights, same batch), then runs interleaved rounds of the three (medians,
+as ``bench/run.py`` does).
 """
 import argparse
 import os
@@ -80,19 +81,24 @@ def check_same_work(batch=128):
 
 
 def numpy_w1(batch=128):
+    """W1 by hand: (step, batch), with the weights of gradwork's W1 model."""
     layers = weights_of(run.gradwork_mlp())
     x, y = run.mlp_data(batch)
     return (lambda: train_step(layers, x, y)), batch
 
 
 def numpy_w1_infer(batch=1000):
+    """W1-infer by hand: (forward pass, batch)."""
     layers = weights_of(run.gradwork_mlp())
     x = run.mlp_data(batch)[0]
     return (lambda: forward(layers, x)), batch
 
 
-SIDES = {"W1": (run.w1_gradwork, numpy_w1, run.w1_torch), "W1-infer": (run.w1_infer_gradwork, numpy_w1_infer,
-                                                                        run.w1_infer_torch)}
+#: workload → the makers of its (step, batch) for gradwork, plain NumPy and PyTorch, in that order
+SIDES = {
+    "W1": (run.w1_gradwork, numpy_w1, run.w1_torch),
+    "W1-infer": (run.w1_infer_gradwork, numpy_w1_infer, run.w1_infer_torch),
+}
 
 
 def main():
