@@ -54,11 +54,11 @@ def test_a_closed_pipe_stops_quietly():
     code = ("import sys; from gradwork.cli import demo; from gradwork.cli.main import main\n"
             "def run(args):\n    for i in range(100000): print('line', i)\n    return 0\n"
             "demo.run = run\nsys.exit(main(['demo', '--list']))")
-    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reader.stdout.readline()
-    reader.stdout.close()  # the pipe closes while the command is still writing
-    err = reader.stderr.read().decode()
-    assert reader.wait(timeout=60) == 141
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as reader:
+        reader.stdout.readline()
+        reader.stdout.close()  # the pipe closes while the command is still writing
+        err = reader.stderr.read().decode()
+        assert reader.wait(timeout=60) == 141
     assert err == ""
 
 

@@ -6,6 +6,7 @@ import os
 import pickle
 import subprocess
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,7 +170,7 @@ def write_members(path, members):
 
 
 def test_truncated_files_raise_checkpoint_error(tmp_path):
-    raw = open(fixture("sequential.pt"), "rb").read()
+    raw = Path(fixture("sequential.pt")).read_bytes()
     for cut in [10, 100, len(raw) // 2, len(raw) - 30, len(raw) - 1]:
         path = tmp_path / f"cut{cut}.pt"
         path.write_bytes(raw[:cut])

@@ -217,7 +217,8 @@ def test_cli_writes_the_result_and_the_side_by_side_figure(photo_files, tmp_path
     assert "content loss 0 →" in printed and f"wrote {out}" in printed
     result = read_image(out)
     assert result.shape == (3, 16, 24)  # china is 427 × 640: the shorter side 16, the aspect ratio kept
-    assert Image.open(figure).format == "PNG"
+    with Image.open(figure) as picture:
+        assert picture.format == "PNG"
 
 
 @pytest.mark.parametrize("arguments, message", [
