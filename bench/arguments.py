@@ -1,5 +1,5 @@
 """Command-line number checks shared by the benchmark scripts: a count of rounds, steps or epochs
-must be a whole number ≥ 1 and a duration a number > 0, refused by argparse with one line that names
+must be a whole number ≥ 1 and a duration a finite number > 0, refused by argparse with one line that names
 the option, instead of a traceback from ``statistics.median([])`` after the run."""
 import argparse
 
@@ -20,7 +20,7 @@ def positive_float(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}") from None
     if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
     return value

@@ -2,6 +2,7 @@
 measures is the ceiling of the same work."""
 import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -13,10 +14,14 @@ BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "bench")
 def numpy_floor(monkeypatch_module):
     monkeypatch_module.setenv("GRADWORK_BENCH_NO_TORCH", "1")  # bench/run.py then leaves PyTorch alone
     monkeypatch_module.syspath_prepend(BENCH)
+    already = set(sys.modules)
     spec = importlib.util.spec_from_file_location("numpy_floor", os.path.join(BENCH, "numpy_floor.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    yield module
+    for name in ("run", "arguments"):  # bench's top-level modules, loaded here with PyTorch off
+        if name not in already:
+            sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="module")
