@@ -98,6 +98,11 @@ def set_rng_state(state):
     _rng.bit_generator.state = state
 
 
+def usable_cpus():
+    """The CPUs this process may run on (its affinity where the system has one, else all of them)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def share_blas_threads(processes):
     """Give this process's BLAS its share of the machine's cores, ``cores // processes`` threads (at
     least one), so that ``processes`` processes on one machine (MPI ranks, search workers) do not fight
@@ -107,9 +112,8 @@ def share_blas_threads(processes):
     by ``import gradwork``."""
     if {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"} & set(os.environ):
         return
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     from threadpoolctl import threadpool_limits
-    threadpool_limits(max(1, cores // processes), user_api="blas")  # lasts for the process
+    threadpool_limits(max(1, usable_cpus() // processes), user_api="blas")  # lasts for the process
     from gradwork.kernels import threads
     threads.recount()  # elementwise passes split over no more threads than BLAS now has
 

@@ -36,7 +36,10 @@ class FastReLU(Function):
         array_module = get_array_module(x)
         if x.dtype.kind != "f":  # integers: clip against a float ∞ would promote to float64
             y = array_module.maximum(x, 0)
-        elif threads.parts(batch_rows(x), x.size, x) == 1:  # clip's Python-float bounds keep x's dtype
+        # The unsplit pass is written out, not sent through over_batch, for small layers: the check costs a
+        # W1 activation's forward-backward pair 1.2 µs (16.2 → 17.5 µs, bench/RESULTS.md, 2026-11-30,
+        # session 7), over_batch's calls 3.5 µs (commit db65891). clip's Python-float bounds keep x's dtype.
+        elif threads.parts(batch_rows(x), x.size, x) == 1:
             y = array_module.clip(x, 0.0, float("inf"))
         else:  # split over threads (kernels/threads.py), each part into its rows of y, in x's memory order
             y = array_module.empty_like(x)

@@ -49,7 +49,8 @@ class FastBatchNormalize(Function):
         wide = WideRows(rows)
         mean = column_sums(rows) / m
         centred = wide.view(rows) - wide.per_channel(mean)  # (m/k, k·C)
-        var = column_dots(centred.reshape(m, c), centred.reshape(m, c)) / m
+        centred_rows = centred.reshape(m, c)
+        var = column_dots(centred_rows, centred_rows) / m
         inv_std = 1.0 / xp.sqrt(var + self.eps)
         y = centred * wide.per_channel(weight * inv_std)
         y += wide.per_channel(bias)

@@ -42,6 +42,8 @@ import threading
 
 import numpy as np
 
+from gradwork.backend import usable_cpus
+
 #: Elements (of the largest array a pass touches) below which a pass is not split: a part of this size
 #: takes about 0.1 ms on one core, several times the cost of handing it to a worker and back.
 MIN_ELEMENTS_PER_PART = 1 << 17
@@ -58,10 +60,7 @@ def cores():
     value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    return usable_cpus()
 
 
 def blas_libraries():

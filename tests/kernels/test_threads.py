@@ -180,7 +180,6 @@ def test_relu_split_over_threads(layout, gradient_dtype, split_everything):
     assert fast.data.strides == ref.data.strides and fast_grad.dtype == ref_grad.dtype
 
 
-
 @pytest.mark.parametrize("where", ["handing over", "waiting"])
 def test_ctrl_c_in_the_hand_over_abandons_the_workers_and_the_next_call_is_whole(where, split_everything,
                                                                                   monkeypatch):
@@ -213,8 +212,9 @@ def test_ctrl_c_in_the_hand_over_abandons_the_workers_and_the_next_call_is_whole
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("channels, stride, padding", [(1, 1, 1), (3, 2, 1), (4, 1, 1)])
 def test_conv2d_window_copies_split_over_threads(channels, stride, padding, layout, split_everything):
-    """The one-channel transposed window matrix, the channels-last one (stride 2) and the shifted
-    path's weight gradient, each built by parts on several threads: the reference's numbers."""
+    """With splitting forced on, every convolution layout gives the reference's numbers: the one-channel
+    transposed window matrix is built by parts on several threads; the channels-last windows (stride 2)
+    and the shifted path do not split and must be unaffected."""
     x = stored(R.standard_normal((5, channels, 7, 8)), layout, np.float64)
     weight = R.standard_normal((3, channels, 3, 3))
     bias = R.standard_normal(3)
@@ -222,7 +222,19 @@ def test_conv2d_window_copies_split_over_threads(channels, stride, padding, layo
 
 
 def test_copy_splits_along_the_axis_it_is_given(split_everything):
-    source = R.standard_normal((2, 3, 7, 4))
-    target = np.zeros_like(source)
-    threads.copy(target, source, axis=2)
-    np.testing.assert_array_equal(target, source)
+    array = R.standard_normal((2, 3, 7, 4))
+
+    class Recorded:  # the source, noting how each part indexes it
+        keys = []
+
+        def __getitem__(self, key):
+            self.keys.append(key)
+            return array[key]
+
+    target = np.zeros_like(array)
+    threads.copy(target, Recorded(), axis=2)
+    np.testing.assert_array_equal(target, array)
+    everything = slice(None)
+    assert sorted(Recorded.keys, key=lambda key: key[2].start) == [
+        (everything, everything, slice(0, 2)), (everything, everything, slice(2, 4)),
+        (everything, everything, slice(4, 7))]
