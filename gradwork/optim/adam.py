@@ -32,8 +32,7 @@ class Adam(Optimizer):
             grad = grad + group["weight_decay"] * param
         self.adam_step(param, grad, state, group)
 
-    @staticmethod
-    def adam_step(param, grad, state, group):
+    def adam_step(self, param, grad, state, group):
         """The moment updates and the bias-corrected step, shared by Adam and AdamW."""
         if not state:
             state["step"] = 0
@@ -46,7 +45,7 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
-        m += (1 - beta1) * grad
+        self.add_scaled(m, 1 - beta1, grad)
         v *= beta2
         v += (1 - beta2) * grad * grad
         if group["amsgrad"]:

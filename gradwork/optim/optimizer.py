@@ -16,10 +16,20 @@ A gradient may be sparse (a :class:`~gradwork.autograd.sparse.SparseGrad`, from 
 in ``step()``, as PyTorch's do, because their update of an untouched row is not zero (Adam's moments
 keep moving it) and a sparse update would silently be another algorithm.
 """
+from gradwork import kernels
 from gradwork.autograd.sparse import SparseGrad
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import device_of, get_array_module, is_device_array, to_device, to_device_of, xp
 from gradwork.errors import DeviceError
+
+
+def add_scaled(target, alpha, x):
+    """``target += alpha·x``, in place: the move every update rule makes (θ − lr·g is ``add_scaled(θ, −lr, g)``).
+
+    This is the course's version; update rules call :meth:`Optimizer.add_scaled`, which on the fast path
+    (``gw.kernels``) runs BLAS's axpy instead (``kernels/blas.py``: one pass, no temporary ``alpha * x``).
+    """
+    target += alpha * x
 
 
 class Optimizer:
@@ -102,6 +112,11 @@ class Optimizer:
     def update(self, param, grad, state, group):
         """Update the array ``param`` in place from ``grad``; ``state`` is this parameter's memory."""
         raise NotImplementedError
+
+    @staticmethod
+    def add_scaled(target, alpha, x):
+        """``target += alpha·x`` in place (:func:`add_scaled`), on the path ``gw.kernels`` selects."""
+        kernels.choose(add_scaled)(target, alpha, x)
 
     # ----------------------------------------------------------------- resuming
     def state_dict(self):

@@ -53,6 +53,6 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = grad.copy()
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * grad
+                self.add_scaled(buf, 1 - group["dampening"], grad)
             grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= group["lr"] * grad
+        self.add_scaled(param, -group["lr"], grad)  # θ ← θ − lr·g

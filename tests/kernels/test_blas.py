@@ -83,3 +83,71 @@ def test_add_product_adds_in_place_whatever_the_layout_of_out(out_layout):
     expected = out + a @ b
     blas.add_product(a, b, out)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+BIG = blas.ADD_SCALED_MIN_SIZE  # from this many values on, add_scaled goes through BLAS
+
+
+def recording_axpy(monkeypatch):
+    """The calls that reach BLAS's axpy, as a list that grows."""
+    calls = []
+    blas.available(np.zeros(1))  # the library's functions found
+    for dtype, function in list(blas._axpy.items()):
+        monkeypatch.setitem(blas._axpy, dtype, lambda *args, f=function: calls.append(args[0]) or f(*args))
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [-0.01, 1.0, 2.5, 0.0])
+@pytest.mark.parametrize("shape", [(BIG,), (300, 200), (2, 3, 80, 80)])
+def test_add_scaled_equals_numpy_and_goes_through_blas(shape, alpha, dtype, monkeypatch):
+    calls = recording_axpy(monkeypatch)
+    target, x = R.standard_normal(shape).astype(dtype), R.standard_normal(shape).astype(dtype)
+    expected = target + alpha * x
+    blas.add_scaled(target, alpha, x)
+    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(target, expected, **tol)
+    assert calls == [target.size]
+
+
+def test_add_scaled_of_an_array_onto_itself():
+    target = R.standard_normal(BIG)
+    expected = 1.5 * target
+    blas.add_scaled(target, 0.5, target)
+    np.testing.assert_allclose(target, expected, rtol=1e-15)
+
+
+def overlapping(dtype):
+    base = R.standard_normal(BIG + 7).astype(dtype)
+    return base[7:], base[:BIG]  # x starts 7 values before target: BLAS's vector loop would read new values
+
+
+@pytest.mark.parametrize("case", ["small", "strided", "transposed", "broadcast", "mixed dtypes", "integers",
+                                  "overlapping", "subclass"])
+def test_add_scaled_takes_numpys_addition_where_blas_cannot(case, monkeypatch):
+    """Whatever BLAS cannot take gets NumPy's ``target += alpha * x``: the same numbers, never a call."""
+    calls = recording_axpy(monkeypatch)
+    f32 = np.float32
+    target, x = {
+        "small": lambda: (R.standard_normal(BIG - 1).astype(f32), R.standard_normal(BIG - 1).astype(f32)),
+        "strided": lambda: (R.standard_normal(2 * BIG).astype(f32)[::2], R.standard_normal(BIG).astype(f32)),
+        "transposed": lambda: (R.standard_normal((200, 300)).astype(f32),
+                               R.standard_normal((300, 200)).astype(f32).T),
+        "broadcast": lambda: (R.standard_normal((BIG, 2)).astype(f32), R.standard_normal(2).astype(f32)),
+        "mixed dtypes": lambda: (R.standard_normal(BIG), R.standard_normal(BIG).astype(f32)),
+        "integers": lambda: (np.arange(BIG), np.ones(BIG, np.int64)),
+        "overlapping": lambda: overlapping(f32),
+        "subclass": lambda: (np.ma.masked_array(R.standard_normal(BIG).astype(f32)),
+                             R.standard_normal(BIG).astype(f32)),
+    }[case]()
+    expected = target + 2 * x
+    blas.add_scaled(target, 2, x)
+    np.testing.assert_allclose(np.asarray(target), np.asarray(expected), rtol=1e-6)
+    assert calls == []
+
+
+def test_add_scaled_refuses_a_read_only_target_as_numpy_does():
+    frozen = np.zeros(BIG)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        blas.add_scaled(frozen, 1.0, np.ones(BIG))

@@ -620,3 +620,41 @@ def test_fast_linear_puts_the_bias_in_the_product_from_64k_outputs(monkeypatch):
         x = R.standard_normal((rows, 8)).astype(np.float32)
         assert_same(lambda *t: F.linear(*t), [x, w, b], np.float32)
         assert calls == expected_calls
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("make", [
+    lambda p: gw.optim.SGD(p, lr=0.1),
+    lambda p: gw.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=1e-3),
+    lambda p: gw.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    lambda p: gw.optim.Adam(p, lr=1e-2),
+    lambda p: gw.optim.AdamW(p, lr=1e-2, amsgrad=True),
+], ids=["sgd", "sgd-momentum", "nesterov", "adam", "adamw-amsgrad"])
+def test_optimizers_step_the_same_on_both_paths(make, dtype, monkeypatch):
+    """Updates of parameters large enough for BLAS's axpy (kernels.blas.add_scaled) move the weights as the
+    reference's ``target += alpha * x`` does, step after step; a small parameter beside them stays on NumPy."""
+    calls = []
+    if blas.available(np.zeros(1)):
+        for key, function in list(blas._axpy.items()):
+            monkeypatch.setitem(blas._axpy, key, lambda *args, f=function: calls.append(args[0]) or f(*args))
+    big, small = (200, blas.ADD_SCALED_MIN_SIZE // 200 + 1), (3, 4)
+
+    def three_steps(path):
+        rng = np.random.default_rng(2)
+        params = [gw.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True) for shape in (big, small)]
+        opt = make(params)
+        with gw.kernels.use(path):
+            for _ in range(3):
+                for p in params:
+                    p.grad = rng.standard_normal(p.shape).astype(dtype)
+                opt.step()
+        return [p.data for p in params]
+
+    reference = three_steps("reference")
+    assert calls == []
+    fast = three_steps("fast")
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    for a, b in zip(fast, reference):
+        np.testing.assert_allclose(a, b, **tol)
+    if blas.available(np.zeros(1)):
+        assert calls and set(calls) == {200 * big[1]}  # only the big parameter, every step
