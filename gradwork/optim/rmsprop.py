@@ -37,7 +37,7 @@ class RMSprop(Optimizer):
         if group["centered"]:
             grad_avg = state["grad_avg"]
             grad_avg *= alpha
-            grad_avg += (1 - alpha) * grad
+            self.add_scaled(grad_avg, 1 - alpha, grad)
             denom = xp.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
         else:
             denom = xp.sqrt(square_avg) + group["eps"]
@@ -45,6 +45,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
             buf += grad / denom
-            param -= group["lr"] * buf
+            self.add_scaled(param, -group["lr"], buf)
         else:
             param -= group["lr"] * grad / denom

@@ -629,7 +629,8 @@ def test_fast_linear_puts_the_bias_in_the_product_from_64k_outputs(monkeypatch):
     lambda p: gw.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
     lambda p: gw.optim.Adam(p, lr=1e-2),
     lambda p: gw.optim.AdamW(p, lr=1e-2, amsgrad=True),
-], ids=["sgd", "sgd-momentum", "nesterov", "adam", "adamw-amsgrad"])
+    lambda p: gw.optim.RMSprop(p, lr=1e-2, momentum=0.5, centered=True),
+], ids=["sgd", "sgd-momentum", "nesterov", "adam", "adamw-amsgrad", "rmsprop-centred-momentum"])
 def test_optimizers_step_the_same_on_both_paths(make, dtype, monkeypatch):
     """Updates of parameters large enough for BLAS's axpy (kernels.blas.add_scaled) move the weights as the
     reference's ``target += alpha * x`` does, step after step; a small parameter beside them stays on NumPy."""
