@@ -68,6 +68,6 @@ def normalize_axes(axis, ndim):
 
 def expand_reduced(g, shape, axes, keepdims):
     """Broadcast the gradient of a reduction back over the reduced axes, as a read-only view."""
-    if not keepdims and axes:
-        g = xp.expand_dims(g, axes)
+    if not keepdims and axes:  # the reduced axes back, of length 1 (a reshape: cheaper than expand_dims)
+        g = g.reshape([1 if axis in axes else size for axis, size in enumerate(shape)])
     return xp.broadcast_to(g, shape)
