@@ -27,8 +27,8 @@ import numpy as np
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enums
 _SYMBOLS = ("scipy_cblas_{}{}64_", "cblas_{}{}64_")  # ILP64 builds only: their integers are 64-bit
-_gemm = None  # dtype → the C function C = α·A·B + β·C, once found; {} when there is none
-_axpy = {}  # dtype → the C function y = α·x + y, found with _gemm
+_gemm = None  # dtype → the C function C = α·A·B + β·C, once looked for; {} when there is none
+_axpy = None  # dtype → the C function y = α·x + y, once looked for; {} when there is none
 
 
 def _signatures(scalar):
@@ -38,8 +38,9 @@ def _signatures(scalar):
             "axpy": [i64, scalar, pointer, i64, pointer, i64]}
 
 
-def _find():
-    """The CBLAS functions of NumPy's own BLAS, {routine: {dtype: function}}; {} if they cannot be found."""
+def _find(routine):
+    """``routine``'s CBLAS functions in NumPy's own BLAS, {dtype: function} for float32 and float64; {} if
+    they cannot be found."""
     try:
         from threadpoolctl import threadpool_info
         numpy_home = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
@@ -50,27 +51,19 @@ def _find():
         for path in paths:
             library = ctypes.CDLL(path)
             for symbol in _SYMBOLS:
-                found = {"gemm": {}, "axpy": {}}
+                found = {}
                 for dtype, letter, scalar in ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double)):
-                    for routine, argtypes in _signatures(scalar).items():
-                        function = getattr(library, symbol.format(letter, routine), None)
-                        if function is not None:
-                            function.restype = None
-                            function.argtypes = argtypes
-                            found[routine][np.dtype(dtype)] = function
-                if all(len(functions) == 2 for functions in found.values()):
+                    function = getattr(library, symbol.format(letter, routine), None)
+                    if function is None:
+                        break
+                    function.restype = None
+                    function.argtypes = _signatures(scalar)[routine]
+                    found[np.dtype(dtype)] = function
+                if len(found) == 2:
                     return found
     except Exception:  # noqa: BLE001 — any surprise here only means "use the NumPy path"
         pass
     return {}
-
-
-def _load():
-    """Find the library's functions, the first time only."""
-    global _gemm, _axpy
-    if _gemm is None:
-        found = _find()
-        _gemm, _axpy = found.get("gemm", {}), found.get("axpy", {})
 
 
 def _plain(arrays, functions):
@@ -82,7 +75,9 @@ def _plain(arrays, functions):
 def available(*arrays):
     """Whether :func:`gemm` can run on these arrays: NumPy's BLAS was found, and every array is a plain
     NumPy float32 or float64 array of one dtype (not a GPU array, not a subclass)."""
-    _load()
+    global _gemm
+    if _gemm is None:
+        _gemm = _find("gemm")
     return _plain(arrays, _gemm)
 
 
@@ -145,17 +140,21 @@ def add_scaled(target, alpha, x):
     back. A (256, 784) float32 weight: 39 → 13 µs; (100, 4320), W3's first linear layer, 79 → 27 µs. The
     W1 training step, whose SGD updates were 9% of it, A/B against the reference (``python
     bench/ab_kernel.py gradwork/kernels/blas.py --against reference W1``): 1.08× and 1.13× (medians of
-    12 and 16 alternating rounds on a noisy machine); W2, W3, W4 and W7 1.00× (bench/RESULTS.md,
-    2026-11-30, session 9). BLAS may compute α·x + y with one rounding (a fused
+    12 and 16 alternating rounds on a noisy machine); W2 0.98× and 1.00×, W3 1.05× and 1.01×, W4, W6 and
+    W7 1.00–1.02× (bench/RESULTS.md, 2026-11-30, session 9). BLAS may compute α·x + y with one rounding (a fused
     multiply-add) where NumPy rounds twice: equal to rounding.
 
     Where BLAS cannot take the arrays — smaller than ``ADD_SCALED_MIN_SIZE``, another dtype or library, a
-    GPU array, not both contiguous, shapes that broadcast, memory shared between the two — it is NumPy's
-    ``target += alpha * x``.
+    GPU array, not both contiguous and aligned, shapes that broadcast, memory shared between the two — and
+    for α = 0 (BLAS would skip x's NaNs) it is NumPy's ``target += alpha * x``.
     """
-    _load()
-    if (x.size >= ADD_SCALED_MIN_SIZE and x.shape == target.shape and _plain((target, x), _axpy)
-            and target.flags.c_contiguous and x.flags.c_contiguous and target.flags.writeable
+    global _axpy
+    if _axpy is None:
+        _axpy = _find("axpy")
+    # (OpenBLAS's axpy returns at once for α = 0, where NumPy's 0·x turns a NaN or ∞ of x into a NaN)
+    if (x.size >= ADD_SCALED_MIN_SIZE and np.ndim(alpha) == 0 and alpha != 0 and x.shape == target.shape
+            and _plain((target, x), _axpy) and target.flags.writeable
+            and target.flags.c_contiguous and x.flags.c_contiguous and target.flags.aligned and x.flags.aligned
             and (x is target or not np.may_share_memory(target, x))):
         _axpy[target.dtype](target.size, alpha, x.ctypes.data, 1, target.ctypes.data, 1)
     else:

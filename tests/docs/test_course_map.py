@@ -35,5 +35,6 @@ def test_every_quote_stands_in_the_files_its_row_names():
             missing.append(f"line {number}: no file {', '.join(absent)}")
             continue
         sources = "\n".join(path.read_text(encoding="utf-8") for path in paths)
-        missing += [f"line {number}: {quote!r} is not in {', '.join(files)}" for quote in quotes if quote not in sources]
+        missing += [f"line {number}: {quote!r} is not in {', '.join(files)}"
+                    for quote in quotes if quote not in sources]
     assert not missing, "docs/course_map.md quotes code that is not there (update the map):\n" + "\n".join(missing)

@@ -72,7 +72,9 @@ def test_the_quick_start_trains_to_the_numbers_in_its_comment(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)  # it saves digits.safetensors
     namespace, printed = run(code)
     result = ast.literal_eval(printed.strip().splitlines()[-1])
-    for key, digits in re.findall(r"'(\w+)': ([\d.]+)…", shown):
+    numbers = re.findall(r"'(\w+)': ([\d.]+)…", shown)
+    assert [key for key, _ in numbers] == ["loss", "accuracy"], f"the comment should show both numbers: {shown}"
+    for key, digits in numbers:
         assert repr(result[key]).startswith(digits), f"{key}: README shows {digits}…, the run gives {result[key]}"
     assert (tmp_path / "digits.safetensors").is_file()
     for name, value in namespace["model"].state_dict().items():  # loaded back by name into the second model

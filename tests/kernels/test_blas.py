@@ -88,17 +88,22 @@ def test_add_product_adds_in_place_whatever_the_layout_of_out(out_layout):
 BIG = blas.ADD_SCALED_MIN_SIZE  # from this many values on, add_scaled goes through BLAS
 
 
+def load_axpy():
+    """Have kernels.blas look for its axpy functions (it does on the first add_scaled) and return them."""
+    blas.add_scaled(np.zeros(1), 1.0, np.zeros(1))
+    return blas._axpy
+
+
 def recording_axpy(monkeypatch):
     """The calls that reach BLAS's axpy, as a list that grows."""
     calls = []
-    blas.available(np.zeros(1))  # the library's functions found
-    for dtype, function in list(blas._axpy.items()):
+    for dtype, function in list(load_axpy().items()):
         monkeypatch.setitem(blas._axpy, dtype, lambda *args, f=function: calls.append(args[0]) or f(*args))
     return calls
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("alpha", [-0.01, 1.0, 2.5, 0.0])
+@pytest.mark.parametrize("alpha", [-0.01, 1.0, 2.5])
 @pytest.mark.parametrize("shape", [(BIG,), (300, 200), (2, 3, 80, 80)])
 def test_add_scaled_equals_numpy_and_goes_through_blas(shape, alpha, dtype, monkeypatch):
     calls = recording_axpy(monkeypatch)
@@ -110,11 +115,43 @@ def test_add_scaled_equals_numpy_and_goes_through_blas(shape, alpha, dtype, monk
     assert calls == [target.size]
 
 
-def test_add_scaled_of_an_array_onto_itself():
+def test_add_scaled_of_an_array_onto_itself(monkeypatch):
+    calls = recording_axpy(monkeypatch)
     target = R.standard_normal(BIG)
     expected = 1.5 * target
     blas.add_scaled(target, 0.5, target)
     np.testing.assert_allclose(target, expected, rtol=1e-15)
+    assert calls == [BIG]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")  # 0·∞, on purpose
+def test_add_scaled_by_zero_still_spreads_nan_and_infinity(monkeypatch):
+    """0·NaN and 0·∞ are NaN, so ``target += 0 * x`` puts a NaN where x has one (as PyTorch does); BLAS's axpy
+    returns at once for α = 0, so α = 0 takes NumPy's addition (a learning rate of 0 at the start of a warm-up)."""
+    calls = recording_axpy(monkeypatch)
+    x = np.ones(BIG)
+    x[[3, 7]] = np.nan, np.inf
+    target = np.zeros(BIG)
+    blas.add_scaled(target, 0.0, x)
+    assert np.isnan(target[[3, 7]]).all() and not np.isnan(np.delete(target, [3, 7])).any()
+    assert calls == []
+
+
+def test_the_scale_may_be_any_real_number_type(monkeypatch):
+    calls = recording_axpy(monkeypatch)
+    for alpha in (2, np.float64(-0.5), np.float32(0.25), np.int64(3), np.array(1.5)):
+        target, x = np.ones(BIG, np.float32), np.full(BIG, 2.0, np.float32)
+        blas.add_scaled(target, alpha, x)
+        np.testing.assert_array_equal(target, 1 + float(alpha) * 2.0)
+    assert len(calls) == 5
+
+
+def unaligned(size):
+    """A writeable float32 array that starts one byte into its buffer (not on a 4-byte boundary)."""
+    shifted = np.zeros(4 * size + 1, np.uint8)[1:].view(np.float32)
+    shifted[...] = R.standard_normal(size)
+    assert not shifted.flags.aligned
+    return shifted
 
 
 def overlapping(dtype):
@@ -123,7 +160,7 @@ def overlapping(dtype):
 
 
 @pytest.mark.parametrize("case", ["small", "strided", "transposed", "broadcast", "mixed dtypes", "integers",
-                                  "overlapping", "subclass"])
+                                  "overlapping", "subclass", "other byte order", "unaligned"])
 def test_add_scaled_takes_numpys_addition_where_blas_cannot(case, monkeypatch):
     """Whatever BLAS cannot take gets NumPy's ``target += alpha * x``: the same numbers, never a call."""
     calls = recording_axpy(monkeypatch)
@@ -139,6 +176,8 @@ def test_add_scaled_takes_numpys_addition_where_blas_cannot(case, monkeypatch):
         "overlapping": lambda: overlapping(f32),
         "subclass": lambda: (np.ma.masked_array(R.standard_normal(BIG).astype(f32)),
                              R.standard_normal(BIG).astype(f32)),
+        "other byte order": lambda: (R.standard_normal(BIG).astype(">f4"), R.standard_normal(BIG).astype(">f4")),
+        "unaligned": lambda: (unaligned(BIG), R.standard_normal(BIG).astype(f32)),
     }[case]()
     expected = target + 2 * x
     blas.add_scaled(target, 2, x)
