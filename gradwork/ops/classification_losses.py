@@ -36,19 +36,29 @@ class CrossEntropy(Function):
     computing it directly is faster and more accurate than back-propagating through a separate
     softmax and log. For class indices t is never built as an (M, C) array: the one-hot part is
     one number per row, added at the label's column.
+
+    With ``mean`` the op returns the batch mean (1/M)·Σ_n loss_n, and its gradient carries the 1/M —
+    the course's SoftmaxWithLoss, whose backward is (y − t) / batch_size. Otherwise it returns the M
+    losses, for 'sum', 'none' and the weighted mean to reduce.
     """
 
-    def __init__(self, target, weight=None, label_smoothing=0.0, kept=None):
+    def __init__(self, target, weight=None, label_smoothing=0.0, kept=None, mean=False):
         self.weight = weight                    # (C,) class weights w, or None: all 1
         self.label_smoothing = label_smoothing  # ε
         self.kept = kept                        # (M,) 1 for labels that count, 0 for ignored ones; None: all count
         self.target = target                    # (M,) class indices, or (M, C) probabilities q
+        self.mean = mean                        # return (1/M)·Σ_n loss_n instead of the M losses
         if target.ndim == 2:  # probabilities: build t once
             eps, num_classes = label_smoothing, target.shape[1]
             t = (1 - eps) * target + eps / num_classes if eps else target
             self.target = t if weight is None else t * weight
 
     def forward(self, z):
+        loss = self.losses(z)
+        return loss.mean() if self.mean else loss
+
+    def losses(self, z):
+        """loss_n for each of the M rows of z."""
         xp = get_array_module(z)
         shifted = z - z.max(axis=1, keepdims=True)
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
@@ -89,7 +99,7 @@ class CrossEntropy(Function):
                     uniform = eps / num_classes * (1 if self.weight is None else self.weight)  # t's smoothing part
                     grad -= uniform if self.kept is None else self.kept[:, None] * uniform
             grad[xp.arange(len(t)), t] -= on_label
-        grad *= gy[:, None]
+        grad *= gy / len(grad) if self.mean else gy[:, None]  # the mean's 1/M, or each example's own gradient
         return grad
 
 
@@ -202,16 +212,21 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         q = t.astype(input.dtype, copy=False)
         if spatial:
             q = xp.moveaxis(q, 1, -1).reshape(-1, num_classes)
-        loss, on_label = CrossEntropy(q, w, label_smoothing)(logits), None  # the mean is over examples
+        target, kept, on_label = q, None, None  # the mean is over examples, whatever the class weights
     else:
         if t.shape != (input.shape[0],) + spatial:
             raise ShapeError(f"{name}: for input of shape {input.shape} the target must be class indices of "
                              f"shape {(input.shape[0],) + spatial} or probabilities of shape {input.shape}; "
                              f"got {t.shape}")
         labels = class_indices(t, num_classes, t.shape, name, ignore_index).reshape(-1)
-        labels, kept = _ignored(labels, ignore_index, input.dtype)
-        loss = CrossEntropy(labels, w, label_smoothing, kept)(logits)
-        on_label = label_weights(labels, w, kept)
+        target, kept = _ignored(labels, ignore_index, input.dtype)
+        on_label = label_weights(target, w, kept)
+    # The plain mean over examples is taken inside the op, as the course's SoftmaxWithLoss takes it (and
+    # one op fewer in the graph); a weighted mean, 'sum' and 'none' start from the per-example losses.
+    mean_inside = reduction == "mean" and on_label is None
+    loss = CrossEntropy(target, w, label_smoothing, kept, mean=mean_inside)(logits)
+    if mean_inside:
+        return loss
     if reduction == "none":
         return shape.reshape(loss, (input.shape[0],) + spatial) if spatial else loss
     return _reduce_labelled(loss, reduction, on_label)

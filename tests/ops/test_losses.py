@@ -234,6 +234,24 @@ def test_weighted_ignored_smoothed_cross_entropy_still_runs_the_fused_op():
     assert isinstance(loss._creator, CrossEntropy)
 
 
+@pytest.mark.parametrize("target", ["labels", "labels on images", "probabilities", "smoothed labels"])
+def test_the_plain_mean_is_taken_inside_the_op_with_the_mean_of_the_per_example_losses(target):
+    """reduction='mean' without class weights or ignored labels is one op (the course's SoftmaxWithLoss,
+    whose gradient carries the 1/N): the same loss and gradient as the mean of reduction='none'."""
+    logits = randn(6, 4, 3, 2) if target == "labels on images" else randn(6, 4)
+    y = {"labels": R.integers(0, 4, 6), "labels on images": R.integers(0, 4, (6, 3, 2)),
+         "probabilities": np.exp(log_softmax(randn(6, 4))), "smoothed labels": R.integers(0, 4, 6)}[target]
+    smoothing = 0.2 if target == "smoothed labels" else 0.0
+    inside, outside = leaf(logits), leaf(logits)
+    loss = F.cross_entropy(inside, y, label_smoothing=smoothing)
+    assert isinstance(loss._creator, CrossEntropy) and loss.shape == ()
+    loss.backward()
+    per_example = F.cross_entropy(outside, y, reduction="none", label_smoothing=smoothing)
+    per_example.mean().backward()
+    np.testing.assert_allclose(loss.data, per_example.data.mean(), rtol=1e-14)
+    np.testing.assert_allclose(inside.grad, outside.grad, rtol=1e-14, atol=1e-17)
+
+
 def test_nll_loss_on_images_equals_nll_loss_on_the_flattened_pixels():
     x = leaf(log_softmax(randn(2, 3, 4, 5)))
     labels = R.integers(0, 3, (2, 4, 5))
