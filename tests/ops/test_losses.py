@@ -234,22 +234,32 @@ def test_weighted_ignored_smoothed_cross_entropy_still_runs_the_fused_op():
     assert isinstance(loss._creator, CrossEntropy)
 
 
-@pytest.mark.parametrize("target", ["labels", "labels on images", "probabilities", "smoothed labels"])
-def test_the_plain_mean_is_taken_inside_the_op_with_the_mean_of_the_per_example_losses(target):
-    """reduction='mean' without class weights or ignored labels is one op (the course's SoftmaxWithLoss,
-    whose gradient carries the 1/N): the same loss and gradient as the mean of reduction='none'."""
-    logits = randn(6, 4, 3, 2) if target == "labels on images" else randn(6, 4)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("target", ["labels", "labels on images", "one example", "probabilities",
+                                    "weighted probabilities", "smoothed labels"])
+def test_the_plain_mean_is_taken_inside_the_op_with_the_mean_of_the_per_example_losses(target, dtype):
+    """reduction='mean' without class weights on labels or ignored labels is one op (the course's
+    SoftmaxWithLoss, whose gradient carries the 1/N): bit for bit the loss and gradient of the mean of
+    reduction='none'."""
+    shape = {"labels on images": (6, 4, 3, 2), "one example": (4,)}.get(target, (6, 4))
+    logits = randn(*shape).astype(dtype)
     y = {"labels": R.integers(0, 4, 6), "labels on images": R.integers(0, 4, (6, 3, 2)),
-         "probabilities": np.exp(log_softmax(randn(6, 4))), "smoothed labels": R.integers(0, 4, 6)}[target]
-    smoothing = 0.2 if target == "smoothed labels" else 0.0
-    inside, outside = leaf(logits), leaf(logits)
-    loss = F.cross_entropy(inside, y, label_smoothing=smoothing)
+         "one example": np.array(2), "probabilities": np.exp(log_softmax(randn(6, 4))),
+         "weighted probabilities": np.exp(log_softmax(randn(6, 4))), "smoothed labels": R.integers(0, 4, 6)}[target]
+    options = {"label_smoothing": 0.2 if target == "smoothed labels" else 0.0,
+               "weight": np.array([1.0, 2.0, 0.5, 3.0]) if target == "weighted probabilities" else None}
+    inside, outside = (gw.tensor(logits, requires_grad=True) for _ in range(2))
+    loss = F.cross_entropy(inside, y, **options)
     assert isinstance(loss._creator, CrossEntropy) and loss.shape == ()
     loss.backward()
-    per_example = F.cross_entropy(outside, y, reduction="none", label_smoothing=smoothing)
+    per_example = F.cross_entropy(outside, y, reduction="none", **options)
     per_example.mean().backward()
-    np.testing.assert_allclose(loss.data, per_example.data.mean(), rtol=1e-14)
-    np.testing.assert_allclose(inside.grad, outside.grad, rtol=1e-14, atol=1e-17)
+    np.testing.assert_array_equal(loss.data, per_example.data.mean())
+    np.testing.assert_array_equal(inside.grad, outside.grad)
+
+
+def test_the_mean_inside_the_op_passes_the_gradient_check():
+    assert_grads(lambda t: F.cross_entropy(t, [0, 2, 1, 1, 0], label_smoothing=0.1), randn(5, 3))
 
 
 def test_nll_loss_on_images_equals_nll_loss_on_the_flattened_pixels():
