@@ -141,8 +141,8 @@ def add_scaled(target, alpha, x):
     W1 training step, whose SGD updates were 9% of it, A/B against the reference (``python
     bench/ab_kernel.py gradwork/kernels/blas.py --against reference W1``): 1.08× and 1.13× (medians of
     12 and 16 alternating rounds on a noisy machine); W2 0.98× and 1.00×, W3 1.05× and 1.01×, W4, W6 and
-    W7 1.00–1.02× (bench/RESULTS.md, 2026-11-30, session 9). BLAS may compute α·x + y with one rounding (a fused
-    multiply-add) where NumPy rounds twice: equal to rounding.
+    W7 1.00–1.02× (bench/RESULTS.md, 2026-11-30, session 9). BLAS may compute α·x + y with one rounding
+    (a fused multiply-add) where NumPy rounds twice: equal to rounding.
 
     Where BLAS cannot take the arrays — smaller than ``ADD_SCALED_MIN_SIZE``, another dtype or library, a
     GPU array, not both contiguous and aligned, shapes that broadcast, memory shared between the two — and
