@@ -9,7 +9,8 @@ min count 5, seed 0. gradwork trains in batches of 1024 examples:
     adam         dense tables, optim.Adam, lr 0.003 (`gradwork word2vec --optimizer adam`)
     sparse-adam  Word2Vec(sparse=True), optim.SparseAdam, lr 0.003 (what `gradwork word2vec` does)
     sgd          Word2Vec(sparse=True), optim.SGD, lr 150 falling linearly to 1e-4 of it (word2vec's
-                 schedule; `gradwork word2vec --optimizer sgd`). The lr is for the batch's *mean* loss: per example that is 150/1024 ≈ 0.15
+                 schedule; `gradwork word2vec --optimizer sgd`). The lr is for the batch's *mean* loss: per
+                 example that is 150/1024 ≈ 0.15
 
 gensim (a benchmark-only tool, never a dependency of gradwork: `pip install gensim`) trains with its
 defaults for the rest (lr 0.025 → 0.0001 per example, one update per example), on the same tokens cut
