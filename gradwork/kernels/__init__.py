@@ -43,6 +43,7 @@ FAST = {
     "gradwork.ops.recurrent.GRULayer": ("gradwork.kernels.recurrent", "FastGRULayer"),
     "gradwork.ops.activations.ReLUFunction": ("gradwork.kernels.activations", "FastReLU"),
     "gradwork.ops.linear.LinearFunction": ("gradwork.kernels.linear", "FastLinear"),
+    "gradwork.ops.arithmetic.MatMul": ("gradwork.kernels.matmul", "FastMatMul"),
     # the in-place step of every optimiser (not a Function: no gradient flows through an update)
     "gradwork.optim.optimizer.add_scaled": ("gradwork.kernels.blas", "add_scaled"),
     # compositions of ops, not one Function: the fast path runs each as one op (its ``applies`` says when)

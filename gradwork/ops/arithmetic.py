@@ -4,6 +4,7 @@ Each ``backward`` states the local derivative and then undoes broadcasting with 
 """
 import numbers
 
+from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor
 from gradwork.backend import xp
@@ -163,4 +164,4 @@ def pow(a, b):
 
 def matmul(a, b):
     """Matrix product a @ b (NumPy's rules for 1-D and batched operands)."""
-    return MatMul()(*operands(a, b))
+    return kernels.choose(MatMul)()(*operands(a, b))

@@ -660,3 +660,40 @@ def test_optimizers_step_the_same_on_both_paths(make, dtype, monkeypatch):
         np.testing.assert_allclose(a, b, **tol)
     if blas._axpy:
         assert calls and set(calls) == {200 * big[1]}  # only the big parameter, every step
+
+
+MATMUL_CASES = {  # a's shape, b's shape: the product's summed dimensions of length 1 are the fast ones
+    "word2vec's scores (outer-product dA)": ((5, 6, 4), (5, 4, 1)),
+    "a row times a stack (outer-product dB)": ((3, 1, 4), (3, 4, 5)),
+    "both outer products": ((3, 1, 4), (3, 4, 1)),
+    "broadcast stacks": ((2, 1, 3, 4), (5, 4, 1)),
+    "a shared matrix": ((3, 4), (7, 4, 1)),
+    "plain 2-D": ((3, 4), (4, 5)),
+    "2-D outer product": ((3, 1), (1, 5)),
+    "vector @ stack": ((4,), (2, 4, 1)),
+    "stack @ vector": ((2, 3, 4), (4,)),
+    "dot product": ((4,), (4,)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", MATMUL_CASES)
+def test_matmul(case, dtype):
+    """Bit for bit: a product summed over one term is that term, whichever way it is made."""
+    a_shape, b_shape = MATMUL_CASES[case]
+    arrays = [R.standard_normal(a_shape).astype(dtype), R.standard_normal(b_shape).astype(dtype)]
+    seed = int(R.integers(2**31))
+    fast_out, fast_grads = run("fast", lambda a, b: a @ b, arrays, seed)
+    ref_out, ref_grads = run("reference", lambda a, b: a @ b, arrays, seed)
+    np.testing.assert_array_equal(fast_out, ref_out)
+    for fast, ref in zip(fast_grads, ref_grads):
+        assert fast.shape == ref.shape
+        np.testing.assert_array_equal(fast, ref)
+
+
+def test_matmul_runs_its_kernel_on_the_fast_path_only():
+    a, b = gw.randn(2, 3, 4), gw.randn(2, 4, 1)
+    a.requires_grad_()
+    assert type((a @ b).creator).__name__ == "FastMatMul"
+    with gw.kernels.use("reference"):
+        assert type((a @ b).creator).__name__ == "MatMul"

@@ -90,6 +90,27 @@ def test_arithmetic_with_constants_and_tensors(tmp_path):
     assert_exports(Arithmetic(), x, tmp_path)
 
 
+class MatrixProducts(nn.Module):
+    """Batched products of tensors (one with a column of length 1, the fast kernel's outer-product case)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 8), nn.Linear(6, 4)
+
+    def forward(self, x):
+        rows = self.a(x).reshape(x.shape[0], 2, 4)        # (N, 2, 4)
+        column = self.b(x).reshape(x.shape[0], 4, 1)      # (N, 4, 1)
+        return (rows @ column).reshape(x.shape[0], 2) @ gw.tensor(np.ones((2, 3), np.float32))
+
+
+@pytest.mark.parametrize("path", gw.kernels.PATHS)
+def test_matrix_products(path, tmp_path):
+    """Export traces the reference ops whichever path the caller is on (the fast MatMul is not mapped)."""
+    x = np.random.default_rng(4).standard_normal((4, 6)).astype(np.float32)
+    with gw.kernels.use(path):
+        assert_exports(MatrixProducts(), x, tmp_path)
+
+
 def test_fixed_batch_and_names(tmp_path):
     model = models.build_model("mlp", (1, 8, 8), 10)
     x = np.random.default_rng(4).standard_normal((2, 1, 8, 8)).astype(np.float32)
