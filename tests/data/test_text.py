@@ -69,6 +69,33 @@ def test_subsampling_drops_frequent_words_more_often():
     assert (kept == 0).mean() < 0.8 and (kept == 1).sum() > 400
 
 
+class FixedDraws:
+    """A generator whose random() returns given numbers (shaped as asked)."""
+
+    def __init__(self, u):
+        self.u = np.asarray(u, dtype=np.float64)
+
+    def random(self, shape):
+        return self.u.reshape(shape)
+
+
+@pytest.mark.parametrize("counts", [[100, 1], [5, 0, 3, 0, 0, 7, 1], list(range(1, 400)), [1]])
+def test_negative_sampler_inverts_the_distribution_exactly_as_a_binary_search(counts):
+    """The guide table gives, for every u, the word searchsorted(cdf, u) gives: u drawn at random, on each
+    cdf value and just beside it, on each bucket edge, 0 and the largest float below 1."""
+    sampler = text.NegativeSampler(counts)
+    cdf, buckets = sampler.cdf, len(sampler.guide)
+    edges = np.arange(buckets) / buckets
+    u = np.concatenate([np.random.default_rng(1).random(20_000), cdf, np.nextafter(cdf, 0), np.nextafter(cdf, 1),
+                        edges, np.nextafter(edges, 0)[1:], [0.0, np.nextafter(1.0, 0)]])
+    u = u[(u >= 0) & (u < 1)]
+    expected = np.minimum(np.searchsorted(cdf, u), len(cdf) - 1)
+    np.testing.assert_array_equal(sampler.sample(len(u), FixedDraws(u)), expected)
+    never = np.flatnonzero(np.asarray(counts) == 0)
+    assert not np.isin(sampler.sample(len(u), FixedDraws(u)), never).any()  # a word never seen is never drawn
+    assert sampler.sample((), FixedDraws(0.5)) == min(np.searchsorted(cdf, 0.5), len(cdf) - 1)  # one draw
+
+
 def test_negative_sampler_follows_the_three_quarter_power():
     sampler = text.NegativeSampler([100, 1])
     draws = sampler.sample(100_000, np.random.default_rng(0))
