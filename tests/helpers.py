@@ -57,3 +57,14 @@ class FuzzOutcomes:
         print(self.summary())
         assert not self.broken, f"{len(self.broken)} broke the rule:\n" + "\n".join(self.broken[:20])
         assert self.slowest[0] < self.slowest_allowed, f"too slow: {self.slowest}"
+
+
+def recording_axpy(monkeypatch):
+    """The element counts of the calls that reach BLAS's axpy (``kernels.blas.add_scaled``), as a list
+    that grows; empty where NumPy's BLAS has no axpy (the functions are looked for first)."""
+    from gradwork.kernels import blas
+    blas.add_scaled(np.zeros(1), 1.0, np.zeros(1))  # kernels.blas looks for its axpy functions on first use
+    calls = []
+    for dtype, function in list(blas._axpy.items()):
+        monkeypatch.setitem(blas._axpy, dtype, lambda *args, f=function: calls.append(args[0]) or f(*args))
+    return calls

@@ -198,7 +198,8 @@ class NegativeSampler:
     word whose cdf reaches b/B, so a u in [b/B, (b+1)/B) is answered by ``guide[b]`` or a word shortly
     after it, found by stepping on while cdf < u. With B = 4·V buckets a step or two suffice, where a
     binary search over all V words (``searchsorted``) misses the cache at every level: 5,120 draws from
-    word2vec's 5,492 words 360 → ~60 µs, the same words for the same u (``tests/data/test_text.py``)."""
+    the Jargon File's 5,492 words 364 → 41 µs (best of 5 × 300; bench/RESULTS.md, 2026-11-30, session 9),
+    the same words for the same u (``tests/data/test_text.py``)."""
 
     def __init__(self, counts, power=0.75):
         p = xp.asarray(counts, dtype=xp.float64) ** power

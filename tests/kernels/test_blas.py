@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from gradwork.kernels import blas
+from tests.helpers import recording_axpy
 
 R = np.random.default_rng(5)
 
@@ -86,20 +87,6 @@ def test_add_product_adds_in_place_whatever_the_layout_of_out(out_layout):
 
 
 BIG = blas.ADD_SCALED_MIN_SIZE  # from this many values on, add_scaled goes through BLAS
-
-
-def load_axpy():
-    """Have kernels.blas look for its axpy functions (it does on the first add_scaled) and return them."""
-    blas.add_scaled(np.zeros(1), 1.0, np.zeros(1))
-    return blas._axpy
-
-
-def recording_axpy(monkeypatch):
-    """The calls that reach BLAS's axpy, as a list that grows."""
-    calls = []
-    for dtype, function in list(load_axpy().items()):
-        monkeypatch.setitem(blas._axpy, dtype, lambda *args, f=function: calls.append(args[0]) or f(*args))
-    return calls
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -9,6 +9,7 @@ import pytest
 import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork.kernels import blas
+from tests.helpers import recording_axpy
 
 R = np.random.default_rng(3)
 LAYOUTS = ("channels-first", "channels-last")
@@ -634,11 +635,7 @@ def test_fast_linear_puts_the_bias_in_the_product_from_64k_outputs(monkeypatch):
 def test_optimizers_step_the_same_on_both_paths(make, dtype, monkeypatch):
     """Updates of parameters large enough for BLAS's axpy (kernels.blas.add_scaled) move the weights as the
     reference's ``target += alpha * x`` does, step after step; a small parameter beside them stays on NumPy."""
-    calls = []
-    blas.add_scaled(np.zeros(1), 1.0, np.zeros(1))  # kernels.blas looks for its axpy functions
-    if blas._axpy:
-        for key, function in list(blas._axpy.items()):
-            monkeypatch.setitem(blas._axpy, key, lambda *args, f=function: calls.append(args[0]) or f(*args))
+    calls = recording_axpy(monkeypatch)
     big, small = (200, blas.ADD_SCALED_MIN_SIZE // 200 + 1), (3, 4)
 
     def three_steps(path):
