@@ -434,6 +434,14 @@ def blas_info():
         return "unknown (install threadpoolctl to see)"
 
 
+def compiled_loops():
+    """Whether gradwork's compiled loops (kernels/jit.py) run here: Numba's version, or why not."""
+    from gradwork.kernels import jit
+    if not jit.available():
+        return 'off (Numba not installed: pip install "gradwork[jit]")'
+    return f"on (Numba {jit.numba_version()})"
+
+
 def main():
     # Both frameworks run in this process with the same allocator setting (see backend.reuse_freed_memory).
     allocator = "freed memory kept for reuse (glibc mallopt)" if gw.backend.reuse_freed_memory() else "default"
@@ -461,6 +469,7 @@ def main():
         print("PyTorch not installed: gradwork numbers only")
     env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
     print(f"thread environment: {env or 'none set'}; allocator: {allocator}")
+    print(f"compiled loops (gradwork[jit]): {compiled_loops()}")
     print(f"{args.rounds} interleaved rounds of {args.seconds:.1f}s each; medians\n")
     print(f"{'workload':<10} {'gradwork/s':>12} {'pytorch/s':>12} {'ratio':>7} {'target':>7}  description")
     for name, (description, make_gw, make_torch, target) in WORKLOADS.items():

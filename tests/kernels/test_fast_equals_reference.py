@@ -93,7 +93,7 @@ POOL_CASES = [  # (kernel, stride, padding, dilation, ceil_mode)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_max_pool2d(case, layout, dtype):
+def test_max_pool2d(case, layout, dtype, kernel_version):
     k, s, p, d, ceil = case
     x = R.permutation(2 * 3 * 9 * 8).reshape(2, 3, 9, 8) / 10.0  # distinct values: the arg-max is unique
     assert_same(lambda t: F.max_pool2d(t, k, s, p, d, ceil), [stored(x, layout, dtype)], dtype)
@@ -103,17 +103,19 @@ def test_max_pool2d(case, layout, dtype):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("kernel, size", [(2, (8, 8)), (2, (9, 7)), ((3, 2), (9, 8)), (3, (6, 9)), ((2, 4), (4, 8)),
                                           (1, (3, 4))])
-def test_max_pool2d_non_overlapping_windows_with_ties(kernel, size, layout, dtype):
-    """The two-stage path for stride = kernel, on values like a ReLU's output (many exact ties, most at 0),
-    including sizes that leave rows or columns past the last window (never read, gradient 0)."""
+def test_max_pool2d_non_overlapping_windows_with_ties(kernel, size, layout, dtype, kernel_version):
+    """The paths for stride = kernel (compiled loops on channels-last input, NumPy's two stages), on values
+    like a ReLU's output (many exact ties, most at 0), including sizes that leave rows or columns past the
+    last window (never read, gradient 0)."""
     x = np.maximum(R.integers(-3, 3, (2, 3) + size), 0).astype(float)
     assert_same(lambda t: F.max_pool2d(t, kernel), [stored(x, layout, dtype)], dtype)
 
 
-def test_max_pool2d_ties_go_to_the_same_position_on_both_paths():
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_max_pool2d_ties_go_to_the_same_position_on_both_paths(layout, kernel_version):
     x = np.zeros((1, 2, 4, 4))
     x[0, 1, :2, :2] = 5.0
-    assert_same(lambda t: F.max_pool2d(t, 2), [x], np.float64)
+    assert_same(lambda t: F.max_pool2d(t, 2), [stored(x, layout, np.float64)], np.float64)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,0 +1,72 @@
+"""Compiled loops: a few fast kernels written as plain loops over array elements and compiled to
+machine code by Numba, when it is installed (``pip install "gradwork[jit]"``).
+
+Why loops: NumPy runs one loop per operation over whole arrays. An op that NumPy can only express as
+several passes — a max-pool window walked position by position, a gradient routed to each window's
+winner one position at a time — reads and writes memory once per pass, and when the innermost run of
+a pass is short (the C channels of a channels-last image) NumPy's per-run overhead dominates. Compiled,
+the same op is one pass in the order memory is laid out, with the arithmetic vectorised by the compiler:
+max-pool 2×2 forward with winners on a 128 × 16 × 28 × 28 float32 batch 1.46 → 0.13 ms, its backward
+1.02 → 0.20 ms (bench/RESULTS.md, 2026-11-30, session 10).
+
+Numba is optional. Without it — or with :func:`enable` ``(False)`` — every fast kernel runs its NumPy
+version, with the same numbers; ``tests/kernels`` checks both against the reference ops. Numba is
+imported only when a compiled loop first runs, so ``import gradwork`` stays as light as before.
+
+A loop is written as a *maker*: a Python function taking the loop's fixed sizes (a window's height and
+width) and returning the loop. Numba compiles each loop once per set of fixed sizes and argument types,
+with the fixed sizes as constants (the window loops are unrolled; measured 4–10× faster than the same
+loop with the sizes as arguments), and keeps the machine code on disk next to this package
+(``__pycache__``), so later processes do not compile again. Compiled loops release Python's global
+lock, so ``kernels.threads`` can run them on several cores at once, each on its own rows.
+"""
+import functools
+
+import numpy as np
+
+_enabled = True
+
+
+def available():
+    """Whether compiled loops run: Numba imports and they are not switched off with :func:`enable`."""
+    return _enabled and _numba() is not None
+
+
+def runs_on(*arrays):
+    """Whether compiled loops run on these arrays: they are :func:`available`, and every array is a NumPy
+    array of float32 or float64 in this machine's byte order (the types they are compiled for)."""
+    return available() and all(type(a) is np.ndarray and a.dtype in (np.float32, np.float64) for a in arrays)
+
+
+def enable(on=True):
+    """Switch the compiled loops on (the default when Numba is installed) or off (``False``: the NumPy
+    kernels run instead, with the same numbers). Returns the previous setting."""
+    global _enabled
+    previous, _enabled = _enabled, bool(on)
+    return previous
+
+
+def numba_version():
+    """The installed Numba's version, or None without it."""
+    numba = _numba()
+    return None if numba is None else numba.__version__
+
+
+@functools.cache
+def _numba():
+    try:
+        import numba
+    except ImportError:  # not installed, or built for another NumPy: the NumPy kernels run
+        return None
+    return numba
+
+
+@functools.cache
+def compiled(maker, *sizes):
+    """The loop ``maker(*sizes)`` returns, compiled by Numba (on first call, per argument types) with
+    ``sizes`` as constants; the compiled loop is kept, so each (maker, sizes) is compiled once."""
+    njit = _numba().njit
+    try:
+        return njit(nogil=True, cache=True)(maker(*sizes))
+    except RuntimeError:  # no writable place for the on-disk cache (a read-only install): compile in memory
+        return njit(nogil=True)(maker(*sizes))

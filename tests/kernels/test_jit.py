@@ -1,0 +1,161 @@
+"""The compiled loops (``gradwork/kernels/jit.py``): when they run, that they give the reference's numbers
+where the NumPy kernels could not (a NaN's gradient), and that gradwork works the same without Numba."""
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import gradwork as gw
+import gradwork.nn.functional as F
+from gradwork.kernels import jit, pooling_loops, threads
+
+needs_numba = pytest.mark.skipif(jit._numba() is None,
+                                 reason='Numba is not installed (pip install "gradwork[jit]")')
+
+
+def channels_last(array):
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def as_stored(x, requires_grad=False):
+    """A tensor holding x in x's own memory layout and dtype (gw.tensor copies in C order)."""
+    t = gw.tensor(x, requires_grad=requires_grad)
+    t.data = x.copy(order="K")
+    assert t.data.dtype == x.dtype and t.data.strides == x.strides
+    return t
+
+
+def pool_on(path, x, gradient, kernel=2):
+    """max_pool2d's output and input gradient on one kernel path; x keeps its memory layout."""
+    with gw.kernels.use(path):
+        t = as_stored(x, requires_grad=True)
+        out = F.max_pool2d(t, kernel)
+        out.backward(gw.tensor(gradient))
+        return out.data, t.grad
+
+
+@pytest.fixture
+def compiled_calls(monkeypatch):
+    """The makers whose compiled loops the code under test asked for, in order: (name, sizes)."""
+    calls = []
+    compiled = jit.compiled
+
+    def recording(maker, *sizes):
+        calls.append((maker.__name__, sizes))
+        return compiled(maker, *sizes)
+
+    monkeypatch.setattr(jit, "compiled", recording)
+    return calls
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_runs_the_compiled_loops_on_channels_last_input(compiled_calls, dtype):
+    x = channels_last(np.random.default_rng(0).standard_normal((3, 4, 6, 8)).astype(dtype))
+    gradient = np.random.default_rng(1).standard_normal((3, 4, 3, 4)).astype(dtype)
+    fast = pool_on("fast", x, gradient)
+    reference = pool_on("reference", x, gradient)
+    assert [name for name, _ in compiled_calls] == ["max_pool_forward", "max_pool_backward"]
+    np.testing.assert_array_equal(fast[0], reference[0])
+    np.testing.assert_array_equal(fast[1], reference[1])
+    assert fast[0].transpose(0, 2, 3, 1).flags.c_contiguous  # the output keeps the input's memory order
+
+
+@needs_numba
+@pytest.mark.parametrize("x", [
+    np.zeros((2, 3, 4, 4), dtype=np.float32),                                  # stored channels-first
+    channels_last(np.zeros((2, 3, 4, 4), dtype=np.float16)),                   # a type they are not compiled for
+    channels_last(np.zeros((2, 3, 4, 4), dtype=np.dtype(">f4"))),              # the other byte order
+], ids=["channels-first", "float16", "big-endian"])
+def test_max_pool_keeps_the_numpy_kernel_where_the_loops_do_not_fit(compiled_calls, x):
+    with gw.kernels.use("fast"):
+        out = F.max_pool2d(as_stored(x), 2)
+    assert compiled_calls == []
+    assert out.dtype == x.dtype
+
+
+@needs_numba
+def test_max_pool_without_a_gradient_compiles_the_loop_that_records_no_winners(compiled_calls):
+    x = channels_last(np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32))
+    with gw.no_grad():
+        out = F.max_pool2d(as_stored(x), (3, 2))
+    assert compiled_calls == [("max_pool_forward", (3, 2, False))]
+    np.testing.assert_array_equal(out.data, x.reshape(2, 3, 2, 3, 3, 2).max(axis=(3, 5)))
+
+
+@needs_numba
+def test_a_nan_wins_its_window_and_takes_its_gradient_as_in_the_reference(compiled_calls):
+    """The reference's argmax picks the first NaN of a window; so do the compiled loops (the NumPy kernel
+    outputs the NaN too but sends its gradient to the window's last position)."""
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # two NaNs in one window: the first one wins
+    x[1, 2, 3, 3] = np.nan                  # a NaN at a window's last position, after its maximum
+    x = channels_last(x)
+    gradient = np.random.default_rng(2).standard_normal((2, 3, 2, 2)).astype(np.float32)
+    fast, reference = pool_on("fast", x, gradient), pool_on("reference", x, gradient)
+    assert [name for name, _ in compiled_calls] == ["max_pool_forward", "max_pool_backward"]
+    np.testing.assert_array_equal(fast[0], reference[0])  # NaN where the reference has NaN
+    np.testing.assert_array_equal(fast[1], reference[1])
+    assert fast[1][0, 0, 0, 1] == gradient[0, 0, 0, 0] and fast[1][0, 0, 1, 0] == 0
+
+
+@needs_numba
+def test_compiled_loops_split_over_threads_give_the_same_numbers(compiled_calls):
+    x = channels_last(np.random.default_rng(0).standard_normal((8, 16, 64, 64)).astype(np.float32))
+    gradient = np.random.default_rng(1).standard_normal((8, 16, 32, 32)).astype(np.float32)
+    previous = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        assert threads.parts(8, x.size, x) == 2
+        split = pool_on("fast", x, gradient)
+    finally:
+        threads.set_num_threads(None if previous == threads.automatic_count() else previous)
+    reference = pool_on("reference", x, gradient)
+    np.testing.assert_array_equal(split[0], reference[0])
+    np.testing.assert_array_equal(split[1], reference[1])
+
+
+def test_without_numba_the_numpy_kernels_run(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` now raises ImportError
+    jit._numba.cache_clear()
+    try:
+        assert not jit.available()
+        assert not jit.runs_on(np.zeros(3, dtype=np.float32))
+        x = channels_last(np.random.default_rng(0).standard_normal((2, 3, 4, 6)).astype(np.float32))
+        gradient = np.random.default_rng(1).standard_normal((2, 3, 2, 3)).astype(np.float32)
+        fast, reference = pool_on("fast", x, gradient), pool_on("reference", x, gradient)
+        np.testing.assert_array_equal(fast[0], reference[0])
+        np.testing.assert_array_equal(fast[1], reference[1])
+    finally:
+        monkeypatch.undo()
+        jit._numba.cache_clear()
+
+
+def test_enable_switches_the_compiled_loops_off_and_back():
+    previous = jit.enable(False)
+    try:
+        assert not jit.available()
+        assert jit.enable(True) is False
+        assert jit.available() == (jit._numba() is not None)
+    finally:
+        jit.enable(previous)
+
+
+def test_a_read_only_install_compiles_in_memory(monkeypatch):
+    """Numba raises RuntimeError when it finds no writable place for its on-disk cache; the loop is then
+    compiled without one."""
+    asked = []
+
+    def njit(**options):
+        asked.append(options)
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'loop': no locator available")
+        return lambda function: function
+
+    monkeypatch.setattr(jit, "_numba", lambda: types.SimpleNamespace(njit=njit))
+    loop = jit.compiled.__wrapped__(pooling_loops.max_pool_backward, 2, 2)
+    assert asked == [dict(nogil=True, cache=True), dict(nogil=True)]
+    gy, winner, gx = np.ones((1, 1, 1, 1)), np.array([[[[3]]]], dtype=np.uint8), np.empty((1, 2, 2, 1))
+    loop(gy, winner, gx)  # the plain Python loop: the maker's code itself
+    np.testing.assert_array_equal(gx[0, :, :, 0], [[0, 0], [0, 1]])
