@@ -20,9 +20,10 @@ An op asks :func:`choose` for the Function class to run; only ops that have a fa
 in ``FAST``. The switch is per thread and per asyncio task (a ``contextvars.ContextVar``), like
 ``no_grad``.
 
-A few kernels that NumPy can only write as several passes over memory (max pooling) are also written as
-plain loops compiled by Numba, used when it is installed (``pip install "gradwork[jit]"``;
-``kernels/jit.py``): same numbers, one pass. ``gw.kernels.jit.enable(False)`` keeps the NumPy versions.
+A few kernels that NumPy can only write as several passes over memory (max pooling, SparseAdam's row
+update) are also written as plain loops compiled by Numba, used when it is installed
+(``pip install "gradwork[jit]"``; ``kernels/jit.py``): same numbers, one pass.
+``gw.kernels.jit.enable(False)`` keeps the NumPy versions.
 
 Large elementwise passes can be split over the cores (``kernels/threads.py``; it says when that pays)::
 
@@ -32,6 +33,7 @@ Large elementwise passes can be split over the cores (``kernels/threads.py``; it
 import contextvars
 import importlib
 
+from gradwork.kernels import jit  # noqa: F401  (gw.kernels.jit.enable; Numba itself is imported when first used)
 from gradwork.kernels.threads import get_num_threads, set_num_threads
 
 PATHS = ("fast", "reference")
@@ -50,6 +52,7 @@ FAST = {
     "gradwork.ops.arithmetic.MatMul": ("gradwork.kernels.matmul", "FastMatMul"),
     # the in-place step of every optimiser (not a Function: no gradient flows through an update)
     "gradwork.optim.optimizer.add_scaled": ("gradwork.kernels.blas", "add_scaled"),
+    "gradwork.optim.sparse_adam.update_rows": ("gradwork.kernels.sparse_adam", "update_rows"),
     # compositions of ops, not one Function: the fast path runs each as one op (its ``applies`` says when)
     "gradwork.ops.attention.scaled_dot_product_attention": ("gradwork.kernels.attention", "FusedAttention"),
     "gradwork.ops.normalization.layer_norm": ("gradwork.kernels.normalization", "FusedLayerNorm"),

@@ -18,7 +18,12 @@ width) and returning the loop. Numba compiles each loop once per set of fixed si
 with the fixed sizes as constants (the window loops are unrolled; measured 4–10× faster than the same
 loop with the sizes as arguments), and keeps the machine code on disk next to this package
 (``__pycache__``), so later processes do not compile again. Compiled loops release Python's global
-lock, so ``kernels.threads`` can run them on several cores at once, each on its own rows.
+lock, so ``kernels.threads`` can run them on several cores at once, each on its own rows. Division
+follows NumPy's rules (``error_model="numpy"``: x/0 is ±inf or NaN, not an exception), as the NumPy
+versions they replace do, and the compiler keeps IEEE arithmetic (no fast-math), so every result is the
+number NumPy gives.
+
+The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update).
 """
 import functools
 
@@ -67,6 +72,6 @@ def compiled(maker, *sizes):
     ``sizes`` as constants; the compiled loop is kept, so each (maker, sizes) is compiled once."""
     njit = _numba().njit
     try:
-        return njit(nogil=True, cache=True)(maker(*sizes))
+        return njit(nogil=True, cache=True, error_model="numpy")(maker(*sizes))
     except RuntimeError:  # no writable place for the on-disk cache (a read-only install): compile in memory
-        return njit(nogil=True)(maker(*sizes))
+        return njit(nogil=True, error_model="numpy")(maker(*sizes))

@@ -1,6 +1,7 @@
 """SparseAdam: Adam that updates only the rows a batch used ("lazy" Adam), for sparse gradients."""
 import math
 
+from gradwork import kernels
 from gradwork.autograd.sparse import SparseGrad
 from gradwork.backend import xp
 from gradwork.optim.optimizer import Optimizer
@@ -48,16 +49,26 @@ class SparseAdam(Optimizer):
         if not len(grad.indices):
             return
         t, (beta1, beta2) = state["step"], group["betas"]
-        rows, g = grad.indices, grad.values
-        # Gather the used rows (copies; the indices are distinct), update them, write them back.
-        m = xp.take(state["exp_avg"], rows, axis=0)
-        v = xp.take(state["exp_avg_sq"], rows, axis=0)
-        m += (1 - beta1) * (g - m)          # = β1·m + (1 − β1)·g, written as PyTorch computes it
-        v += (1 - beta2) * (g * g - v)
-        state["exp_avg"][rows] = m
-        state["exp_avg_sq"][rows] = v
         step_size = group["lr"] * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-        step = xp.sqrt(v)
-        step += group["eps"]
-        xp.divide(m, step, out=step)       # m / (√v + eps), in one buffer
-        param[rows] = xp.take(param, rows, axis=0) - step_size * step
+        kernels.choose(update_rows)(param, state["exp_avg"], state["exp_avg_sq"], grad.indices, grad.values,
+                                    beta1, beta2, step_size, group["eps"])
+
+
+def update_rows(param, exp_avg, exp_avg_sq, rows, g, beta1, beta2, step_size, eps):
+    """Lazy Adam's update of the rows ``rows`` (distinct) of ``param`` and its moments, in place, given
+    their gradient ``g`` (len(rows), *row_shape) and the bias-corrected ``step_size``.
+
+    This is the course's version; on the fast path (``gw.kernels``) one compiled loop makes the same
+    update row by row when Numba is installed (``kernels/sparse_adam.py``).
+    """
+    # Gather the used rows (copies; the indices are distinct), update them, write them back.
+    m = xp.take(exp_avg, rows, axis=0)
+    v = xp.take(exp_avg_sq, rows, axis=0)
+    m += (1 - beta1) * (g - m)          # = β1·m + (1 − β1)·g, written as PyTorch computes it
+    v += (1 - beta2) * (g * g - v)
+    exp_avg[rows] = m
+    exp_avg_sq[rows] = v
+    step = xp.sqrt(v)
+    step += eps
+    xp.divide(m, step, out=step)       # m / (√v + eps), in one buffer
+    param[rows] = xp.take(param, rows, axis=0) - step_size * step
