@@ -71,6 +71,9 @@ def compiled(maker, *sizes):
     """The loop ``maker(*sizes)`` returns, compiled by Numba (on first call, per argument types) with
     ``sizes`` as constants; the compiled loop is kept, so each (maker, sizes) is compiled once."""
     njit = _numba().njit
+    # Numba's disk cache is keyed on the loop's source file (its time stamp and size), its constants and
+    # argument types — not on these options: whoever changes them must also change (or touch) the files of
+    # the loops, or old machine code compiled with the old options is loaded from __pycache__.
     try:
         return njit(nogil=True, cache=True, error_model="numpy")(maker(*sizes))
     except RuntimeError:  # no writable place for the on-disk cache (a read-only install): compile in memory
