@@ -437,8 +437,10 @@ def blas_info():
 def compiled_loops():
     """Whether gradwork's compiled loops (kernels/jit.py) run here: Numba's version, or why not."""
     from gradwork.kernels import jit
-    if not jit.available():
+    if jit.numba_version() is None:
         return 'off (Numba not installed: pip install "gradwork[jit]")'
+    if not jit.available():
+        return "off (switched off: gw.kernels.jit.enable(False))"
     return f"on (Numba {jit.numba_version()})"
 
 

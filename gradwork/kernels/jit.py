@@ -10,7 +10,8 @@ max-pool 2×2 forward with winners on a 128 × 16 × 28 × 28 float32 batch 1.46
 1.02 → 0.20 ms (bench/RESULTS.md, 2026-11-30, session 10).
 
 Numba is optional. Without it — or with :func:`enable` ``(False)`` — every fast kernel runs its NumPy
-version, with the same numbers; ``tests/kernels`` checks both against the reference ops. Numba is
+version; ``tests/kernels`` checks both against the reference ops. (The compiled loops match the
+reference even where the NumPy max-pool kernel does not: a window holding NaN, an infinite gradient.) Numba is
 imported only when a compiled loop first runs, so ``import gradwork`` stays as light as before.
 
 A loop is written as a *maker*: a Python function taking the loop's fixed sizes (a window's height and
@@ -38,14 +39,16 @@ def available():
 
 
 def runs_on(*arrays):
-    """Whether compiled loops run on these arrays: they are :func:`available`, and every array is a NumPy
-    array of float32 or float64 in this machine's byte order (the types they are compiled for)."""
-    return available() and all(type(a) is np.ndarray and a.dtype in (np.float32, np.float64) for a in arrays)
+    """Whether compiled loops run on these arrays: every array is a NumPy array of float32 or float64 in
+    this machine's byte order (the types they are compiled for), and the loops are :func:`available`
+    (checked last, so that arrays they would not take never import Numba)."""
+    return all(type(a) is np.ndarray and a.dtype in (np.float32, np.float64) for a in arrays) and available()
 
 
 def enable(on=True):
     """Switch the compiled loops on (the default when Numba is installed) or off (``False``: the NumPy
-    kernels run instead, with the same numbers). Returns the previous setting."""
+    kernels run instead). Returns the previous setting. The setting is the whole process's (unlike
+    ``kernels.use``, which is per thread): it is meant for comparing the two versions, not for mixing them."""
     global _enabled
     previous, _enabled = _enabled, bool(on)
     return previous
@@ -67,14 +70,15 @@ def _numba():
 
 
 @functools.cache
-def compiled(maker, *sizes):
-    """The loop ``maker(*sizes)`` returns, compiled by Numba (on first call, per argument types) with
-    ``sizes`` as constants; the compiled loop is kept, so each (maker, sizes) is compiled once."""
+def compiled(maker, *constants):
+    """The loop ``maker(*constants)`` returns — its constants are a window's sizes, a flag — compiled by
+    Numba (on first call, per argument types) with them built in; the compiled loop is kept, so each
+    (maker, constants) is compiled once."""
     njit = _numba().njit
     # Numba's disk cache is keyed on the loop's source file (its time stamp and size), its constants and
     # argument types — not on these options: whoever changes them must also change (or touch) the files of
     # the loops, or old machine code compiled with the old options is loaded from __pycache__.
     try:
-        return njit(nogil=True, cache=True, error_model="numpy")(maker(*sizes))
-    except RuntimeError:  # no writable place for the on-disk cache (a read-only install): compile in memory
-        return njit(nogil=True, error_model="numpy")(maker(*sizes))
+        return njit(nogil=True, cache=True, error_model="numpy")(maker(*constants))
+    except RuntimeError:  # no writable cache anywhere (beside the package nor in the user's cache folder)
+        return njit(nogil=True, error_model="numpy")(maker(*constants))

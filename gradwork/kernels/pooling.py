@@ -9,6 +9,7 @@ from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.kernels import jit, pooling_loops, threads
 from gradwork.kernels.conv import col2im, im2col
+from gradwork.ops.conv import output_size
 
 
 def windows(x, kernel, stride, padding, dilation, extra, pad_value):
@@ -64,12 +65,17 @@ class FastMaxPool2d(Function):
     ``steps_0`` is the winner. (A window holding NaN outputs NaN, as the reference does, and sends its
     gradient to its last position, where the reference's argmax picks the first NaN.)
 
-    **Other windows** (overlapping, padded, dilated, ceil_mode) are the strided view of convolution
-    (``im2col``): the loop walks the kh·kw kernel positions — each a strided view that covers every
-    window at once — keeping the running maximum, and records the winner as it goes.
+    **Other windows** (overlapping, padded, dilated, ceil_mode) of channels-last input run as compiled
+    loops too when Numba is installed (``max_pool_windows_forward`` and ``_backward``: 3 × 3 windows,
+    stride 2, padding 1 on 16 × 64 × 112 × 112, forward and backward 158–171 → 44–46 ms, forward alone
+    31.5 → 10.4 ms). Otherwise they are the strided view of convolution (``im2col``): the loop walks the
+    kh·kw kernel positions — each a strided view that covers every window at once — keeping the running
+    maximum, and records the winner as it goes.
 
-    Backward only asks, position by position, "is k the winner?" — it never reads the input again
-    (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). No loop over pixels.
+    Backward (NumPy) only asks, position by position, "is k the winner?" — it never reads the input
+    again (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). No loop over pixels. It
+    multiplies the gradient by that 0/1 answer, so an infinite or NaN gradient puts NaN (∞·0) on the
+    window's other positions, where the reference and the compiled loops put 0.
 
     The non-overlapping forward and the backward (every window kind) split the batch over threads
     where that pays (``kernels/threads.py``), each part writing its own rows: W3's max-pool forward
@@ -104,7 +110,6 @@ class FastMaxPool2d(Function):
         kh, kw = self.kernel
         n, c, h, w = x.shape
         out_h, out_w = h // kh, w // kw  # rows and columns past the last whole window are never read
-        tiles = x[:, :, :out_h * kh, :out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view, any layout
         array_module = get_array_module(x)
         out = array_module.empty_like(x[:, :, :out_h, :out_w])  # x's memory order
         winner = array_module.empty_like(out, dtype=xp.min_scalar_type(kh * kw - 1)) if record else None
@@ -114,6 +119,7 @@ class FastMaxPool2d(Function):
             x_, out_, winner_ = (a.transpose(0, 2, 3, 1) if a is not None else unused for a in (x, out, winner))
             threads.over_batch(lambda rows: loop(x_[rows], out_[rows], winner_[rows]), n, x.size, x)
             return out, winner
+        tiles = x[:, :, :out_h * kh, :out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view, any layout
 
         def pool(rows):
             part, part_out = tiles[rows], out[rows]
@@ -136,6 +142,10 @@ class FastMaxPool2d(Function):
         return out, winner
 
     def forward_windows(self, x, record):
+        """Any windows: (N, C, H', W') maxima and, if ``record``, winners — as compiled loops on
+        channels-last input, else by walking the kernel positions over im2col's strided view."""
+        if compiled_loops_fit(x):
+            return self.forward_windows_compiled(x, record)
         first, *rest = self.positions(windows(x, self.kernel, self.stride, self.padding, self.dilation, self.extra,
                                               -xp.inf))
         out = first.copy()  # (N, H', W', C)
@@ -149,6 +159,20 @@ class FastMaxPool2d(Function):
                 xp.maximum(winner, better, out=winner)
         out = out.transpose(0, 3, 1, 2)
         return out, (winner.transpose(0, 3, 1, 2) if record else None)
+
+    def forward_windows_compiled(self, x, record):
+        """``forward_windows`` through ``pooling_loops.max_pool_windows_forward``, the batch split over threads."""
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
+        out_h = output_size(h + self.extra[0], kh, sh, ph, dh)  # extra: ceil_mode's rows past the end
+        out_w = output_size(w + self.extra[1], kw, sw, pw, dw)
+        out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # channels-last, as x
+        winner = xp.empty(out.shape, dtype=xp.min_scalar_type(kh * kw - 1)) if record else None
+        loop = jit.compiled(pooling_loops.max_pool_windows_forward, self.kernel, self.stride, self.padding,
+                            self.dilation, record)
+        x_, winner_ = x.transpose(0, 2, 3, 1), winner if record else xp.empty((0, 0, 0, 0), dtype=xp.uint8)
+        threads.over_batch(lambda rows: loop(x_[rows], out[rows], winner_[rows]), n, x.size, x)
+        return out.transpose(0, 3, 1, 2), (winner.transpose(0, 3, 1, 2) if record else None)
 
     def backward(self, gy):
         (winner,) = self.saved
@@ -165,13 +189,20 @@ class FastMaxPool2d(Function):
             out_h, out_w = gy.shape[1:3]
             cropped = (out_h * kh, out_w * kw) != (h, w)
             gx = (array_module.zeros if cropped else array_module.empty)((n, h, w, c), dtype=gy.dtype)
-            if compiled_loops_fit(gx.transpose(0, 3, 1, 2)):
+            if jit.runs_on(gx):
                 loop = jit.compiled(pooling_loops.max_pool_backward, kh, kw)
                 gy_ = array_module.ascontiguousarray(gy)  # read in order: (N, H', W', C) from a Flatten is strided
                 threads.over_batch(lambda rows: loop(gy_[rows], winner[rows], gx[rows]), n, gx.size, gx)
                 return gx.transpose(0, 3, 1, 2)
             tiles = gx[:, :out_h * kh, :out_w * kw].reshape(n, out_h, kh, out_w, kw, c)
             targets = [tiles[:, :, i, :, j] for i in range(kh) for j in range(kw)]
+        elif jit.runs_on(gy):  # windows may overlap: each window's gradient added onto its winner's pixel
+            gx = array_module.zeros((n, h, w, c), dtype=gy.dtype)
+            loop = jit.compiled(pooling_loops.max_pool_windows_backward, self.kernel, self.stride, self.padding,
+                                self.dilation)
+            gy_ = array_module.ascontiguousarray(gy)
+            threads.over_batch(lambda rows: loop(gy_[rows], winner[rows], gx[rows]), n, gx.size, gx)
+            return gx.transpose(0, 3, 1, 2)
         else:
             routed = array_module.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
             targets = self.positions(routed)
@@ -188,10 +219,11 @@ class FastMaxPool2d(Function):
 
 
 def compiled_loops_fit(x):
-    """Whether the compiled loops (``kernels/pooling_loops.py``) pool ``x``: they run on it
-    (``jit.runs_on``) and it is stored channels-last — the convolutions' output — where they walk
-    memory in order. (Stored channels-first, the NumPy version stays.)"""
-    return jit.runs_on(x) and x.transpose(0, 2, 3, 1).flags.c_contiguous
+    """Whether the compiled forward loops (``kernels/pooling_loops.py``) pool ``x``: it is stored
+    channels-last — the convolutions' output — where they walk memory in order, and they run on it
+    (``jit.runs_on``). (Stored channels-first, the NumPy forward stays; the backward writes a gradient
+    it allocates itself, channels-last, and takes the compiled loops whenever they run on it.)"""
+    return x.transpose(0, 2, 3, 1).flags.c_contiguous and jit.runs_on(x)
 
 
 class FastAvgPool2d(Function):

@@ -11,7 +11,11 @@ order the gradient is stored, so every byte of it is written once, in order.
 Measured against the NumPy version of ``FastMaxPool2d`` (bench/RESULTS.md, 2026-11-30, session 10),
 2×2 windows, float32, one thread: 128 × 16 × 28 × 28 forward with winners 1.46 → 0.13 ms, backward
 1.02 → 0.20 ms; 1000 × 16 × 28 × 28 forward 28.8 → 4.3 ms, backward 26 → 2.1 ms.
+
+Windows that overlap, are padded or dilated (``MaxPool2d(3, 2, 1)``, a ResNet's stem) have loops of their
+own, ``max_pool_windows_forward`` and ``max_pool_windows_backward``.
 """
+import numpy as np
 
 
 def max_pool_forward(kh, kw, record):
@@ -56,5 +60,77 @@ def max_pool_backward(kh, kw):
                             k = r * kw + s
                             for c in range(channels):
                                 gx[b, i * kh + r, j * kw + s, c] = gy[b, i, j, c] if winner[b, i, j, c] == k else 0
+
+    return loop
+
+
+def max_pool_windows_forward(kernel, stride, padding, dilation, record):
+    """The loop ``(x (N, H, W, C), out (N, H', W', C), winner (N, H', W', C))`` for any windows —
+    overlapping, padded, dilated, or hanging over the end (ceil_mode): out = the maximum of each window,
+    winner = its position k = r·kw + s. A position outside x is padding, −∞, as in the reference: it
+    takes part in the order of positions but is never read, so a window whose real values are all −∞
+    keeps k = 0, the reference's argmax of equal values, even when position 0 is padding.
+
+    The channels are the innermost loop (each window position is a run of C values in memory), so the
+    running maximum lives in ``out`` itself. ``winner`` is not touched unless ``record``."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+
+    def loop(x, out, winner):
+        n, h, w, channels = x.shape
+        out_h, out_w = out.shape[1], out.shape[2]
+        for b in range(n):
+            for i in range(out_h):
+                for j in range(out_w):
+                    for c in range(channels):
+                        out[b, i, j, c] = -np.inf
+                        if record:
+                            winner[b, i, j, c] = 0
+                    for r in range(kh):
+                        row = i * sh - ph + r * dh
+                        if row < 0 or row >= h:
+                            continue
+                        for s in range(kw):
+                            column = j * sw - pw + s * dw
+                            if column < 0 or column >= w:
+                                continue
+                            for c in range(channels):
+                                value = x[b, row, column, c]
+                                best = out[b, i, j, c]
+                                if value > best or (value != value and best == best):
+                                    out[b, i, j, c] = value
+                                    if record:
+                                        winner[b, i, j, c] = r * kw + s
+
+    return loop
+
+
+def max_pool_windows_backward(kernel, stride, padding, dilation):
+    """The loop ``(gy (N, H', W', C), winner (N, H', W', C), gx (N, H, W, C))`` for any windows: each
+    window's gradient added to its winner's pixel in gx, which must start at 0 (windows may overlap); a
+    winner in the padding (a window of −∞ only) sends its gradient nowhere, as the reference's crop does.
+
+    A pixel that several windows share receives their gradients in the order of kernel positions k,
+    as the reference's col2im adds them (one kernel position at a time), so the sum is the same number:
+    for each image, one walk over its windows per k."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+
+    def loop(gy, winner, gx):
+        n, out_h, out_w, channels = gy.shape
+        h, w = gx.shape[1], gx.shape[2]
+        for b in range(n):
+            for r in range(kh):
+                for s in range(kw):
+                    k = r * kw + s
+                    for i in range(out_h):
+                        row = i * sh - ph + r * dh
+                        if row < 0 or row >= h:
+                            continue
+                        for j in range(out_w):
+                            column = j * sw - pw + s * dw
+                            if column < 0 or column >= w:
+                                continue
+                            for c in range(channels):
+                                if winner[b, i, j, c] == k:
+                                    gx[b, row, column, c] += gy[b, i, j, c]
 
     return loop

@@ -111,6 +111,7 @@ def test_compiled_loops_split_over_threads_give_the_same_numbers(compiled_calls)
         split = pool_on("fast", x, gradient)
     finally:
         threads.set_num_threads(None if previous == threads.automatic_count() else previous)
+    assert [name for name, _ in compiled_calls] == ["max_pool_forward", "max_pool_backward"]
     reference = pool_on("reference", x, gradient)
     np.testing.assert_array_equal(split[0], reference[0])
     np.testing.assert_array_equal(split[1], reference[1])
@@ -197,3 +198,185 @@ def test_sparse_adam_keeps_the_course_version_for_a_gradient_of_another_dtype(co
     sparse_adam.update_rows(table, m, v, rows, g, 0.9, 0.999, 0.1, 1e-8)
     assert compiled_calls == []
     assert table.dtype == np.float32 and (table[[0, 2, 4]] == 1).all() and (table[[1, 3]] < 1).all()
+
+
+WINDOW_CASES = [  # (kernel, stride, padding, dilation, ceil_mode): windows that overlap, pad, dilate or hang over
+    (3, 2, 1, 1, False), (3, 1, 1, 1, False), (3, 2, 1, 1, True), ((3, 2), (2, 1), (1, 0), 1, False),
+    (3, 2, 0, 2, False), (2, 3, 1, 1, True), (2, 1, 0, 1, False),
+]
+
+
+def pool_windows_on(path, x, case, seed=3):
+    """max_pool2d with ``case``'s windows on one path: output and input gradient (x keeps its layout)."""
+    kernel, stride, padding, dilation, ceil_mode = case
+    with gw.kernels.use(path):
+        t = as_stored(x, requires_grad=True)
+        out = F.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode)
+        out.backward(gw.tensor(np.random.default_rng(seed).standard_normal(out.shape).astype(x.dtype)))
+        return out.data, t.grad
+
+
+@needs_numba
+@pytest.mark.parametrize("case", WINDOW_CASES)
+@pytest.mark.parametrize("values", ["ties", "infinities and NaN"])
+def test_max_pool_windows_compiled_are_the_reference_exactly(compiled_calls, case, values):
+    """Overlapping, padded, dilated and ceil_mode windows through the compiled loops: the reference's
+    numbers exactly, also where its argmax decides — ties (a ReLU's zeros), windows of −∞ only (padding
+    at position 0 wins: the gradient goes nowhere), NaN (the first one wins)."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.integers(-2, 2, (2, 3, 7, 6)), 0).astype(np.float32)
+    if values == "infinities and NaN":
+        x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+        x[0, 0, :3, :3] = -np.inf
+        x[0, 1, 2, 2] = x[1, 2, 4, 3] = x[1, 2, 4, 4] = np.nan
+        x[1, 0, 3, :] = np.inf
+    x = channels_last(x)
+    fast, reference = pool_windows_on("fast", x, case), pool_windows_on("reference", x, case)
+    assert [name for name, _ in compiled_calls] == ["max_pool_windows_forward", "max_pool_windows_backward"]
+    np.testing.assert_array_equal(fast[0], reference[0])
+    np.testing.assert_array_equal(fast[1], reference[1])
+    assert fast[0].transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+@needs_numba
+def test_max_pool_windows_of_a_channels_first_input_take_the_compiled_backward(compiled_calls):
+    """An input stored channels-first, and a float64 output gradient: NumPy's forward, then the compiled
+    backward on the winners it recorded — the reference's numbers."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 6)).astype(np.float32)
+    results = []
+    for path in ("fast", "reference"):
+        with gw.kernels.use(path):
+            t = as_stored(x, requires_grad=True)
+            out = F.max_pool2d(t, 3, 2, 1)
+            out.backward(gw.tensor(np.random.default_rng(1).standard_normal(out.shape)))  # float64
+            results.append((out.data, t.grad))
+    assert [name for name, _ in compiled_calls] == ["max_pool_windows_backward"]  # forward: NumPy's, channels-first
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][1].dtype == results[1][1].dtype
+
+
+@needs_numba
+@pytest.mark.parametrize("case", [(17, 17, 0, 1, False), (17, 1, 8, 1, False)], ids=["tiles", "windows"])
+def test_max_pool_windows_of_more_than_256_positions_record_two_byte_winners(compiled_calls, case):
+    x = channels_last(np.random.default_rng(0).standard_normal((2, 2, 17, 17)).astype(np.float32))
+    fast, reference = pool_windows_on("fast", x, case), pool_windows_on("reference", x, case)
+    assert len(compiled_calls) == 2
+    np.testing.assert_array_equal(fast[0], reference[0])
+    np.testing.assert_array_equal(fast[1], reference[1])
+
+
+@needs_numba
+@pytest.mark.parametrize("case", [(2, 2, 0, 1, False), (3, 2, 1, 1, True)], ids=["tiles", "windows"])
+def test_max_pool_compiled_on_an_empty_batch(compiled_calls, case):
+    x = channels_last(np.zeros((0, 3, 6, 6), dtype=np.float32))
+    fast, reference = pool_windows_on("fast", x, case), pool_windows_on("reference", x, case)
+    assert fast[0].shape == reference[0].shape and fast[1].shape == reference[1].shape == x.shape
+
+
+@needs_numba
+@pytest.mark.parametrize("case", [(2, 2, 0, 1, False), (3, 2, 1, 1, False)], ids=["tiles", "windows"])
+def test_an_infinite_or_nan_gradient_stays_on_its_winner(compiled_calls, case):
+    """The compiled backward writes 0 on a window's other positions, as the reference does (the NumPy
+    kernel's product with the 0/1 winner mask puts ∞·0 = NaN there)."""
+    x = channels_last(np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32))
+    kernel, stride, padding, dilation, ceil_mode = case
+    results = []
+    for path in ("fast", "reference"):
+        with gw.kernels.use(path):
+            t = as_stored(x, requires_grad=True)
+            out = F.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode)
+            gradient = np.ones(out.shape, dtype=np.float32)
+            gradient[0, 0, 0, 0], gradient[0, 1, 1, 1] = np.inf, np.nan
+            out.backward(gw.tensor(gradient))
+            results.append(t.grad)
+    assert [name for name, _ in compiled_calls][-1].endswith("backward")
+    np.testing.assert_array_equal(results[0], results[1])
+    assert np.isinf(results[0]).sum() == 1 and np.isnan(results[0]).sum() == 1
+
+
+SPARSE_ADAM_ARGS = dict(beta1=0.9, beta2=0.999, step_size=0.01, eps=1e-8)
+
+
+def sparse_adam_tables(shape, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype) * 0.1,
+            rng.random(shape).astype(dtype))
+
+
+def update_both_ways(tables, rows, g):
+    """(compiled result, course's result): each updates its own copy of the tables."""
+    from gradwork.kernels import sparse_adam as fast
+    from gradwork.optim import sparse_adam as course
+    results = []
+    for update in (fast.update_rows, course.update_rows):
+        copies = [t.copy() for t in tables]
+        update(*copies, rows, g, **SPARSE_ADAM_ARGS)
+        results.append(copies)
+    return results
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_adam_rows_of_a_table_with_more_axes(compiled_calls, dtype):
+    tables = sparse_adam_tables((12, 3, 4), dtype)
+    rows = np.array([0, 4, 5, 11])
+    g = np.random.default_rng(1).standard_normal((4, 3, 4)).astype(dtype)
+    fast, course = update_both_ways(tables, rows, g)
+    assert [name for name, _ in compiled_calls] == ["update_rows_loop"]
+    for a, b in zip(fast, course):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_numba
+@pytest.mark.parametrize("rows", [[3, 3, 5], [5, 3], [2, 12], [-1, 4]], ids=["repeated", "unsorted", "past the end",
+                                                                          "negative"])
+def test_sparse_adam_takes_the_course_version_for_rows_a_sparse_gradient_never_holds(compiled_calls, rows):
+    """The loop reads each row once and checks no bounds; rows that are repeated, unsorted or outside
+    the table go to the course's version, which gives its numbers (or raises its IndexError)."""
+    tables = sparse_adam_tables((12, 4))
+    rows = np.array(rows)
+    g = np.random.default_rng(1).standard_normal((len(rows), 4)).astype(np.float32)
+    if rows.max() >= 12:
+        from gradwork.kernels import sparse_adam
+        with pytest.raises(IndexError):
+            sparse_adam.update_rows(*tables, rows, g, **SPARSE_ADAM_ARGS)
+    else:
+        fast, course = update_both_ways(tables, rows, g)
+        for a, b in zip(fast, course):
+            np.testing.assert_array_equal(a, b)
+    assert compiled_calls == []
+
+
+@needs_numba
+def test_sparse_adam_takes_the_course_version_for_a_read_only_table(compiled_calls):
+    from gradwork.kernels import sparse_adam
+    tables = sparse_adam_tables((5, 2))
+    tables[0].flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        sparse_adam.update_rows(*tables, np.array([1]), np.ones((1, 2), np.float32), **SPARSE_ADAM_ARGS)
+    assert compiled_calls == []
+
+
+def test_sparse_adam_without_numba_runs_the_course_version(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)
+    jit._numba.cache_clear()
+    try:
+        fast, course = update_both_ways(sparse_adam_tables((8, 3)), np.array([1, 6]),
+                                        np.ones((2, 3), np.float32))
+        for a, b in zip(fast, course):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        monkeypatch.undo()
+        jit._numba.cache_clear()
+
+
+def test_arrays_the_loops_do_not_take_never_import_numba():
+    """``runs_on`` looks at the arrays before it asks for Numba: float16, integers and other libraries'
+    arrays are refused without loading it (0.4 s and ~140 MiB)."""
+    import subprocess
+    code = ("import sys, numpy as np; from gradwork.kernels import jit; "
+            "assert not jit.runs_on(np.zeros(3, np.float16)); assert not jit.runs_on(np.zeros(3, np.int64)); "
+            "print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
