@@ -89,6 +89,10 @@ class FastMaxPool2d(Function):
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self.dilation, self.extra = dilation, extra  # extra: ceil_mode's rows and columns past the end
 
+    def geometry(self):
+        """kh, kw, sh, sw, ph, pw, dh, dw: the windows, as the compiled window loops take them."""
+        return (*self.kernel, *self.stride, *self.padding, *self.dilation)
+
     def positions(self, windows):
         kh, kw = self.kernel
         return [windows[:, :, :, 0, i, j, :] for i in range(kh) for j in range(kw)]
@@ -168,10 +172,9 @@ class FastMaxPool2d(Function):
         out_w = output_size(w + self.extra[1], kw, sw, pw, dw)
         out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # channels-last, as x
         winner = xp.empty(out.shape, dtype=xp.min_scalar_type(kh * kw - 1)) if record else None
-        loop = jit.compiled(pooling_loops.max_pool_windows_forward, self.kernel, self.stride, self.padding,
-                            self.dilation, record)
+        loop = jit.compiled(pooling_loops.max_pool_windows_forward, record)
         x_, winner_ = x.transpose(0, 2, 3, 1), winner if record else xp.empty((0, 0, 0, 0), dtype=xp.uint8)
-        threads.over_batch(lambda rows: loop(x_[rows], out[rows], winner_[rows]), n, x.size, x)
+        threads.over_batch(lambda rows: loop(x_[rows], out[rows], winner_[rows], *self.geometry()), n, x.size, x)
         return out.transpose(0, 3, 1, 2), (winner.transpose(0, 3, 1, 2) if record else None)
 
     def backward(self, gy):
@@ -198,10 +201,9 @@ class FastMaxPool2d(Function):
             targets = [tiles[:, :, i, :, j] for i in range(kh) for j in range(kw)]
         elif jit.runs_on(gy):  # windows may overlap: each window's gradient added onto its winner's pixel
             gx = array_module.zeros((n, h, w, c), dtype=gy.dtype)
-            loop = jit.compiled(pooling_loops.max_pool_windows_backward, self.kernel, self.stride, self.padding,
-                                self.dilation)
+            loop = jit.compiled(pooling_loops.max_pool_windows_backward)
             gy_ = array_module.ascontiguousarray(gy)
-            threads.over_batch(lambda rows: loop(gy_[rows], winner[rows], gx[rows]), n, gx.size, gx)
+            threads.over_batch(lambda rows: loop(gy_[rows], winner[rows], gx[rows], *self.geometry()), n, gx.size, gx)
             return gx.transpose(0, 3, 1, 2)
         else:
             routed = array_module.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
