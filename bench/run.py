@@ -440,7 +440,7 @@ def compiled_loops():
     if jit.numba_version() is None:
         return 'off (Numba not installed: pip install "gradwork[jit]")'
     if not jit.available():
-        return "off (switched off: gw.kernels.jit.enable(False))"
+        return "off (switched off: gw.kernels.jit.enable(False), or NUMBA_DISABLE_JIT)"
     return f"on (Numba {jit.numba_version()})"
 
 

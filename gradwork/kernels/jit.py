@@ -56,8 +56,11 @@ def enable(on=True):
 
 def numba_version():
     """The installed Numba's version, or None without it."""
-    numba = _numba()
-    return None if numba is None else numba.__version__
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba.__version__
 
 
 @functools.cache
@@ -65,6 +68,8 @@ def _numba():
     try:
         import numba
     except ImportError:  # not installed, or built for another NumPy: the NumPy kernels run
+        return None
+    if numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: the loops would run as Python, pixel by pixel
         return None
     return numba
 

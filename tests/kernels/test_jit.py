@@ -380,3 +380,18 @@ def test_arrays_the_loops_do_not_take_never_import_numba():
             "print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@needs_numba
+def test_numba_with_its_compiler_switched_off_counts_as_absent(monkeypatch):
+    """With NUMBA_DISABLE_JIT=1 Numba would run the loops as plain Python, a pixel at a time: the NumPy
+    kernels run instead."""
+    import numba
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    jit._numba.cache_clear()
+    try:
+        assert not jit.available() and jit.numba_version() is not None
+    finally:
+        monkeypatch.undo()
+        jit._numba.cache_clear()
+    assert jit.available()
