@@ -11,13 +11,15 @@ max-pool 2×2 forward with winners on a 128 × 16 × 28 × 28 float32 batch 1.46
 
 Numba is optional. Without it — or with :func:`enable` ``(False)`` — every fast kernel runs its NumPy
 version; ``tests/kernels`` checks both against the reference ops. (The compiled loops match the
-reference even where the NumPy max-pool kernel does not: a window holding NaN, an infinite gradient.) Numba is
-imported only when a compiled loop first runs, so ``import gradwork`` stays as light as before.
+reference even where the NumPy max-pool kernel does not: a window holding NaN, an infinite gradient.)
+Numba is imported only when a compiled loop first runs, so ``import gradwork`` stays as light as before;
+with ``NUMBA_DISABLE_JIT=1`` it counts as absent.
 
-A loop is written as a *maker*: a Python function taking the loop's fixed sizes (a window's height and
-width) and returning the loop. Numba compiles each loop once per set of fixed sizes and argument types,
-with the fixed sizes as constants (the window loops are unrolled; measured 4–10× faster than the same
-loop with the sizes as arguments), and keeps the machine code on disk next to this package
+A loop is written as a *maker*: a Python function taking the loop's constants (a window's height and
+width, a flag) and returning the loop. Numba compiles each loop once per set of constants and argument
+types, with the constants built in (the 2 × 2 window loops are then unrolled: 4–10× faster than the same
+loop with the sizes as arguments; where that gains nothing, as for the other windows, the sizes are
+arguments and one compilation serves them all), and keeps the machine code on disk next to this package
 (``__pycache__``), so later processes do not compile again. Compiled loops release Python's global
 lock, so ``kernels.threads`` can run them on several cores at once, each on its own rows. Division
 follows NumPy's rules (``error_model="numpy"``: x/0 is ±inf or NaN, not an exception), as the NumPy
