@@ -10,8 +10,8 @@ import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork.kernels import jit, pooling_loops, threads
 
-needs_numba = pytest.mark.skipif(jit._numba() is None,
-                                 reason='Numba is not installed (pip install "gradwork[jit]")')
+needs_numba = pytest.mark.skipif(
+    jit._numba() is None, reason='Numba is not installed (pip install "gradwork[jit]") or NUMBA_DISABLE_JIT is set')
 
 
 def channels_last(array):
