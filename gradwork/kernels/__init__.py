@@ -6,9 +6,9 @@ outputs, same gradients, to rounding — by other means: other memory layouts, b
 fused passes, bytes recorded in forward so backward reads less. (Two entries are not ops: the in-place
 ``target += α·x`` the optimisers' updates are made of, ``gradwork.optim.optimizer.add_scaled``, whose
 fast version is BLAS's axpy, and SparseAdam's update of the used rows,
-``gradwork.optim.sparse_adam.update_rows``, whose fast version is one compiled loop.) Every file here says what it speeds up, by how much (measured) and why the
-numbers do not change; ``tests/kernels/`` checks each one against its reference over many shapes, in
-float32 and float64.
+``gradwork.optim.sparse_adam.update_rows``, whose fast version is one compiled loop.) Every file here
+says what it speeds up, by how much (measured) and why the numbers do not change; ``tests/kernels/``
+checks each one against its reference over many shapes, in float32 and float64.
 
 One switch selects the path for every op::
 

@@ -2,8 +2,8 @@
 channels-last windows (``gradwork.kernels.conv.im2col``), so pooling a convolution's output needs no
 copy, and — for max pooling — with one byte per output recorded in forward so backward never reads
 the input again (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). Ties go to the first
-kernel position in row-major order, as in the reference's argmax. Max pooling over non-overlapping
-windows of channels-last input runs as compiled loops when Numba is installed (``pooling_loops.py``).
+kernel position in row-major order, as in the reference's argmax. Max pooling of channels-last input
+runs as compiled loops when Numba is installed (``pooling_loops.py``).
 """
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
@@ -53,11 +53,12 @@ class FastMaxPool2d(Function):
     W3 1.18×, W5 1.20× A/B (bench/RESULTS.md, 2026-11-30, session 10). Their winner of a window holding
     NaN is its first NaN, as the reference's.
 
-    **Non-overlapping windows** otherwise (without Numba, or stored channels-first) take the input apart with free reshapes, (N, C, H'·kh, W'·kw) → (N, C, H', kh, W', kw), and
-    take the maximum in two stages: first down each window's kh rows, whose runs in memory are
-    whole image rows, then across its kw columns, on data already kh times smaller. Looking at the kh·kw
-    positions one by one instead reads runs of C values each (16 for a 16-channel layer stored
-    channels-last); the two stages take 1000 × 16 × 28 × 28 in 14.9 ms instead of 20.7 ms
+    **Non-overlapping windows** otherwise (without Numba, or stored channels-first) take the input apart
+    with free reshapes, (N, C, H'·kh, W'·kw) → (N, C, H', kh, W', kw), and take the maximum in two
+    stages: first down each window's kh rows, whose runs in memory are whole image rows, then across its
+    kw columns, on data already kh times smaller. Looking at the kh·kw positions one by one instead
+    reads runs of C values each (16 for a 16-channel layer stored channels-last); the two stages take
+    1000 × 16 × 28 × 28 in 14.9 ms instead of 20.7 ms
     (bench/RESULTS.md, 2026-11-30). When a gradient will be needed, the *winner* of each window —
     the index k of the first position holding the maximum, one byte per output — comes from
     comparing the positions with the maximum: counting from the last position back,
@@ -119,8 +120,7 @@ class FastMaxPool2d(Function):
         winner = array_module.empty_like(out, dtype=xp.min_scalar_type(kh * kw - 1)) if record else None
         if compiled_loops_fit(x):
             loop = jit.compiled(pooling_loops.max_pool_forward, kh, kw, record)
-            unused = array_module.empty((0, 0, 0, 0), dtype=xp.uint8)
-            x_, out_, winner_ = (a.transpose(0, 2, 3, 1) if a is not None else unused for a in (x, out, winner))
+            x_, out_, winner_ = x.transpose(0, 2, 3, 1), out.transpose(0, 2, 3, 1), winners_for_loop(winner)
             threads.over_batch(lambda rows: loop(x_[rows], out_[rows], winner_[rows]), n, x.size, x)
             return out, winner
         tiles = x[:, :, :out_h * kh, :out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view, any layout
@@ -171,11 +171,11 @@ class FastMaxPool2d(Function):
         out_h = output_size(h + self.extra[0], kh, sh, ph, dh)  # extra: ceil_mode's rows past the end
         out_w = output_size(w + self.extra[1], kw, sw, pw, dw)
         out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # channels-last, as x
-        winner = xp.empty(out.shape, dtype=xp.min_scalar_type(kh * kw - 1)) if record else None
+        winner = xp.empty(out.shape, dtype=xp.min_scalar_type(kh * kw - 1)).transpose(0, 3, 1, 2) if record else None
         loop = jit.compiled(pooling_loops.max_pool_windows_forward, record)
-        x_, winner_ = x.transpose(0, 2, 3, 1), winner if record else xp.empty((0, 0, 0, 0), dtype=xp.uint8)
+        x_, winner_ = x.transpose(0, 2, 3, 1), winners_for_loop(winner)
         threads.over_batch(lambda rows: loop(x_[rows], out[rows], winner_[rows], *self.geometry()), n, x.size, x)
-        return out.transpose(0, 3, 1, 2), (winner.transpose(0, 3, 1, 2) if record else None)
+        return out.transpose(0, 3, 1, 2), winner
 
     def backward(self, gy):
         (winner,) = self.saved
@@ -193,18 +193,13 @@ class FastMaxPool2d(Function):
             cropped = (out_h * kh, out_w * kw) != (h, w)
             gx = (array_module.zeros if cropped else array_module.empty)((n, h, w, c), dtype=gy.dtype)
             if jit.runs_on(gx):
-                loop = jit.compiled(pooling_loops.max_pool_backward, kh, kw)
-                gy_ = array_module.ascontiguousarray(gy)  # read in order: (N, H', W', C) from a Flatten is strided
-                threads.over_batch(lambda rows: loop(gy_[rows], winner[rows], gx[rows]), n, gx.size, gx)
-                return gx.transpose(0, 3, 1, 2)
+                return route_compiled(jit.compiled(pooling_loops.max_pool_backward, kh, kw), gy, winner, gx)
             tiles = gx[:, :out_h * kh, :out_w * kw].reshape(n, out_h, kh, out_w, kw, c)
             targets = [tiles[:, :, i, :, j] for i in range(kh) for j in range(kw)]
         elif jit.runs_on(gy):  # windows may overlap: each window's gradient added onto its winner's pixel
             gx = array_module.zeros((n, h, w, c), dtype=gy.dtype)
-            loop = jit.compiled(pooling_loops.max_pool_windows_backward)
-            gy_ = array_module.ascontiguousarray(gy)
-            threads.over_batch(lambda rows: loop(gy_[rows], winner[rows], gx[rows], *self.geometry()), n, gx.size, gx)
-            return gx.transpose(0, 3, 1, 2)
+            return route_compiled(jit.compiled(pooling_loops.max_pool_windows_backward), gy, winner, gx,
+                                  self.geometry())
         else:
             routed = array_module.empty(gy.shape[:3] + (1, kh, kw, c), dtype=gy.dtype)
             targets = self.positions(routed)
@@ -218,6 +213,21 @@ class FastMaxPool2d(Function):
         if self.tiles:
             return gx.transpose(0, 3, 1, 2)
         return add_back(routed, self.input_shape, self.stride, self.padding, self.dilation, self.extra)
+
+
+def winners_for_loop(winner):
+    """The (N, C, H', W') winners as a compiled forward loop writes them, (N, H', W', C); an empty stand-in
+    when none are recorded (the loop then never touches it)."""
+    return winner.transpose(0, 2, 3, 1) if winner is not None else xp.empty((0, 0, 0, 0), dtype=xp.uint8)
+
+
+def route_compiled(loop, gy, winner, gx, geometry=()):
+    """A compiled backward loop over the batch, split over threads: gy and winner (N, H', W', C) into gx
+    (N, H, W, C); returns gx as (N, C, H, W). gy is copied into its order first when it arrives otherwise
+    (from a Flatten, channels-first), so the loop reads it in order."""
+    gy = xp.ascontiguousarray(gy)
+    threads.over_batch(lambda rows: loop(gy[rows], winner[rows], gx[rows], *geometry), len(gx), gx.size, gx)
+    return gx.transpose(0, 3, 1, 2)
 
 
 def compiled_loops_fit(x):
