@@ -23,10 +23,12 @@ arguments and one compilation serves them all), and keeps the machine code on di
 (``__pycache__``), so later processes do not compile again. Compiled loops release Python's global
 lock, so ``kernels.threads`` can run them on several cores at once, each on its own rows. Division
 follows NumPy's rules (``error_model="numpy"``: x/0 is ±inf or NaN, not an exception), as the NumPy
-versions they replace do, and the compiler keeps IEEE arithmetic (no fast-math), so every result is the
-number NumPy gives.
+versions they replace do, and the compiler keeps IEEE arithmetic (no fast-math), so each operation
+rounds as NumPy's does: max pooling and SparseAdam give NumPy's numbers bit for bit; batch
+normalisation's sums, kept in float64, are more exact than NumPy's float32 sums (equal to rounding).
 
-The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update).
+The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update),
+``normalization_loops.py`` (batch normalisation in training).
 """
 import functools
 

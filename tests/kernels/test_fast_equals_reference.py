@@ -132,7 +132,7 @@ def test_avg_pool2d(case, count_include_pad, divisor_override, layout, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (4, 3, 3, 5), (8, 16, 7, 7)])
-def test_batch_norm_in_training(shape, layout, dtype):
+def test_batch_norm_in_training(shape, layout, dtype, kernel_version):
     x = R.standard_normal(shape) * 3 + 1
     x = stored(x, layout, dtype) if len(shape) == 4 else x.astype(dtype)
     c = shape[1]

@@ -395,3 +395,79 @@ def test_numba_with_its_compiler_switched_off_counts_as_absent(monkeypatch):
         monkeypatch.undo()
         jit._numba.cache_clear()
     assert jit.available()
+
+
+def batch_norm_on(path, x, weight, bias, gradient):
+    """batch_norm's output, running statistics and gradients (x, γ, β) in training, on one kernel path."""
+    with gw.kernels.use(path):
+        t, w, b = as_stored(x, True), gw.tensor(weight, requires_grad=True), gw.tensor(bias, requires_grad=True)
+        running = (np.zeros(x.shape[1], x.dtype), np.ones(x.shape[1], x.dtype))
+        out = F.batch_norm(t, *running, w, b, training=True)
+        out.backward(gw.tensor(gradient))
+        return out.data, running, (t.grad, w.grad, b.grad)
+
+
+def assert_batch_norm_as_reference(x, weight, bias, gradient, rtol):
+    fast, reference = (batch_norm_on(path, x, weight, bias, gradient) for path in ("fast", "reference"))
+    np.testing.assert_allclose(fast[0], reference[0], rtol=rtol, atol=rtol)
+    for a, b in zip(fast[1] + fast[2], reference[1] + reference[2]):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["channels-last", "channels-first", "(N, C)"])
+def test_batch_norm_runs_the_compiled_loops(compiled_calls, dtype, layout):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 5) if layout == "(N, C)" else (4, 5, 3, 6)) * 3 + 2
+    x = (channels_last(x) if layout == "channels-last" else x).astype(dtype)
+    weight, bias = rng.standard_normal(5).astype(dtype), rng.standard_normal(5).astype(dtype)
+    gradient = rng.standard_normal(x.shape).astype(dtype)
+    assert_batch_norm_as_reference(x, weight, bias, gradient, rtol=1e-10 if dtype == np.float64 else 2e-4)
+    assert [name for name, _ in compiled_calls] == ["batch_norm_forward", "batch_norm_backward"]
+
+
+@needs_numba
+def test_batch_norm_compiled_takes_a_float64_gradient_into_a_float32_layer(compiled_calls):
+    """The gradients come out in float64, as the reference's do (its products promote)."""
+    rng = np.random.default_rng(1)
+    x = channels_last(rng.standard_normal((3, 4, 5, 5))).astype(np.float32)
+    weight, bias = np.ones(4, np.float32), np.zeros(4, np.float32)
+    assert_batch_norm_as_reference(x, weight, bias, rng.standard_normal(x.shape), rtol=2e-4)
+    assert [name for name, _ in compiled_calls] == ["batch_norm_forward", "batch_norm_backward"]
+
+
+@needs_numba
+def test_batch_norm_keeps_the_numpy_kernel_for_mixed_dtypes(compiled_calls):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    assert_batch_norm_as_reference(x, np.ones(3), np.zeros(3), rng.standard_normal(x.shape).astype(np.float32),
+                                   rtol=2e-4)
+    assert compiled_calls == []
+
+
+@needs_numba
+def test_batch_norm_compiled_with_nan_and_a_constant_channel(compiled_calls):
+    """A NaN spreads to its channel only, as in the reference; a constant channel normalises to β."""
+    x = np.random.default_rng(3).standard_normal((4, 3, 2, 2))
+    x[1, 0, 1, 1] = np.nan
+    x[:, 2] = 7.0
+    with gw.kernels.use("fast"):
+        out = F.batch_norm(gw.tensor(x), None, None, gw.tensor(np.ones(3)), gw.tensor(np.full(3, 0.5)),
+                           training=True).data
+    assert [name for name, _ in compiled_calls] == ["batch_norm_forward"]
+    assert np.isnan(out[:, 0]).all() and not np.isnan(out[:, 1:]).any()
+    np.testing.assert_array_equal(out[:, 2], 0.5)
+
+
+@needs_numba
+def test_batch_norm_compiled_keeps_its_input_so_changing_it_in_place_is_caught():
+    """The compiled backward recomputes x − μ from x (as PyTorch's batch norm saves its input), a view of
+    channels-last x: an in-place change of x between forward and backward is refused with the usual
+    message, not a wrong gradient."""
+    h = as_stored(channels_last(np.random.default_rng(4).standard_normal((4, 3, 2, 2))).astype(np.float32))
+    out = F.batch_norm(h, None, None, gw.ones(3, requires_grad=True), gw.zeros(3), training=True)
+    h += 1.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        (out * out).sum().backward()
