@@ -25,7 +25,8 @@ lock, so ``kernels.threads`` can run them on several cores at once, each on its 
 follows NumPy's rules (``error_model="numpy"``: x/0 is ±inf or NaN, not an exception), as the NumPy
 versions they replace do, and the compiler keeps IEEE arithmetic (no fast-math), so each operation
 rounds as NumPy's does: max pooling and SparseAdam give NumPy's numbers bit for bit; batch
-normalisation's sums, kept in float64, are more exact than NumPy's float32 sums (equal to rounding).
+normalisation keeps its running totals in float64 (for float32 input more exact than the NumPy
+kernel's float32 sums; equal to rounding).
 
 The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update),
 ``normalization_loops.py`` (batch normalisation in training).

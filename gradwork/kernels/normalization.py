@@ -4,6 +4,8 @@ convolutions leave — so that every per-channel sum is one BLAS vector product 
 strided reductions over (N, H, W). Measured inside the ResNet step, 2.1–2.7× faster per layer than
 normalise, scale and shift as three ops (bench/RESULTS.md, 2026-11-23). Layer normalisation likewise
 (``FusedLayerNorm``): one op for ``layer_norm``'s three, its row means and sums as BLAS products.
+With Numba installed (``gradwork[jit]``), batch normalisation runs as the compiled loops of
+``normalization_loops.py`` instead.
 """
 import math
 
@@ -38,9 +40,10 @@ class FastBatchNormalize(Function):
       (:func:`column_dots`): W6 1.056× and 1.081× (A/B in one process, 8 rounds each, bench/RESULTS.md,
       2026-11-30, session 7).
 
-    With Numba (``gradwork[jit]``), forward and backward are compiled loops instead
-    (``kernels/normalization_loops.py``): three passes forward and two backward, x kept for backward
-    instead of a centred copy. Per layer, batch 128, float32, forward / backward (medians of 40 calls):
+    With Numba (``gradwork[jit]``) and x, γ, β of one float dtype, forward and backward are compiled loops
+    instead (``kernels/normalization_loops.py``): three passes forward and two backward, x's (m, C) rows
+    kept for backward instead of a centred copy (x itself when it is stored channels-last, so an in-place
+    change of x before backward is refused, as in PyTorch). Per layer, batch 128, float32, forward / backward (medians of 40 calls):
     16 channels at 28×28 2.60 / 2.96 → 1.05 / 1.00 ms, 32 at 14×14 0.88 / 1.00 → 0.36 / 0.38 ms, 64 at 7×7
     0.40 / 0.44 → 0.15 / 0.16 ms; the ResNet-20 step (W6) 1.075× (A/B in one process, 8 rounds, 0.92–1.13×;
     bench/RESULTS.md, 2026-11-30, session 12).
@@ -77,7 +80,8 @@ class FastBatchNormalize(Function):
         channels = rows.shape[1]
         y = array_module.empty_like(rows)
         mean, var, inv_std = (array_module.empty(channels, dtype=x.dtype) for _ in range(3))
-        jit.compiled(normalization_loops.batch_norm_forward)(rows, weight, bias, self.eps, y, mean, var, inv_std)
+        jit.compiled(normalization_loops.batch_norm_forward)(rows, weight, bias, float(self.eps), y, mean, var,
+                                                             inv_std)  # (a float ε: one compilation for all)
         self.save_for_backward(rows, mean, inv_std, weight)
         self.input_shape = x.shape
         self.mean, self.var = mean, var  # read by batch_norm to update its running statistics
@@ -86,8 +90,10 @@ class FastBatchNormalize(Function):
     def backward_compiled(self, g):
         rows, mean, inv_std, weight = self.saved
         array_module = get_array_module(rows)
-        g = array_module.ascontiguousarray(channel_rows(g))
-        dtype = array_module.result_type(g, rows)  # a float64 gradient into a float32 layer: float64, as the reference
+        # A float64 gradient into a float32 layer gives float64 gradients, as the reference's products do
+        # (and a float16 one float32: the loops are compiled for float32 and float64 only).
+        dtype = array_module.result_type(g, rows)
+        g = array_module.ascontiguousarray(channel_rows(g), dtype=dtype)
         gx = array_module.empty(rows.shape, dtype=dtype)
         g_weight, g_bias = (array_module.empty(rows.shape[1], dtype=dtype) for _ in range(2))
         jit.compiled(normalization_loops.batch_norm_backward)(g, rows, mean, inv_std, weight, gx, g_weight, g_bias)

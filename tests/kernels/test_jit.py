@@ -430,12 +430,25 @@ def test_batch_norm_runs_the_compiled_loops(compiled_calls, dtype, layout):
 
 @needs_numba
 def test_batch_norm_compiled_takes_a_float64_gradient_into_a_float32_layer(compiled_calls):
-    """The gradients come out in float64, as the reference's do (its products promote)."""
+    """A float64 gradient reaches the layer (the loss against float64 weights); the input's gradient comes
+    out in float64 with the reference's values, as the reference's products promote."""
     rng = np.random.default_rng(1)
     x = channels_last(rng.standard_normal((3, 4, 5, 5))).astype(np.float32)
-    weight, bias = np.ones(4, np.float32), np.zeros(4, np.float32)
-    assert_batch_norm_as_reference(x, weight, bias, rng.standard_normal(x.shape), rtol=2e-4)
+    weights = rng.standard_normal(x.shape)  # float64
+
+    def input_grad(path):
+        with gw.kernels.use(path):
+            leaf = as_stored(x, requires_grad=True)
+            h = leaf * 1.0  # a non-leaf input: its gradient keeps the dtype it arrives in
+            h.retain_grad()
+            out = F.batch_norm(h, None, None, gw.ones(4, requires_grad=True), gw.zeros(4), training=True)
+            (out * gw.tensor(weights)).sum().backward()
+            return h.grad
+
+    fast, reference = input_grad("fast"), input_grad("reference")
     assert [name for name, _ in compiled_calls] == ["batch_norm_forward", "batch_norm_backward"]
+    assert fast.dtype == reference.dtype == np.float64
+    np.testing.assert_allclose(fast, reference, rtol=2e-4, atol=2e-5)
 
 
 @needs_numba
@@ -453,19 +466,22 @@ def test_batch_norm_compiled_with_nan_and_a_constant_channel(compiled_calls):
     x = np.random.default_rng(3).standard_normal((4, 3, 2, 2))
     x[1, 0, 1, 1] = np.nan
     x[:, 2] = 7.0
-    with gw.kernels.use("fast"):
-        out = F.batch_norm(gw.tensor(x), None, None, gw.tensor(np.ones(3)), gw.tensor(np.full(3, 0.5)),
-                           training=True).data
+    out = {}
+    for path in ("fast", "reference"):
+        with gw.kernels.use(path):
+            out[path] = F.batch_norm(gw.tensor(x), None, None, gw.tensor(np.ones(3)), gw.tensor(np.full(3, 0.5)),
+                                     training=True).data
     assert [name for name, _ in compiled_calls] == ["batch_norm_forward"]
-    assert np.isnan(out[:, 0]).all() and not np.isnan(out[:, 1:]).any()
-    np.testing.assert_array_equal(out[:, 2], 0.5)
+    assert np.isnan(out["fast"][:, 0]).all() and not np.isnan(out["fast"][:, 1:]).any()
+    np.testing.assert_array_equal(out["fast"][:, 2], 0.5)
+    np.testing.assert_allclose(out["fast"], out["reference"], rtol=1e-12, atol=1e-12)  # NaN where it has NaN
 
 
 @needs_numba
 def test_batch_norm_compiled_keeps_its_input_so_changing_it_in_place_is_caught():
     """The compiled backward recomputes x − μ from x (as PyTorch's batch norm saves its input), a view of
     channels-last x: an in-place change of x between forward and backward is refused with the usual
-    message, not a wrong gradient."""
+    message (the NumPy kernel and the reference keep copies and do not need x again)."""
     h = as_stored(channels_last(np.random.default_rng(4).standard_normal((4, 3, 2, 2))).astype(np.float32))
     out = F.batch_norm(h, None, None, gw.ones(3, requires_grad=True), gw.zeros(3), training=True)
     h += 1.0
