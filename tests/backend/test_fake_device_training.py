@@ -15,10 +15,12 @@ def convolutions_on_the_devices_path(monkeypatch):
     """A device array never reaches NumPy's BLAS through ctypes (kernels/blas.py), so on the device a
     stride-1 convolution uses the window matrix rather than the CPU's shifted products: the same
     numbers to rounding, but these tests compare to 1e-10, through optimisers (Adagrad) that magnify
-    rounding. The CPU runs here take the device's path too (and the optimisers' NumPy update, not BLAS's axpy)."""
-    from gradwork.kernels import blas
+    rounding. The CPU runs here take the device's path too (and the optimisers' NumPy update, not BLAS's axpy,
+    and BatchNorm's NumPy kernel, not its compiled loops, whose float64 running totals round differently)."""
+    from gradwork.kernels import blas, jit
     monkeypatch.setattr(blas, "_gemm", {})
     monkeypatch.setattr(blas, "_axpy", {})
+    monkeypatch.setattr(jit, "_enabled", False)
 
 
 def small_cnn():
