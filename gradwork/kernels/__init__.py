@@ -57,6 +57,7 @@ FAST = {
     # compositions of ops, not one Function: the fast path runs each as one op (its ``applies`` says when)
     "gradwork.ops.attention.scaled_dot_product_attention": ("gradwork.kernels.attention", "FusedAttention"),
     "gradwork.ops.normalization.layer_norm": ("gradwork.kernels.normalization", "FusedLayerNorm"),
+    "gradwork.ops.normalization.normalize_with_statistics": ("gradwork.kernels.normalization", "FrozenBatchNorm"),
 }
 
 _path = contextvars.ContextVar("gradwork_kernels", default="fast")

@@ -79,3 +79,16 @@ def batch_norm_backward():
                 gx[r, k] = scale[k] * (g[r, k] - (shift[k] + (x[r, k] - mean[k]) * slope[k]))
 
     return loop
+
+
+def normalize_rows():
+    """The loop ``(x (m, C), mean (C,), scale (C,), shift (C,), y (m, C))``: y = (x − mean)·scale + shift,
+    one pass — evaluation's batch norm with its statistics given (``FrozenBatchNorm``)."""
+
+    def loop(x, mean, scale, shift, y):
+        m, channels = x.shape
+        for r in range(m):
+            for k in range(channels):
+                y[r, k] = (x[r, k] - mean[k]) * scale[k] + shift[k]
+
+    return loop

@@ -119,6 +119,16 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         return out
     mean = running_mean.data if isinstance(running_mean, Tensor) else running_mean
     var = running_var.data if isinstance(running_var, Tensor) else running_var
+    return normalize_with_statistics(x, mean, var, weight, bias, eps)
+
+
+def normalize_with_statistics(x, mean, var, weight, bias, eps):
+    """Evaluation's batch norm: γ ⊙ (x − μ)/√(σ² + ε) + β with the given (running) μ and σ² per channel,
+    arrays that take no gradient; γ, β optional."""
+    fused = kernels.choose(normalize_with_statistics)  # the fast path: one op (kernels.normalization.FrozenBatchNorm)
+    if fused is not normalize_with_statistics and fused.applies(x, weight, bias):
+        return fused(mean, var, eps)(x, weight, bias)
+    shape = _channel_shape(x)
     inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype).reshape(shape)
     return _scale_and_shift((x - mean.astype(x.dtype).reshape(shape)) * inv_std, weight, bias, shape)
 

@@ -265,3 +265,22 @@ def test_graph_layers_build_their_graph_on_the_device_of_the_features(fake_devic
     for cpu, fake in zip(*results):
         assert_on_fake(fake)
         np.testing.assert_allclose(host(fake), cpu, rtol=1e-12, atol=1e-12)
+
+
+def test_evaluation_mode_batch_norm_on_the_fake_device_matches_the_cpu(fake_device):
+    """Evaluation's batch norm (running statistics, one fused op on the fast path) computes on the device,
+    its gradients stay there, and the numbers are the CPU's."""
+    model = small_cnn().double()
+    for x, _ in batches():
+        model(gw.tensor(x))  # running statistics that are not the initial 0 and 1
+    model.eval()
+    x = batches()[0][0]
+    cpu_out = model(gw.tensor(x)).data
+    model.to(fake_device)
+    t = gw.tensor(x, device=fake_device, requires_grad=True)
+    out = model(t)
+    assert_on_fake(out.data, "the output")
+    np.testing.assert_allclose(host(out.data), cpu_out, rtol=1e-12, atol=1e-12)
+    out.sum().backward()
+    assert_on_fake(t.grad, "the input's gradient")
+    assert_on_fake(model[1].weight.grad, "BatchNorm's weight gradient")

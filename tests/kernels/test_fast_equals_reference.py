@@ -149,6 +149,20 @@ def test_batch_norm_in_training(shape, layout, dtype, kernel_version):
         np.testing.assert_allclose(fast, ref, rtol=1e-6 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (4, 3, 3, 5), (8, 16, 7, 7)])
+def test_batch_norm_in_evaluation(shape, layout, dtype, kernel_version):
+    """Running statistics given (float32, as a float64 model may hold them in either); x, γ, β take
+    gradients."""
+    x = R.standard_normal(shape) * 3 + 1
+    x = stored(x, layout, dtype) if len(shape) == 4 else x.astype(dtype)
+    c = shape[1]
+    running = (R.standard_normal(c).astype(np.float32), (R.random(c) + 0.5).astype(np.float32))
+    assert_same(lambda t, w, b: F.batch_norm(t, *running, w, b, training=False),
+                [x, R.standard_normal(c).astype(dtype), R.standard_normal(c).astype(dtype)], dtype)
+
+
 def test_the_switch_selects_the_path_and_the_block_restores_it():
     x, w = gw.randn(1, 1, 5, 5), gw.randn(2, 1, 3, 3)
     x.requires_grad_()

@@ -487,3 +487,32 @@ def test_batch_norm_compiled_keeps_its_input_so_changing_it_in_place_is_caught()
     h += 1.0
     with pytest.raises(RuntimeError, match="changed in place"):
         (out * out).sum().backward()
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_in_evaluation_is_one_op_and_one_compiled_pass(compiled_calls, dtype):
+    bn = gw.nn.BatchNorm2d(5).eval()
+    if dtype == np.float64:
+        bn.double()
+    bn.running_mean.data[:] = np.arange(5)
+    bn.running_var.data[:] = np.arange(1, 6)
+    x = as_stored(channels_last(np.random.default_rng(5).standard_normal((2, 5, 3, 4))).astype(dtype), True)
+    out = bn(x)
+    assert type(out.creator).__name__ == "FrozenBatchNorm" and out.dtype == dtype
+    assert [name for name, _ in compiled_calls] == ["normalize_rows"]
+    expected = ((x.data - np.arange(5).reshape(5, 1, 1)) / np.sqrt(np.arange(1, 6).reshape(5, 1, 1) + 1e-5))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, np.broadcast_to(1 / np.sqrt(np.arange(1, 6) + 1e-5).reshape(5, 1, 1),
+                                                       x.shape), rtol=1e-6)
+
+
+def test_batch_norm_in_evaluation_keeps_the_four_ops_where_the_fused_op_does_not_apply():
+    """Without γ and β (affine=False), or with γ of another dtype than x, the reference's ops run."""
+    x = gw.tensor(np.random.default_rng(6).standard_normal((2, 3, 2, 2)).astype(np.float32))
+    stats = (np.zeros(3, np.float32), np.ones(3, np.float32))
+    plain = F.batch_norm(x, *stats, training=False)
+    mixed = F.batch_norm(x, *stats, gw.tensor(np.ones(3)), gw.tensor(np.zeros(3)), training=False)
+    assert type(plain.creator).__name__ != "FrozenBatchNorm" and type(mixed.creator).__name__ != "FrozenBatchNorm"
+    assert mixed.dtype == np.float64  # promoted, as the reference's products do
