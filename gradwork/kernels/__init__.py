@@ -23,7 +23,8 @@ in ``FAST``. The switch is per thread and per asyncio task (a ``contextvars.Cont
 
 A few kernels that NumPy can only write as several passes over memory (max pooling, SparseAdam's row
 update, batch normalisation) are also written as plain loops compiled by Numba, used when it is installed
-(``pip install "gradwork[jit]"``; ``kernels/jit.py``): the same numbers (batch normalisation's to rounding), in fewer passes.
+(``pip install "gradwork[jit]"``; ``kernels/jit.py``): the same numbers (batch normalisation's to
+rounding), in fewer passes.
 ``gw.kernels.jit.enable(False)`` keeps the NumPy versions.
 
 Large elementwise passes can be split over the cores (``kernels/threads.py``; it says when that pays)::

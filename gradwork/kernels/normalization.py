@@ -43,10 +43,10 @@ class FastBatchNormalize(Function):
     With Numba (``gradwork[jit]``) and x, γ, β of one float dtype, forward and backward are compiled loops
     instead (``kernels/normalization_loops.py``): three passes forward and two backward, x's (m, C) rows
     kept for backward instead of a centred copy (x itself when it is stored channels-last, so an in-place
-    change of x before backward is refused, as in PyTorch). Per layer, batch 128, float32, forward / backward (medians of 40 calls):
-    16 channels at 28×28 2.60 / 2.96 → 1.05 / 1.00 ms, 32 at 14×14 0.88 / 1.00 → 0.36 / 0.38 ms, 64 at 7×7
-    0.40 / 0.44 → 0.15 / 0.16 ms; the ResNet-20 step (W6) 1.075× (A/B in one process, 8 rounds, 0.92–1.13×;
-    bench/RESULTS.md, 2026-11-30, session 12).
+    change of x before backward is refused, as in PyTorch). Per layer, batch 128, float32, forward /
+    backward (medians of 40 calls): 16 channels at 28×28 2.60 / 2.96 → 1.05 / 1.00 ms, 32 at 14×14
+    0.88 / 1.00 → 0.36 / 0.38 ms, 64 at 7×7 0.40 / 0.44 → 0.15 / 0.16 ms; the ResNet-20 step (W6) 1.075×
+    (A/B in one process, 8 rounds, 0.92–1.13×; bench/RESULTS.md, 2026-11-30, session 12).
     """
 
     op_name = "batch_normalize"
