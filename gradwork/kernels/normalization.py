@@ -1,11 +1,12 @@
-"""Fast batch normalisation in training: the same numbers as ``gradwork.ops.normalization.BatchNormalize``,
-with the activations handled as an (m, C) matrix — a free view of the channels-last storage that
-convolutions leave — so that every per-channel sum is one BLAS vector product instead of NumPy's
-strided reductions over (N, H, W). Measured inside the ResNet step, 2.1–2.7× faster per layer than
-normalise, scale and shift as three ops (bench/RESULTS.md, 2026-11-23). Layer normalisation likewise
-(``FusedLayerNorm``): one op for ``layer_norm``'s three, its row means and sums as BLAS products.
-With Numba installed (``gradwork[jit]``), batch normalisation runs as the compiled loops of
-``normalization_loops.py`` instead.
+"""Fast normalisation. Batch normalisation in training (``FastBatchNormalize``): the same numbers as
+``gradwork.ops.normalization.BatchNormalize``, with the activations handled as an (m, C) matrix — a free
+view of the channels-last storage that convolutions leave — so that every per-channel sum is one BLAS
+vector product instead of NumPy's strided reductions over (N, H, W). Measured inside the ResNet step,
+2.1–2.7× faster per layer than normalise, scale and shift as three ops (bench/RESULTS.md, 2026-11-23);
+with Numba installed (``gradwork[jit]``) it runs as the compiled loops of ``normalization_loops.py``
+instead. Batch normalisation in evaluation (``FrozenBatchNorm``): the reference's four ops as one pass.
+Layer normalisation (``FusedLayerNorm``): one op for ``layer_norm``'s three, its row means and sums as
+BLAS products.
 """
 import math
 
@@ -126,15 +127,17 @@ class FrozenBatchNorm(Function):
 
     backward, with g = ∂L/∂y:  ∂L/∂x = g ⊙ s,   ∂L/∂γ = Σ g ⊙ (x − μ)/√(σ² + ε),   ∂L/∂β = Σ g.
 
-    Forward is one pass over x's (m, C) rows (a compiled loop with Numba, else three NumPy passes on
-    wide rows); the scale s is γ/√(σ² + ε) taken once per channel, so the products round differently from
+    Forward is one pass over x's (m, C) rows — a compiled loop with Numba, else three NumPy passes on
+    wide rows; channels-first x is first copied into rows, and y comes out channels-last —; the scale s is γ/√(σ² + ε) taken once per channel, so the products round differently from
     the reference's: equal to rounding. ResNet-20's evaluation forward pass (``build_model("resnet-small")``,
     batch 256 of 1×28×28, float32, ``no_grad``; medians of four alternations of five passes, in a slow
     phase of the machine): 446 ms with the reference's four ops, 362 ms with this op's NumPy passes,
     333 ms with its compiled loop — 1.34× (bench/RESULTS.md, 2026-11-30, session 12).
 
     Inputs: x, γ, β of one float dtype (``applies``); μ and σ² are given to the constructor, in any dtype,
-    and used as the reference uses them (1/√(σ² + ε) computed in σ²'s dtype, then both cast to x's).
+    and used as the reference uses them (1/√(σ² + ε) computed in σ²'s dtype, then both cast to x's). When
+    γ takes a gradient, x's rows are kept for backward (x itself when it is stored channels-last or is
+    (N, C)): changing x in place before backward is then refused, as in PyTorch.
     """
 
     @staticmethod
@@ -160,13 +163,14 @@ class FrozenBatchNorm(Function):
             y = wide.view(rows) - wide.per_channel(mean)
             y *= wide.per_channel(scale)
             y += wide.per_channel(bias)
-        self.save_for_backward(rows, mean, inv_std, weight)
+        # x is needed again only for γ's gradient (x's own is g ⊙ s): kept only then, as PyTorch keeps it
+        self.save_for_backward(rows if self.needs_input_grad[1] else None, mean, inv_std, weight)
         self.input_shape = x.shape
         return from_channel_rows(y.reshape(rows.shape), x.shape)
 
     def backward(self, g):
         rows, mean, inv_std, weight = self.saved
-        array_module = get_array_module(rows)
+        array_module = get_array_module(g)
         g = array_module.ascontiguousarray(channel_rows(g))
         wide = WideRows(g)
         gx = g_weight = g_bias = None

@@ -1,5 +1,6 @@
-"""Batch normalisation in training as compiled loops (``kernels/jit.py``): ``FastBatchNormalize``'s
-forward and backward over the (m, C) rows of channels-last activations, when Numba is installed.
+"""Batch normalisation as compiled loops (``kernels/jit.py``): ``FastBatchNormalize``'s forward and
+backward in training, and ``FrozenBatchNorm``'s forward in evaluation (``normalize_rows``), over the
+(m, C) rows of channels-last activations, when Numba is installed.
 
 The formulas are the reference's (``gradwork.ops.normalization.BatchNormalize``), per channel over its m
 values:

@@ -4,8 +4,9 @@ Both standardise x̂ = (x − μ) / √(σ² + ε) over some axes and then scale
 They differ only in the axes: batch norm over the batch (and spatial) axes, per channel; layer
 norm over the feature axes, per example.
 
-These are the course's versions. The fast path (the default, see ``gradwork.kernels``) runs batch norm's
-training step and layer norm as one op each (``gradwork.kernels.normalization``), with the same numbers.
+These are the course's versions. The fast path (the default, see ``gradwork.kernels``) runs batch norm
+(in training and in evaluation) and layer norm as one op each (``gradwork.kernels.normalization``), with
+the same numbers to rounding.
 """
 from gradwork import kernels
 from gradwork.autograd.function import Function

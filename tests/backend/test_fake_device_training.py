@@ -275,12 +275,18 @@ def test_evaluation_mode_batch_norm_on_the_fake_device_matches_the_cpu(fake_devi
         model(gw.tensor(x))  # running statistics that are not the initial 0 and 1
     model.eval()
     x = batches()[0][0]
-    cpu_out = model(gw.tensor(x)).data
+    cpu_t = gw.tensor(x, requires_grad=True)
+    cpu_out = model(cpu_t)
+    cpu_out.sum().backward()
+    cpu_grads = (cpu_t.grad.copy(), model[1].weight.grad.copy(), model[1].bias.grad.copy())
+    model.zero_grad()
     model.to(fake_device)
     t = gw.tensor(x, device=fake_device, requires_grad=True)
     out = model(t)
     assert_on_fake(out.data, "the output")
-    np.testing.assert_allclose(host(out.data), cpu_out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(host(out.data), cpu_out.data, rtol=1e-12, atol=1e-12)
     out.sum().backward()
-    assert_on_fake(t.grad, "the input's gradient")
-    assert_on_fake(model[1].weight.grad, "BatchNorm's weight gradient")
+    for grad, cpu_grad, what in zip((t.grad, model[1].weight.grad, model[1].bias.grad), cpu_grads,
+                                    ("the input's gradient", "BatchNorm's weight gradient", "its bias gradient")):
+        assert_on_fake(grad, what)
+        np.testing.assert_allclose(host(grad), cpu_grad, rtol=1e-10, atol=1e-12, err_msg=what)

@@ -153,14 +153,22 @@ def test_batch_norm_in_training(shape, layout, dtype, kernel_version):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (4, 3, 3, 5), (8, 16, 7, 7)])
 def test_batch_norm_in_evaluation(shape, layout, dtype, kernel_version):
-    """Running statistics given (float32, as a float64 model may hold them in either); x, γ, β take
-    gradients."""
+    """Running statistics given, in float32 and float64 (a model may hold them in either); x, γ, β take
+    gradients; on the fast path one op runs."""
     x = R.standard_normal(shape) * 3 + 1
     x = stored(x, layout, dtype) if len(shape) == 4 else x.astype(dtype)
     c = shape[1]
-    running = (R.standard_normal(c).astype(np.float32), (R.random(c) + 0.5).astype(np.float32))
-    assert_same(lambda t, w, b: F.batch_norm(t, *running, w, b, training=False),
-                [x, R.standard_normal(c).astype(dtype), R.standard_normal(c).astype(dtype)], dtype)
+    creators = set()
+    for stats_dtype in (np.float32, np.float64):
+        running = (R.standard_normal(c).astype(stats_dtype), (R.random(c) + 0.5).astype(stats_dtype))
+
+        def bn(t, w, b):
+            out = F.batch_norm(t, *running, w, b, training=False)
+            creators.add((gw.kernels.current(), type(out.creator).__name__))
+            return out
+
+        assert_same(bn, [x, R.standard_normal(c).astype(dtype), R.standard_normal(c).astype(dtype)], dtype)
+    assert creators == {("fast", "FrozenBatchNorm"), ("reference", "Add")}
 
 
 def test_the_switch_selects_the_path_and_the_block_restores_it():

@@ -492,20 +492,41 @@ def test_batch_norm_compiled_keeps_its_input_so_changing_it_in_place_is_caught()
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batch_norm_in_evaluation_is_one_op_and_one_compiled_pass(compiled_calls, dtype):
-    bn = gw.nn.BatchNorm2d(5).eval()
-    if dtype == np.float64:
-        bn.double()
-    bn.running_mean.data[:] = np.arange(5)
-    bn.running_var.data[:] = np.arange(1, 6)
-    x = as_stored(channels_last(np.random.default_rng(5).standard_normal((2, 5, 3, 4))).astype(dtype), True)
-    out = bn(x)
-    assert type(out.creator).__name__ == "FrozenBatchNorm" and out.dtype == dtype
+    rng = np.random.default_rng(5)
+    x = channels_last(rng.standard_normal((2, 5, 3, 4))).astype(dtype)
+    stats = (np.arange(5.0), np.arange(1.0, 6.0))
+    weight, bias = rng.standard_normal(5).astype(dtype), rng.standard_normal(5).astype(dtype)
+    gradient = rng.standard_normal(x.shape).astype(dtype)
+    results = {}
+    for path in ("fast", "reference"):
+        with gw.kernels.use(path):
+            t, w, b = as_stored(x, True), gw.tensor(weight, requires_grad=True), gw.tensor(bias, requires_grad=True)
+            out = F.batch_norm(t, *stats, w, b, training=False)
+            out.backward(gw.tensor(gradient))
+            results[path] = (type(out.creator).__name__, out.data, t.grad, w.grad, b.grad)
+    assert results["fast"][0] == "FrozenBatchNorm" and results["fast"][1].dtype == dtype
     assert [name for name, _ in compiled_calls] == ["normalize_rows"]
-    expected = ((x.data - np.arange(5).reshape(5, 1, 1)) / np.sqrt(np.arange(1, 6).reshape(5, 1, 1) + 1e-5))
-    np.testing.assert_allclose(out.data, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
-    out.sum().backward()
-    np.testing.assert_allclose(x.grad, np.broadcast_to(1 / np.sqrt(np.arange(1, 6) + 1e-5).reshape(5, 1, 1),
-                                                       x.shape), rtol=1e-6)
+    for fast, reference in zip(results["fast"][1:], results["reference"][1:]):
+        np.testing.assert_allclose(fast, reference, rtol=2e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+def test_batch_norm_in_evaluation_keeps_x_only_when_gamma_takes_a_gradient():
+    """x is needed again only for γ's gradient: with γ frozen, x may change in place before backward (as
+    with the reference's ops); with γ trained, the change is refused rather than giving a wrong gradient."""
+    stats = (np.zeros(3, np.float32), np.ones(3, np.float32))
+    for gamma_trains in (False, True):
+        x = gw.tensor(np.random.default_rng(7).standard_normal((4, 3)).astype(np.float32))
+        gamma = gw.tensor(np.full(3, 2.0, np.float32), requires_grad=gamma_trains)
+        beta = gw.tensor(np.zeros(3, np.float32), requires_grad=True)
+        out = F.batch_norm(x, *stats, gamma, beta, training=False)
+        assert type(out.creator).__name__ == "FrozenBatchNorm"
+        x += 1.0
+        if gamma_trains:
+            with pytest.raises(RuntimeError, match="changed in place"):
+                out.sum().backward()
+        else:
+            out.sum().backward()
+            np.testing.assert_array_equal(beta.grad, np.full(3, 4.0))
 
 
 def test_batch_norm_in_evaluation_keeps_the_four_ops_where_the_fused_op_does_not_apply():
