@@ -16,6 +16,19 @@ from gradwork.kernels import jit, normalization_loops
 from gradwork.kernels.layout import WideRows, channel_rows, column_dots, column_sums, from_channel_rows, row_sums
 
 
+#: The compiled batch-norm loops run along rows of about this many values: k rows of C channels side by
+#: side (k a power of two dividing m), so that few channels still make a long inner loop, while the
+#: per-column running totals (float64) stay in the processor's first cache.
+COMPILED_ROW_VALUES = 256
+
+
+def compiled_rows(rows):
+    """(m, C) contiguous rows as (m/k, k·C) for the compiled loops (a free reshape), and k."""
+    m, channels = rows.shape
+    k = math.gcd(m, 1 << max(0, (COMPILED_ROW_VALUES // max(channels, 1)).bit_length() - 1))
+    return rows.reshape(m // k, k * channels), k
+
+
 class FastBatchNormalize(Function):
     """Batch normalisation with the batch's own statistics (training mode) and the affine step, as one op:
 
@@ -44,10 +57,13 @@ class FastBatchNormalize(Function):
     With Numba (``gradwork[jit]``) and x, γ, β of one float dtype, forward and backward are compiled loops
     instead (``kernels/normalization_loops.py``): three passes forward and two backward, x's (m, C) rows
     kept for backward instead of a centred copy (x itself when it is stored channels-last, so an in-place
-    change of x before backward is refused, as in PyTorch). Per layer, batch 128, float32, forward /
-    backward (medians of 40 calls): 16 channels at 28×28 2.60 / 2.96 → 1.05 / 1.00 ms, 32 at 14×14
-    0.88 / 1.00 → 0.36 / 0.38 ms, 64 at 7×7 0.40 / 0.44 → 0.15 / 0.16 ms; the ResNet-20 step (W6) 1.075×
-    (A/B in one process, 8 rounds, 0.92–1.13×; bench/RESULTS.md, 2026-11-30, session 12).
+    change of x before backward is refused, as in PyTorch). The loops walk k rows side by side
+    (``compiled_rows``), so one to a few channels vectorise too. Per layer, float32, forward / backward
+    (medians of 40 calls), NumPy kernel → compiled: batch 128 of 16 channels at 28×28 2.6–3.0 / 2.9–3.3
+    → 0.51–0.54 / 0.68–0.74 ms, 32 at 14×14 0.80–0.88 / 0.87–0.94 → 0.24 / 0.28 ms, 64 at 7×7
+    0.39 / 0.43 → 0.13 / 0.15 ms, 1 channel at 28×28 0.15 / 0.16 → 0.05 / 0.06 ms; (1024, 1024) 0.8–1.0 /
+    0.9–1.2 → 0.34 / 0.42–0.47 ms. The ResNet-20 step (W6) 1.081× (A/B in one process, 8 rounds,
+    1.02–1.20×; bench/RESULTS.md, 2026-11-30, session 12).
     """
 
     op_name = "batch_normalize"
@@ -79,10 +95,11 @@ class FastBatchNormalize(Function):
         array_module = get_array_module(x)
         rows = array_module.ascontiguousarray(channel_rows(x))  # a view for channels-last x
         channels = rows.shape[1]
+        wide, _ = compiled_rows(rows)  # long inner loops for few channels too
         y = array_module.empty_like(rows)
         mean, var, inv_std = (array_module.empty(channels, dtype=x.dtype) for _ in range(3))
-        jit.compiled(normalization_loops.batch_norm_forward)(rows, weight, bias, float(self.eps), y, mean, var,
-                                                             inv_std)  # (a float ε: one compilation for all)
+        jit.compiled(normalization_loops.batch_norm_forward)(wide, channels, weight, bias, float(self.eps),
+                                                             y.reshape(wide.shape), mean, var, inv_std)  # (float ε: one build)
         self.save_for_backward(rows, mean, inv_std, weight)
         self.input_shape = x.shape
         self.mean, self.var = mean, var  # read by batch_norm to update its running statistics
@@ -96,8 +113,11 @@ class FastBatchNormalize(Function):
         dtype = array_module.result_type(g, rows)
         g = array_module.ascontiguousarray(channel_rows(g), dtype=dtype)
         gx = array_module.empty(rows.shape, dtype=dtype)
-        g_weight, g_bias = (array_module.empty(rows.shape[1], dtype=dtype) for _ in range(2))
-        jit.compiled(normalization_loops.batch_norm_backward)(g, rows, mean, inv_std, weight, gx, g_weight, g_bias)
+        channels = rows.shape[1]
+        g_weight, g_bias = (array_module.empty(channels, dtype=dtype) for _ in range(2))
+        wide, _ = compiled_rows(rows)
+        jit.compiled(normalization_loops.batch_norm_backward)(g.reshape(wide.shape), wide, channels, mean, inv_std,
+                                                              weight, gx.reshape(wide.shape), g_weight, g_bias)
         return from_channel_rows(gx, self.input_shape), g_weight, g_bias
 
     def backward(self, g):
@@ -132,7 +152,8 @@ class FrozenBatchNorm(Function):
     the reference's: equal to rounding. ResNet-20's evaluation forward pass (``build_model("resnet-small")``,
     batch 256 of 1×28×28, float32, ``no_grad``; medians of four alternations of five passes, in a slow
     phase of the machine): 446 ms with the reference's four ops, 362 ms with this op's NumPy passes,
-    333 ms with its compiled loop — 1.34× (bench/RESULTS.md, 2026-11-30, session 12).
+    333 ms with its compiled loop — 1.34×; in a faster phase 355, 315 and 290 ms — 1.22×
+    (bench/RESULTS.md, 2026-11-30, session 12).
 
     Inputs: x, γ, β of one float dtype (``applies``); μ and σ² are given to the constructor, in any dtype,
     and used as the reference uses them (1/√(σ² + ε) computed in σ²'s dtype, then both cast to x's). When
@@ -157,7 +178,9 @@ class FrozenBatchNorm(Function):
         rows = array_module.ascontiguousarray(channel_rows(x))  # a view for channels-last x
         if jit.runs_on(rows, mean, scale, bias):
             y = array_module.empty_like(rows)
-            jit.compiled(normalization_loops.normalize_rows)(rows, mean, scale, bias, y)
+            wide, k = compiled_rows(rows)
+            jit.compiled(normalization_loops.normalize_rows)(wide, *(xp.tile(v, k) for v in (mean, scale, bias)),
+                                                             y.reshape(wide.shape))
         else:
             wide = WideRows(rows)
             y = wide.view(rows) - wide.per_channel(mean)

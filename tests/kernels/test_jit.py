@@ -429,6 +429,23 @@ def test_batch_norm_runs_the_compiled_loops(compiled_calls, dtype, layout):
 
 
 @needs_numba
+@pytest.mark.parametrize("shape", [(64, 1), (5, 1, 3, 3), (6, 3, 4, 4), (4, 300), (32, 12, 2, 2)])
+def test_batch_norm_compiled_on_rows_of_every_width(compiled_calls, shape):
+    """The loops take k rows of C channels side by side (``compiled_rows``): k = 64 for one channel and
+    64 rows, k = 1 for an odd number of values per channel or more than 256 channels, and between."""
+    from gradwork.kernels.normalization import compiled_rows
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape) * 2 + 5
+    x = channels_last(x) if len(shape) == 4 else x
+    m = x.size // shape[1]
+    assert compiled_rows(np.zeros((m, shape[1])))[1] == {(64, 1): 64, (5, 1, 3, 3): 1, (6, 3, 4, 4): 32,
+                                                          (4, 300): 1, (32, 12, 2, 2): 16}[shape]
+    weight, bias = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+    assert_batch_norm_as_reference(x, weight, bias, rng.standard_normal(shape), rtol=1e-10)
+    assert [name for name, _ in compiled_calls] == ["batch_norm_forward", "batch_norm_backward"]
+
+
+@needs_numba
 def test_batch_norm_compiled_takes_a_float64_gradient_into_a_float32_layer(compiled_calls):
     """A float64 gradient reaches the layer (the loss against float64 weights); the input's gradient comes
     out in float64 with the reference's values, as the reference's products promote."""
