@@ -98,8 +98,9 @@ class FastBatchNormalize(Function):
         wide, _ = compiled_rows(rows)  # long inner loops for few channels too
         y = array_module.empty_like(rows)
         mean, var, inv_std = (array_module.empty(channels, dtype=x.dtype) for _ in range(3))
+        # (ε as a float: one compilation whatever number type the layer was given)
         jit.compiled(normalization_loops.batch_norm_forward)(wide, channels, weight, bias, float(self.eps),
-                                                             y.reshape(wide.shape), mean, var, inv_std)  # (float ε: one build)
+                                                             y.reshape(wide.shape), mean, var, inv_std)
         self.save_for_backward(rows, mean, inv_std, weight)
         self.input_shape = x.shape
         self.mean, self.var = mean, var  # read by batch_norm to update its running statistics
@@ -147,9 +148,10 @@ class FrozenBatchNorm(Function):
 
     backward, with g = ∂L/∂y:  ∂L/∂x = g ⊙ s,   ∂L/∂γ = Σ g ⊙ (x − μ)/√(σ² + ε),   ∂L/∂β = Σ g.
 
-    Forward is one pass over x's (m, C) rows — a compiled loop with Numba, else three NumPy passes on
-    wide rows; channels-first x is first copied into rows, and y comes out channels-last —; the scale s is γ/√(σ² + ε) taken once per channel, so the products round differently from
-    the reference's: equal to rounding. ResNet-20's evaluation forward pass (``build_model("resnet-small")``,
+    Forward is one pass over x's (m, C) rows: a compiled loop with Numba, else three NumPy passes on
+    wide rows (channels-first x is first copied into rows; y comes out channels-last). The scale s is
+    γ/√(σ² + ε), taken once per channel, so the products round differently from the reference's: equal
+    to rounding. ResNet-20's evaluation forward pass (``build_model("resnet-small")``,
     batch 256 of 1×28×28, float32, ``no_grad``; medians of four alternations of five passes, in a slow
     phase of the machine): 446 ms with the reference's four ops, 362 ms with this op's NumPy passes,
     333 ms with its compiled loop — 1.34×; in a faster phase 355, 315 and 290 ms — 1.22×
