@@ -29,7 +29,7 @@ normalisation keeps its running totals in float64 (for float32 input more exact 
 kernel's float32 sums; equal to rounding).
 
 The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update),
-``normalization_loops.py`` (batch normalisation in training).
+``normalization_loops.py`` (batch normalisation, in training and in evaluation).
 """
 import functools
 

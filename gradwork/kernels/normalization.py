@@ -148,8 +148,8 @@ class FrozenBatchNorm(Function):
 
     backward, with g = ∂L/∂y:  ∂L/∂x = g ⊙ s,   ∂L/∂γ = Σ g ⊙ (x − μ)/√(σ² + ε),   ∂L/∂β = Σ g.
 
-    Forward is one pass over x's (m, C) rows: a compiled loop with Numba, else three NumPy passes on
-    wide rows (channels-first x is first copied into rows; y comes out channels-last). The scale s is
+    Forward is one compiled pass over x's (m, C) rows with Numba, else three NumPy passes on wide rows
+    (channels-first x is first copied into rows; y comes out channels-last). The scale s is
     γ/√(σ² + ε), taken once per channel, so the products round differently from the reference's: equal
     to rounding. ResNet-20's evaluation forward pass (``build_model("resnet-small")``,
     batch 256 of 1×28×28, float32, ``no_grad``; medians of four alternations of five passes, in a slow

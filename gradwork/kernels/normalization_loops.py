@@ -11,12 +11,12 @@ values:
 What the loops change is the number of passes over memory. The NumPy kernel makes five passes forward
 (a BLAS sum, the centred copy, the sum of squares, the scaling, the shift) and keeps the centred copy
 for backward; here forward is three passes (the two sums of the two-pass variance, then y) and keeps x
-itself, backward two (both sums, then ∂L/∂x with x − μ recomputed). Each pass walks the rows in memory
-order with the C channels innermost, so the compiler vectorises across channels; the running totals
-are float64 (for float32 input more exact than the NumPy kernel's float32 sums; the tests' float32
-tolerance covers the difference). The loops take the rows k at a time side by side (``WideRows``'s
-idea, k·C about 256 values): with the C channels alone innermost, one to seven channels ran slower than
-NumPy (one channel 0.15 → 0.88 ms forward). Per layer 2.3–5.3× faster than the NumPy kernel, forward and
+itself, backward two (both sums, then ∂L/∂x with x − μ recomputed). Each pass walks memory in order,
+k rows of C channels side by side as one wide row (``normalization.compiled_rows``, k·C about 256
+values), so the compiler vectorises along the wide row and keeps one float64 running total per column
+(for float32 input more exact than the NumPy kernel's float32 sums; the tests' float32 tolerance covers
+the difference); a channel's totals are its columns c, c + C, … added at the end. With the C channels
+alone innermost, one to seven channels ran slower than NumPy (one channel 0.15 → 0.88 ms forward). Per layer 2.3–5.3× faster than the NumPy kernel, forward and
 backward; the measurements are in :class:`gradwork.kernels.normalization.FastBatchNormalize`'s docstring.
 
 Keeping x, not a copy, is what PyTorch's batch norm does too: changing x in place between forward and
@@ -28,8 +28,8 @@ import numpy as np
 
 def batch_norm_forward():
     """The loop ``(x (rows, k·C), channels, weight (C,), bias (C,), eps, y (rows, k·C), mean (C,), var (C,),
-    inv_std (C,))``, x being the (m, C) values as wide rows (``kernels.layout.WideRows``: k rows of C side by
-    side, so the innermost loop runs along k·C values even for 1–4 channels): the batch's statistics into
+    inv_std (C,))``, x being the (m, C) values as wide rows (``normalization.compiled_rows``: k rows of C side
+    by side, so the innermost loop runs along k·C values even for one channel): the batch's statistics into
     mean, var (biased) and inv_std = 1/√(var + eps), and y = the normalised, scaled and shifted x."""
 
     def loop(x, channels, weight, bias, eps, y, mean, var, inv_std):
