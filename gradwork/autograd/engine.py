@@ -44,20 +44,24 @@ def run_backward(root, seed, retain_graph=False):
             raise RuntimeError(
                 "backward: this part of the graph was already used by an earlier backward() and freed. "
                 "Call backward(retain_graph=True) the first time to run backward through it again.")
-        grads = pending.pop(function)  # an output that no path reached gets zeros, beside the others
-        output_grads = [g if g is not None else get_array_module(*grads).zeros(shape, dtype)
-                        for g, (shape, dtype) in zip(grads, function.output_meta)]
-        function.check_saved_unchanged()
+        grads = pending.pop(function)
+        for g in grads:
+            if g is None:  # an output that no path reached gets zeros, beside the others
+                grads = [g if g is not None else get_array_module(*grads).zeros(shape, dtype)
+                         for g, (shape, dtype) in zip(grads, function.output_meta)]
+                break
+        if function.saved_versions:
+            function.check_saved_unchanged()
         if function.retained:
-            _keep_retained_grads(function, output_grads)
-        input_grads = function.backward(*output_grads)
+            _keep_retained_grads(function, grads)
+        input_grads = function.backward(*grads)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for x, (creator, i), g, needed in zip(function.inputs, function.input_edges, input_grads,
                                               function.needs_input_grad):
             if not needed or g is None:
                 continue
-            if g.shape != x.shape:
+            if g.shape != x.data.shape:
                 raise RuntimeError(f"{function.name}.backward returned a gradient of shape {g.shape} "
                                    f"for an input of shape {x.shape} (a bug in that operation)")
             if creator is None:

@@ -46,10 +46,15 @@ class Function:
     released = False
 
     def __call__(self, *inputs):
-        # Tuples from list comprehensions, not generator expressions (faster to build): this runs for
-        # every op, and the Python around a small layer's arithmetic is a fair part of its time.
+        # Loops and list comprehensions rather than generator expressions (faster to build): this runs
+        # for every op, and the Python around a small layer's arithmetic is a fair part of its time.
         tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in inputs]
-        record = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        record = False
+        if is_grad_enabled():
+            for t in tensors:
+                if t.requires_grad:
+                    record = True
+                    break
         self.needs_input_grad = tuple([t.requires_grad for t in tensors]) if record else (False,) * len(tensors)
         arrays = [t.data for t in tensors]
         for array in arrays:
@@ -73,14 +78,21 @@ class Function:
             self.inputs = tensors
             # Where each input came from *now*: an in-place op recorded later gives the tensor object a
             # new creator, but this op used the value from before it.
-            self.input_edges = tuple([(t._creator, t._output_index) for t in tensors])
-            self.generation = max([t._creator.generation + 1 if t._creator is not None else 0 for t in tensors])
+            edges = []
+            generation = 0
+            for t in tensors:
+                creator = t._creator
+                edges.append((creator, t._output_index))
+                if creator is not None and creator.generation >= generation:
+                    generation = creator.generation + 1
+            self.input_edges = tuple(edges)
+            self.generation = generation
             self.output_meta = tuple([(y.data.shape, y.data.dtype) for y in results])
             for index, y in enumerate(results):
                 y._creator = self
                 y._output_index = index
             if self.saved:
-                self.saved_versions = _versions_of_saved(self.saved, tensors + list(results))
+                self.saved_versions = _versions_of_saved(self.saved, tensors, results)
         else:
             self.saved = ()
         return results[0] if single else results
@@ -145,21 +157,21 @@ def _check_one_device(name, tensors):
                           f"({listed}); move them with .to(device) first (model.to(device) for a model's parameters)")
 
 
-def _versions_of_saved(saved, tensors):
+def _versions_of_saved(saved, inputs, outputs):
     """The version counters of the tensors whose arrays are among ``saved`` — the same array, or one a
-    view of the other (an LSTM saves all hidden states and returns views of them) — with their values now."""
-    versions = []  # (loops, not generator expressions: this runs for every recorded op)
-    for t in tensors:
-        for a in saved:
-            if _same_memory(a, t.data):
+    view of the other (an LSTM saves all hidden states and returns views of them) — with their values now.
+
+    Two arrays share memory in this sense when they have the same *owner*: the array's ``base`` when it
+    is a view, else the array itself (NumPy points a view of a view straight at the array that owns the
+    memory), so one set of owners answers for every tensor."""
+    owners = set()  # (loops, not generator expressions or helper calls: this runs for every recorded op)
+    for array in saved:
+        base = getattr(array, "base", None)
+        owners.add(id(array if base is None else base))
+    versions = []
+    for tensors in (inputs, outputs):
+        for t in tensors:
+            base = t.data.base
+            if id(t.data if base is None else base) in owners:
                 versions.append((t._version, t._version[0]))
-                break
     return tuple(versions)
-
-
-def _same_memory(a, b):
-    """True when ``a`` is ``b`` or one is a view of the other (identity checks only: cheap)."""
-    if a is b:
-        return True
-    base_a, base_b = getattr(a, "base", None), getattr(b, "base", None)
-    return (base_a is not None and (base_a is b or base_a is base_b)) or (base_b is not None and base_b is a)
