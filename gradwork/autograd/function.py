@@ -46,15 +46,10 @@ class Function:
     released = False
 
     def __call__(self, *inputs):
-        # Loops and list comprehensions rather than generator expressions (faster to build): this runs
-        # for every op, and the Python around a small layer's arithmetic is a fair part of its time.
+        # Tuples from list comprehensions, not generator expressions (faster to build): this runs for
+        # every op, and the Python around a small layer's arithmetic is a fair part of its time.
         tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in inputs]
-        record = False
-        if is_grad_enabled():
-            for t in tensors:
-                if t.requires_grad:
-                    record = True
-                    break
+        record = is_grad_enabled() and any(t.requires_grad for t in tensors)
         self.needs_input_grad = tuple([t.requires_grad for t in tensors]) if record else (False,) * len(tensors)
         arrays = [t.data for t in tensors]
         for array in arrays:

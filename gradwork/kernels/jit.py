@@ -26,10 +26,13 @@ follows NumPy's rules (``error_model="numpy"``: x/0 is ±inf or NaN, not an exce
 versions they replace do, and the compiler keeps IEEE arithmetic (no fast-math), so each operation
 rounds as NumPy's does: max pooling and SparseAdam give NumPy's numbers bit for bit; batch
 normalisation keeps its running totals in float64 (for float32 input more exact than the NumPy
-kernel's float32 sums; equal to rounding).
+kernel's float32 sums; equal to rounding). One exception, marked where it is made
+(:func:`reassociating`): layer norm's loops let the compiler regroup their sums along a row, which
+otherwise run one addition at a time (float64 sums; equal to rounding).
 
 The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update),
-``normalization_loops.py`` (batch normalisation, in training and in evaluation).
+``normalization_loops.py`` (batch normalisation, in training and in evaluation), ``layer_norm_loops.py``
+(layer normalisation).
 """
 import functools
 
@@ -88,7 +91,21 @@ def compiled(maker, *constants):
     # Numba's disk cache is keyed on the loop's source file (its time stamp and size), its constants and
     # argument types — not on these options: whoever changes them must also change (or touch) the files of
     # the loops, or old machine code compiled with the old options is loaded from __pycache__.
+    options = dict(nogil=True, error_model="numpy", fastmath={"reassoc"} if getattr(maker, "reassociates", False)
+                   else False)
     try:
-        return njit(nogil=True, cache=True, error_model="numpy")(maker(*constants))
+        return njit(cache=True, **options)(maker(*constants))
     except RuntimeError:  # no writable cache anywhere (beside the package nor in the user's cache folder)
-        return njit(nogil=True, error_model="numpy")(maker(*constants))
+        return njit(**options)(maker(*constants))
+
+
+def reassociating(maker):
+    """Mark a loop maker whose sums the compiler may regroup (LLVM's ``reassoc`` flag, and no other
+    fast-math flag: NaN and infinities keep their IEEE meaning). A sum along a row is a chain of dependent
+    additions that, compiled as written, runs one addition at a time; allowed to reassociate, the compiler
+    keeps several partial sums in vector registers and adds them at the end — the same additions in
+    another order, so the result changes by rounding only. For loops whose sums run along contiguous memory
+    (layer norm's rows); the batch-norm loops need no such permission (their per-column totals are
+    independent, and vectorise as written)."""
+    maker.reassociates = True
+    return maker

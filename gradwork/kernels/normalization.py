@@ -6,13 +6,13 @@ vector product instead of NumPy's strided reductions over (N, H, W). Measured in
 with Numba installed (``gradwork[jit]``) it runs as the compiled loops of ``normalization_loops.py``
 instead. Batch normalisation in evaluation (``FrozenBatchNorm``): the reference's four ops as one pass.
 Layer normalisation (``FusedLayerNorm``): one op for ``layer_norm``'s three, its row means and sums as
-BLAS products.
+BLAS products — or, with Numba, the compiled loops of ``layer_norm_loops.py``.
 """
 import math
 
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
-from gradwork.kernels import jit, normalization_loops
+from gradwork.kernels import jit, layer_norm_loops, normalization_loops
 from gradwork.kernels.layout import WideRows, channel_rows, column_dots, column_sums, from_channel_rows, row_sums
 
 
@@ -226,6 +226,14 @@ class FusedLayerNorm(Function):
     forward + backward: 1.33 → 0.74 ms a call; the W7 step 1.04× (A/B in one process, bench/RESULTS.md,
     2026-11-30).
 
+    With Numba (``gradwork[jit]``) both passes are the compiled loops of ``layer_norm_loops.py`` instead
+    — each row read once, its sums in float64 —, against the NumPy version above, float32, forward and
+    backward: W7's (2048 × 128) 1.33 → 0.54 and 1.92 → 0.74 ms, (8192 × 512) 27.1 → 8.7 and 43.3 → 11.6 ms
+    (medians of 11 alternating rounds in one process, on a slow day of the machine: the NumPy version
+    took 0.74 ms forward and backward at W7's shape in session 4); the W7 step 1.08× (A/B, 16 rounds;
+    bench/RESULTS.md, 2026-12-01). A gradient of another dtype than x (float64 into a float32 model)
+    takes the NumPy backward.
+
     Inputs: x, then γ and β when given (``has_weight``, ``has_bias``), all of one dtype (``applies``).
     """
 
@@ -247,6 +255,9 @@ class FusedLayerNorm(Function):
         self.normalized_shape = x.shape[x.ndim - self.k:]
         d = math.prod(self.normalized_shape)
         rows = x.reshape(-1, d)
+        self.compiled = jit.runs_on(rows, *affine)  # (applies() made γ and β x's dtype)
+        if self.compiled:
+            return self.forward_compiled(rows, affine, d).reshape(x.shape)
         x_hat = rows - (row_sums(rows) / d)[:, None]  # centred here, scaled in place below
         var = row_sums(x_hat * x_hat) / d
         inv_std = 1.0 / get_array_module(x).sqrt(var + self.eps)
@@ -262,6 +273,8 @@ class FusedLayerNorm(Function):
         x_hat, inv_std, *weight = self.saved
         rows, d = x_hat.shape
         g_rows = g.reshape(rows, d)
+        if self.compiled and g.dtype == x_hat.dtype:
+            return self.backward_compiled(g_rows, g.shape, weight)
         needs = self.needs_input_grad
         g_x = g_weight = g_bias = None
         if self.has_weight and needs[1]:
@@ -277,3 +290,34 @@ class FusedLayerNorm(Function):
             g_hat *= inv_std[:, None]
             g_x = g_hat.reshape(g.shape)
         return (g_x,) + ((g_weight,) if self.has_weight else ()) + ((g_bias,) if self.has_bias else ())
+
+    def affine_vectors(self, affine, d, dtype):
+        """(γ, β) as (d,) vectors: the given ones, or ones and zeros in their place."""
+        weight = affine[0].reshape(d) if self.has_weight else xp.ones(d, dtype)
+        bias = affine[-1].reshape(d) if self.has_bias else xp.zeros(d, dtype)
+        return weight, bias
+
+    def forward_compiled(self, rows, affine, d):
+        """Forward as one compiled loop (``layer_norm_loops.layer_norm_forward``): y, and x̂ and 1/√(σ² + ε)
+        saved for backward as on the NumPy path."""
+        weight, bias = self.affine_vectors(affine, d, rows.dtype)
+        y, x_hat = xp.empty(rows.shape, rows.dtype), xp.empty(rows.shape, rows.dtype)
+        inv_std = xp.empty(rows.shape[0], rows.dtype)
+        jit.compiled(layer_norm_loops.layer_norm_forward)(rows, weight, bias, float(self.eps), y, x_hat, inv_std)
+        self.save_for_backward(x_hat, inv_std, *affine[:1] if self.has_weight else ())  # γ: its version is checked
+        return y
+
+    def backward_compiled(self, g_rows, shape, weight):
+        """Backward as one compiled loop (``layer_norm_loops.layer_norm_backward``); the sums over the rows
+        for γ and β come out in float64 and are returned in x's dtype."""
+        d = g_rows.shape[1]
+        weight = weight[0].reshape(d) if self.has_weight else xp.ones(d, g_rows.dtype)
+        g_x = xp.empty(g_rows.shape, g_rows.dtype)
+        g_weight, g_bias = xp.empty(d, xp.float64), xp.empty(d, xp.float64)
+        x_hat, inv_std = self.saved[:2]
+        jit.compiled(layer_norm_loops.layer_norm_backward)(g_rows, x_hat, inv_std, weight, g_x, g_weight, g_bias)
+        needs = self.needs_input_grad
+        dtype, normalized = g_rows.dtype, self.normalized_shape
+        return ((g_x.reshape(shape) if needs[0] else None,)
+                + ((g_weight.astype(dtype).reshape(normalized) if needs[1] else None,) if self.has_weight else ())
+                + ((g_bias.astype(dtype).reshape(normalized) if needs[-1] else None,) if self.has_bias else ()))

@@ -294,8 +294,9 @@ def test_recurrent_layers_without_blas_and_from_a_batch_first_input(dtype, monke
 @pytest.mark.parametrize("affine", ["weight and bias", "weight", "bias", "none"])
 @pytest.mark.parametrize("shape, normalized", [((2, 5, 8), (8,)), ((3, 4, 5), (4, 5)), ((6, 7), (7,)),
                                                ((4, 3, 6), "transposed")])
-def test_layer_norm(shape, normalized, affine, dtype):
-    """The fused LayerNorm (kernels/normalization.py) against Standardize → ·γ → +β."""
+def test_layer_norm(shape, normalized, affine, dtype, kernel_version):
+    """The fused LayerNorm (kernels/normalization.py; its compiled loops, and its NumPy version) against
+    Standardize → ·γ → +β."""
     transposed = normalized == "transposed"
     normalized = shape[-1:] if transposed else normalized
     arrays = [R.standard_normal(shape) * 3 + 1]

@@ -554,3 +554,79 @@ def test_batch_norm_in_evaluation_keeps_the_four_ops_where_the_fused_op_does_not
     mixed = F.batch_norm(x, *stats, gw.tensor(np.ones(3)), gw.tensor(np.zeros(3)), training=False)
     assert type(plain.creator).__name__ != "FrozenBatchNorm" and type(mixed.creator).__name__ != "FrozenBatchNorm"
     assert mixed.dtype == np.float64  # promoted, as the reference's products do
+
+
+def layer_norm_on(path, x, normalized, weight, bias, gradient):
+    """layer_norm's output and the gradients of x, γ, β (those given) on one kernel path."""
+    with gw.kernels.use(path):
+        leaves = [gw.tensor(a, requires_grad=True) if a is not None else None for a in (x, weight, bias)]
+        out = F.layer_norm(leaves[0], normalized, leaves[1], leaves[2])
+        out.backward(gw.tensor(gradient))
+        return out.data, [leaf.grad for leaf in leaves if leaf is not None]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", ["weight and bias", "weight", "bias", "none"])
+def test_layer_norm_runs_the_compiled_loops(compiled_calls, dtype, affine):
+    """Both passes compiled, with the reference's numbers, for every combination of γ and β; for d = 257
+    (not a multiple of any vector width) and rows of very different scales."""
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((3, 5, 257)) * np.array([0.1, 1.0, 1e3])[:, None, None] + 2.0).astype(dtype)
+    weight = rng.standard_normal(257).astype(dtype) if "weight" in affine else None
+    bias = rng.standard_normal(257).astype(dtype) if "bias" in affine else None
+    gradient = rng.standard_normal(x.shape).astype(dtype)
+    fast, fast_grads = layer_norm_on("fast", x, 257, weight, bias, gradient)
+    assert [name for name, _ in compiled_calls] == ["layer_norm_forward", "layer_norm_backward"]
+    reference, reference_grads = layer_norm_on("reference", x, 257, weight, bias, gradient)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(fast, reference, **tol)
+    for a, b in zip(fast_grads, reference_grads, strict=True):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_allclose(a, b, **tol)
+
+
+@needs_numba
+def test_layer_norm_compiled_with_nan_and_a_constant_row(compiled_calls):
+    """A NaN spreads to its own row only, as in the reference (the compiler may regroup the sums, but not
+    drop a NaN); a constant row normalises to β."""
+    x = np.random.default_rng(5).standard_normal((4, 6))
+    x[1, 3] = np.nan
+    x[2] = 7.0
+    bias = np.full(6, 0.5)
+    out = {path: layer_norm_on(path, x, 6, np.ones(6), bias, np.ones_like(x))[0] for path in ("fast", "reference")}
+    assert [name for name, _ in compiled_calls] == ["layer_norm_forward", "layer_norm_backward"]
+    assert np.isnan(out["fast"][1]).all() and not np.isnan(out["fast"][[0, 2, 3]]).any()
+    np.testing.assert_array_equal(out["fast"][2], 0.5)
+    np.testing.assert_allclose(out["fast"], out["reference"], rtol=1e-12, atol=1e-12)  # NaN where it has NaN
+
+
+@needs_numba
+def test_layer_norm_takes_the_numpy_backward_for_a_float64_gradient_into_a_float32_layer(compiled_calls):
+    """A float64 gradient (a loss against float64 values) into a float32 layer: the NumPy backward, whose
+    products promote as the reference's do; the input's gradient comes out in float64."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    weights = rng.standard_normal(x.shape)  # float64
+
+    def input_grad(path):
+        with gw.kernels.use(path):
+            leaf = gw.tensor(x, requires_grad=True)
+            h = leaf * 1.0
+            h.retain_grad()
+            out = F.layer_norm(h, 8, gw.ones(8, requires_grad=True), gw.zeros(8, requires_grad=True))
+            (out * gw.tensor(weights)).sum().backward()
+            return h.grad
+
+    fast, reference = input_grad("fast"), input_grad("reference")
+    assert [name for name, _ in compiled_calls] == ["layer_norm_forward"]
+    assert fast.dtype == reference.dtype == np.float64
+    np.testing.assert_allclose(fast, reference, rtol=2e-4, atol=2e-5)
+
+
+def test_only_the_layer_norm_loops_may_reassociate():
+    """The one exception to IEEE order is marked on the makers that need it (their row sums)."""
+    from gradwork.kernels import layer_norm_loops, normalization_loops, sparse_adam
+    marked = {maker.__name__ for module in (pooling_loops, normalization_loops, layer_norm_loops, sparse_adam)
+              for maker in vars(module).values() if getattr(maker, "reassociates", False)}
+    assert marked == {"layer_norm_forward", "layer_norm_backward"}
