@@ -166,7 +166,7 @@ def _versions_of_saved(saved, inputs, outputs):
     versions = []
     for tensors in (inputs, outputs):
         for t in tensors:
-            base = t.data.base
+            base = getattr(t.data, "base", None)  # (an array type of another device may have no base)
             if id(t.data if base is None else base) in owners:
                 versions.append((t._version, t._version[0]))
     return tuple(versions)
