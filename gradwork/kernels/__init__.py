@@ -52,6 +52,7 @@ FAST = {
     "gradwork.ops.activations.ReLUFunction": ("gradwork.kernels.activations", "FastReLU"),
     "gradwork.ops.linear.LinearFunction": ("gradwork.kernels.linear", "FastLinear"),
     "gradwork.ops.arithmetic.MatMul": ("gradwork.kernels.matmul", "FastMatMul"),
+    "gradwork.ops.shape.Split": ("gradwork.kernels.shape", "FastSplit"),
     # the in-place step of every optimiser (not a Function: no gradient flows through an update)
     "gradwork.optim.optimizer.add_scaled": ("gradwork.kernels.blas", "add_scaled"),
     "gradwork.optim.sparse_adam.update_rows": ("gradwork.kernels.sparse_adam", "update_rows"),

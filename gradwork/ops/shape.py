@@ -7,6 +7,7 @@ import itertools
 import math
 import numbers
 
+from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import Tensor, as_tensor
 from gradwork.backend import compat, get_array_module, is_device_array, to_device_of, xp
@@ -344,7 +345,7 @@ def split(x, split_size_or_sections, dim=0):
         if any(s < 0 for s in sizes) or sum(sizes) != n:
             raise ValueError(f"split: the sections {sizes} must be non-negative and add up to {n}, "
                              f"the length of dim {dim} of shape {x.shape}")
-    pieces = Split(sizes, axis)(x)
+    pieces = kernels.choose(Split)(sizes, axis)(x)
     return pieces if isinstance(pieces, tuple) else (pieces,)
 
 

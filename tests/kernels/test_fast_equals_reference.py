@@ -9,6 +9,7 @@ import pytest
 import gradwork as gw
 import gradwork.nn.functional as F
 from gradwork.kernels import blas
+from gradwork.ops.shape import permute, reshape, split
 from tests.helpers import recording_axpy
 
 R = np.random.default_rng(3)
@@ -719,3 +720,41 @@ def test_matmul_runs_its_kernel_on_the_fast_path_only():
     assert type((a @ b).creator).__name__ == "FastMatMul"
     with gw.kernels.use("reference"):
         assert type((a @ b).creator).__name__ == "MatMul"
+
+
+SPLIT_CASES = {  # name: (input shape, how the split input is made from the leaf, sizes, axis)
+    "contiguous": ((6, 4), lambda x: x, [2, 4], 0),
+    "packed projection": ((2, 3, 24), lambda x: permute(reshape(x, 2, 3, 3, 2, 4), 2, 0, 3, 1, 4), [1, 1, 1], 0),
+    "transposed": ((5, 6), lambda x: x.T, [1, 2, 2], 1),
+    "flipped": ((4, 6), lambda x: x[::-1, ::2], [2, 1], 1),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", SPLIT_CASES)
+def test_split(case, dtype):
+    """FastSplit (kernels/shape.py) against Split: the same pieces and gradients, whatever the input's
+    memory order."""
+    shape, make, sizes, axis = SPLIT_CASES[case]
+
+    def pieces_summed(x):
+        pieces = split(make(x), sizes, axis)
+        return sum((piece * (i + 1.0)).sum() for i, piece in enumerate(pieces))  # each piece its own gradient
+
+    assert_same(pieces_summed, [R.standard_normal(shape).astype(dtype)], dtype)
+
+
+def test_split_gives_a_permuted_input_its_gradient_in_the_input_memory_order():
+    """The Transformer's packed projection: the gradient joined for the permuted (3, B, H, T, d) view
+    comes back to the (B, T, 3·E) projection C-ordered, so the reshape's backward copies nothing."""
+    projection = gw.tensor(R.standard_normal((2, 3, 24)), requires_grad=True)
+    heads = permute(reshape(projection, 2, 3, 3, 2, 4), 2, 0, 3, 1, 4)
+    pieces = split(heads, 1, 0)
+    assert pieces[0]._creator.name == "split" and type(pieces[0]._creator).__name__ == "FastSplit"
+    gradients = [R.standard_normal(p.shape) for p in pieces]
+    joined = pieces[0]._creator.backward(*gradients)
+    np.testing.assert_array_equal(joined, np.concatenate(gradients, axis=0))
+    assert joined.transpose(1, 3, 0, 2, 4).flags.c_contiguous  # the permute's backward: C-ordered again
+    with gw.kernels.use("reference"):
+        reference = split(permute(reshape(projection, 2, 3, 3, 2, 4), 2, 0, 3, 1, 4), 1, 0)[0]._creator
+    assert not reference.backward(*gradients).transpose(1, 3, 0, 2, 4).flags.c_contiguous

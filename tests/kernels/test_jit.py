@@ -156,7 +156,8 @@ def test_a_read_only_install_compiles_in_memory(monkeypatch):
 
     monkeypatch.setattr(jit, "_numba", lambda: types.SimpleNamespace(njit=njit))
     loop = jit.compiled.__wrapped__(pooling_loops.max_pool_backward, 2, 2)
-    assert asked == [dict(nogil=True, cache=True, error_model="numpy"), dict(nogil=True, error_model="numpy")]
+    assert asked == [dict(nogil=True, cache=True, error_model="numpy", fastmath=False),
+                     dict(nogil=True, error_model="numpy", fastmath=False)]
     gy, winner, gx = np.ones((1, 1, 1, 1)), np.array([[[[3]]]], dtype=np.uint8), np.empty((1, 2, 2, 1))
     loop(gy, winner, gx)  # the plain Python loop: the maker's code itself
     np.testing.assert_array_equal(gx[0, :, :, 0], [[0, 0], [0, 1]])
@@ -622,6 +623,19 @@ def test_layer_norm_takes_the_numpy_backward_for_a_float64_gradient_into_a_float
     assert [name for name, _ in compiled_calls] == ["layer_norm_forward"]
     assert fast.dtype == reference.dtype == np.float64
     np.testing.assert_allclose(fast, reference, rtol=2e-4, atol=2e-5)
+
+
+def test_a_reassociating_loop_is_compiled_with_the_reassoc_flag_alone(monkeypatch):
+    asked = []
+
+    def njit(**options):
+        asked.append(options)
+        return lambda function: function
+
+    monkeypatch.setattr(jit, "_numba", lambda: types.SimpleNamespace(njit=njit))
+    from gradwork.kernels import layer_norm_loops
+    jit.compiled.__wrapped__(layer_norm_loops.layer_norm_forward)
+    assert asked == [dict(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})]
 
 
 def test_only_the_layer_norm_loops_may_reassociate():
