@@ -156,17 +156,23 @@ def _versions_of_saved(saved, inputs, outputs):
     """The version counters of the tensors whose arrays are among ``saved`` — the same array, or one a
     view of the other (an LSTM saves all hidden states and returns views of them) — with their values now.
 
-    Two arrays share memory in this sense when they have the same *owner*: the array's ``base`` when it
-    is a view, else the array itself (NumPy points a view of a view straight at the array that owns the
-    memory), so one set of owners answers for every tensor."""
-    owners = set()  # (loops, not generator expressions or helper calls: this runs for every recorded op)
-    for array in saved:
-        base = getattr(array, "base", None)
-        owners.add(id(array if base is None else base))
-    versions = []
+    Two arrays share memory in this sense when they have the same *owner*: the end of the chain of
+    ``base``s (the array itself when it is not a view). NumPy usually points a view of a view straight at
+    the owning array, but not always (an array over a buffer, a memmap, a subclass), so the chain is
+    walked; one set of owners then answers for every tensor."""
+    owners = {id(_owner(array)) for array in saved}
+    versions = []  # (a loop, not a generator expression: this runs for every recorded op)
     for tensors in (inputs, outputs):
         for t in tensors:
-            base = getattr(t.data, "base", None)  # (an array type of another device may have no base)
-            if id(t.data if base is None else base) in owners:
+            if id(_owner(t.data)) in owners:
                 versions.append((t._version, t._version[0]))
     return tuple(versions)
+
+
+def _owner(array):
+    """The object at the end of ``array``'s chain of ``base``s: the array that owns the memory, or the
+    buffer an array was made over."""
+    base = getattr(array, "base", None)
+    while base is not None:
+        array, base = base, getattr(base, "base", None)
+    return array

@@ -24,6 +24,8 @@ def empty_in_order_of(strides, shape, dtype):
     the largest stride outermost), as NumPy's ``empty_like`` lays out a copy of a permuted array."""
     order = sorted(range(len(shape)), key=lambda axis: -abs(strides[axis]))
     stored = xp.empty([shape[axis] for axis in order], dtype)
+    if order == sorted(order):  # C order already: the array itself (not a view, which a leaf would copy)
+        return stored
     return stored.transpose([order.index(axis) for axis in range(len(shape))])  # back to the logical axis order
 
 

@@ -128,3 +128,23 @@ def test_float32_gradients_stay_float32():
     x = gw.tensor(np.ones((2, 3), np.float32), requires_grad=True)
     ((x * 0.5 + np.float64(2.0)) ** 2).mean().backward()
     assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("make", ["frombuffer", "memmap"])
+def test_an_in_place_change_is_caught_through_a_view_of_an_array_over_a_buffer(make, tmp_path):
+    """NumPy does not point a view of an array made over a buffer (or of a memmap) at the first owner: the
+    chain of bases is walked, so changing γ in place after the reference batch norm saved a reshaped view
+    of it is still refused."""
+    if make == "frombuffer":
+        data = np.frombuffer(bytearray(np.ones(3, np.float32).tobytes()), np.float32)
+    else:
+        data = np.lib.format.open_memmap(tmp_path / "w.npy", mode="w+", dtype=np.float32, shape=(3,))
+        data[:] = 1.0
+    weight = gw.Tensor(np.asarray(data), requires_grad=True)
+    x = gw.tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+    with gw.kernels.use("reference"):
+        y = gw.nn.functional.batch_norm(x, None, None, weight, gw.zeros(3, requires_grad=True), training=True)
+        with gw.no_grad():
+            weight.mul_(5.0)
+        with pytest.raises(RuntimeError, match="changed in place"):
+            (y * y).sum().backward()
