@@ -291,16 +291,11 @@ class FusedLayerNorm(Function):
             g_x = g_hat.reshape(g.shape)
         return (g_x,) + ((g_weight,) if self.has_weight else ()) + ((g_bias,) if self.has_bias else ())
 
-    def affine_vectors(self, affine, d, dtype):
-        """(γ, β) as (d,) vectors: the given ones, or ones and zeros in their place."""
-        weight = affine[0].reshape(d) if self.has_weight else xp.ones(d, dtype)
-        bias = affine[-1].reshape(d) if self.has_bias else xp.zeros(d, dtype)
-        return weight, bias
-
     def forward_compiled(self, rows, affine, d):
         """Forward as one compiled loop (``layer_norm_loops.layer_norm_forward``): y, and x̂ and 1/√(σ² + ε)
-        saved for backward as on the NumPy path."""
-        weight, bias = self.affine_vectors(affine, d, rows.dtype)
+        saved for backward as on the NumPy path. A missing γ or β is passed as ones or zeros."""
+        weight = affine[0].reshape(d) if self.has_weight else xp.ones(d, rows.dtype)
+        bias = affine[-1].reshape(d) if self.has_bias else xp.zeros(d, rows.dtype)
         y, x_hat = xp.empty(rows.shape, rows.dtype), xp.empty(rows.shape, rows.dtype)
         inv_std = xp.empty(rows.shape[0], rows.dtype)
         jit.compiled(layer_norm_loops.layer_norm_forward)(rows, weight, bias, float(self.eps), y, x_hat, inv_std)
