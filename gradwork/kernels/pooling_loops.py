@@ -13,6 +13,14 @@ Measured against the NumPy version of ``FastMaxPool2d`` (bench/RESULTS.md, 2026-
 2×2 windows, float32, one thread: 128 × 16 × 28 × 28 forward with winners 1.46 → 0.13 ms, backward
 1.02 → 0.20 ms; 1000 × 16 × 28 × 28 forward 28.8 → 4.3 ms, backward 26 → 2.1 ms.
 
+The forward keeps its running maximum and winner with selects (``a if take else b``), not with an ``if``
+around two assignments, as it was written until session 14: with Numba 0.68.1 the ``if`` became a branch
+on the data in the loop that records winners — the one training runs — taken or not at random, so
+mispredicted about half the time, and that loop ran no faster than the NumPy kernel. Through
+``FastMaxPool2d`` on a ReLU's channels-last output, 128 × 16 × 28 × 28: NumPy 9.7 ms, the ``if`` 10.0 ms,
+selects 1.8 ms; 1000 images 70.6 / 75.3 / 13.7 ms (a slow phase of the machine); W2 1.09×, W3 1.27× in one
+process (bench/RESULTS.md, 2026-12-01, session 14).
+
 Windows that overlap, are padded or dilated (``MaxPool2d(3, 2, 1)``, a ResNet's stem; ceil_mode's last
 windows) have loops of their own, ``max_pool_windows_forward`` and ``max_pool_windows_backward``, with the
 geometry as arguments: 3 × 3, stride 2, padding 1 on 16 × 64 × 112 × 112, forward and backward 158–171 →
@@ -38,9 +46,11 @@ def max_pool_forward(kh, kw, record):
                             for s in range(kw):
                                 value = x[b, i * kh + r, j * kw + s, c]
                                 # strictly greater: a tie keeps the earlier position; the first NaN wins and stays
-                                if value > best or (value != value and best == best):
-                                    best = value
-                                    k = r * kw + s
+                                take = (value > best) | ((value != value) & (best == best))
+                                # selects, not an ``if``: a branch on the data is mispredicted half the time
+                                # (see the module's docstring)
+                                best = value if take else best
+                                k = r * kw + s if take else k
                         out[b, i, j, c] = best
                         if record:
                             winner[b, i, j, c] = k
