@@ -2,8 +2,8 @@
 channels-last windows (``gradwork.kernels.conv.im2col``), so pooling a convolution's output needs no
 copy, and — for max pooling — with one byte per output recorded in forward so backward never reads
 the input again (1.13× on the W2 training step, bench/RESULTS.md, 2026-11-23). Ties go to the first
-kernel position in row-major order, as in the reference's argmax. Max pooling of channels-last input
-runs as compiled loops when Numba is installed (``pooling_loops.py``).
+kernel position in row-major order, as in the reference's argmax. Max pooling runs as compiled loops
+over channels-last memory when Numba is installed (``pooling_loops.py``).
 """
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
@@ -46,14 +46,19 @@ class FastMaxPool2d(Function):
     """out = max over each window. Backward routes the whole gradient to the one position that
     held the maximum (the first, if several tie) — the max gate of a computational graph.
 
-    **Non-overlapping windows on channels-last input** (stride = kernel, no padding or dilation:
-    ``MaxPool2d(2)`` after a convolution, the usual case) run as compiled loops when Numba is installed
+    **Non-overlapping windows** (stride = kernel, no padding or dilation: ``MaxPool2d(2)`` after a
+    convolution, the usual case) run as compiled loops when Numba is installed
     (``kernels/pooling_loops.py``, ``kernels/jit.py``): one pass each way, forward 1.46 → 0.13 ms and
     backward 1.02 → 0.20 ms on a 128 × 16 × 28 × 28 batch against the NumPy version below; W2 1.40×,
     W3 1.18×, W5 1.20× A/B (bench/RESULTS.md, 2026-11-30, session 10). Their winner of a window holding
-    NaN is its first NaN, as the reference's.
+    NaN is its first NaN, as the reference's. The loops walk channels-last memory, the convolutions'
+    output; input stored otherwise is copied into that order first (:func:`stored_channels_last`), which
+    costs less than the NumPy version: 128 × 16 × 28 × 28 with winners, NumPy 8.1 → copy and loop 5.9 ms
+    stored channels-first (a Dropout's output), 8.5 → 3.9 ms as a convolution's padded view (a pool
+    straight after a convolution); 3 × 3 / 2 / 1 windows on 16 × 64 × 56 × 56 channels-first 35 → 12 ms
+    (bench/RESULTS.md, 2026-12-01, session 14).
 
-    **Non-overlapping windows** otherwise (without Numba, or stored channels-first) take the input apart
+    **Non-overlapping windows** without Numba take the input apart
     with free reshapes, (N, C, H'·kh, W'·kw) → (N, C, H', kh, W', kw), and take the maximum in two
     stages: first down each window's kh rows, whose runs in memory are whole image rows, then across its
     kw columns, on data already kh times smaller. Looking at the kh·kw positions one by one instead
@@ -66,8 +71,8 @@ class FastMaxPool2d(Function):
     ``steps_0`` is the winner. (A window holding NaN outputs NaN, as the reference does, and sends its
     gradient to its last position, where the reference's argmax picks the first NaN.)
 
-    **Other windows** (overlapping, padded, dilated, ceil_mode) of channels-last input run as compiled
-    loops too when Numba is installed (``max_pool_windows_forward`` and ``_backward``: 3 × 3 windows,
+    **Other windows** (overlapping, padded, dilated, ceil_mode) run as compiled loops too when Numba is
+    installed (``max_pool_windows_forward`` and ``_backward``: 3 × 3 windows,
     stride 2, padding 1 on 16 × 64 × 112 × 112, forward and backward 158–171 → 44–46 ms, forward alone
     31.5 → 10.4 ms). Otherwise they are the strided view of convolution (``im2col``): the loop walks the
     kh·kw kernel positions — each a strided view that covers every window at once — keeping the running
@@ -109,20 +114,23 @@ class FastMaxPool2d(Function):
         return out
 
     def forward_tiles(self, x, record):
-        """Non-overlapping windows: (N, C, H', W') maxima (stored channels-last when ``x`` is) and,
+        """Non-overlapping windows: (N, C, H', W') maxima (stored channels-last by the compiled loops, else
+        in ``x``'s memory order) and,
         if ``record``, the (N, C, H', W') winners. Parts of the batch run on separate threads
         (``kernels.threads``), each writing its own rows of both."""
         kh, kw = self.kernel
         n, c, h, w = x.shape
         out_h, out_w = h // kh, w // kw  # rows and columns past the last whole window are never read
+        if jit.runs_on(x):
+            x_ = stored_channels_last(x)
+            out_ = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # (N, H', W', C), as the loop walks memory
+            winner_ = xp.empty(out_.shape, dtype=xp.min_scalar_type(kh * kw - 1)) if record else NO_WINNERS
+            loop = jit.compiled(pooling_loops.max_pool_forward, kh, kw, record)
+            threads.over_batch(lambda rows: loop(x_[rows], out_[rows], winner_[rows]), n, x.size, x)
+            return out_.transpose(0, 3, 1, 2), (winner_.transpose(0, 3, 1, 2) if record else None)
         array_module = get_array_module(x)
         out = array_module.empty_like(x[:, :, :out_h, :out_w])  # x's memory order
         winner = array_module.empty_like(out, dtype=xp.min_scalar_type(kh * kw - 1)) if record else None
-        if compiled_loops_fit(x):
-            loop = jit.compiled(pooling_loops.max_pool_forward, kh, kw, record)
-            x_, out_, winner_ = x.transpose(0, 2, 3, 1), out.transpose(0, 2, 3, 1), winners_for_loop(winner)
-            threads.over_batch(lambda rows: loop(x_[rows], out_[rows], winner_[rows]), n, x.size, x)
-            return out, winner
         tiles = x[:, :, :out_h * kh, :out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view, any layout
 
         def pool(rows):
@@ -147,8 +155,8 @@ class FastMaxPool2d(Function):
 
     def forward_windows(self, x, record):
         """Any windows: (N, C, H', W') maxima and, if ``record``, winners — as compiled loops on
-        channels-last input, else by walking the kernel positions over im2col's strided view."""
-        if compiled_loops_fit(x):
+        channels-last memory, else by walking the kernel positions over im2col's strided view."""
+        if jit.runs_on(x):
             return self.forward_windows_compiled(x, record)
         first, *rest = self.positions(windows(x, self.kernel, self.stride, self.padding, self.dilation, self.extra,
                                               -xp.inf))
@@ -170,12 +178,12 @@ class FastMaxPool2d(Function):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
         out_h = output_size(h + self.extra[0], kh, sh, ph, dh)  # extra: ceil_mode's rows past the end
         out_w = output_size(w + self.extra[1], kw, sw, pw, dw)
-        out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # channels-last, as x
-        winner = xp.empty(out.shape, dtype=xp.min_scalar_type(kh * kw - 1)).transpose(0, 3, 1, 2) if record else None
+        x_ = stored_channels_last(x)
+        out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # channels-last, as x_
+        winner_ = xp.empty(out.shape, dtype=xp.min_scalar_type(kh * kw - 1)) if record else NO_WINNERS
         loop = jit.compiled(pooling_loops.max_pool_windows_forward, record)
-        x_, winner_ = x.transpose(0, 2, 3, 1), winners_for_loop(winner)
         threads.over_batch(lambda rows: loop(x_[rows], out[rows], winner_[rows], *self.geometry()), n, x.size, x)
-        return out.transpose(0, 3, 1, 2), winner
+        return out.transpose(0, 3, 1, 2), (winner_.transpose(0, 3, 1, 2) if record else None)
 
     def backward(self, gy):
         (winner,) = self.saved
@@ -215,10 +223,8 @@ class FastMaxPool2d(Function):
         return add_back(routed, self.input_shape, self.stride, self.padding, self.dilation, self.extra)
 
 
-def winners_for_loop(winner):
-    """The (N, C, H', W') winners as a compiled forward loop writes them, (N, H', W', C); an empty stand-in
-    when none are recorded (the loop then never touches it)."""
-    return winner.transpose(0, 2, 3, 1) if winner is not None else xp.empty((0, 0, 0, 0), dtype=xp.uint8)
+#: The winners' stand-in for a compiled forward loop that records none (it never touches it).
+NO_WINNERS = xp.empty((0, 0, 0, 0), dtype=xp.uint8)
 
 
 def route_compiled(loop, gy, winner, gx, geometry=()):
@@ -230,12 +236,12 @@ def route_compiled(loop, gy, winner, gx, geometry=()):
     return gx.transpose(0, 3, 1, 2)
 
 
-def compiled_loops_fit(x):
-    """Whether the compiled forward loops (``kernels/pooling_loops.py``) pool ``x``: it is stored
-    channels-last — the convolutions' output — where they walk memory in order, and they run on it
-    (``jit.runs_on``). (Stored channels-first, the NumPy forward stays; the backward writes a gradient
-    it allocates itself, channels-last, and takes the compiled loops whenever they run on it.)"""
-    return x.transpose(0, 2, 3, 1).flags.c_contiguous and jit.runs_on(x)
+def stored_channels_last(x):
+    """x (N, C, H, W) looked at as (N, H, W, C) in memory order, as the compiled loops walk it: a view when
+    x is stored channels-last (a convolution's output, a ReLU of it), else a copy in that order — input
+    stored channels-first, or a convolution's padded output (a view with gaps between its rows), which the
+    loops would read through its strides several times slower than the copy costs."""
+    return xp.ascontiguousarray(x.transpose(0, 2, 3, 1))
 
 
 class FastAvgPool2d(Function):

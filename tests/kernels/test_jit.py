@@ -64,15 +64,52 @@ def test_max_pool_runs_the_compiled_loops_on_channels_last_input(compiled_calls,
 
 @needs_numba
 @pytest.mark.parametrize("x", [
-    np.zeros((2, 3, 4, 4), dtype=np.float32),                                  # stored channels-first
     channels_last(np.zeros((2, 3, 4, 4), dtype=np.float16)),                   # a type they are not compiled for
     channels_last(np.zeros((2, 3, 4, 4), dtype=np.dtype(">f4"))),              # the other byte order
-], ids=["channels-first", "float16", "big-endian"])
+], ids=["float16", "big-endian"])
 def test_max_pool_keeps_the_numpy_kernel_where_the_loops_do_not_fit(compiled_calls, x):
     with gw.kernels.use("fast"):
         out = F.max_pool2d(as_stored(x), 2)
     assert compiled_calls == []
     assert out.dtype == x.dtype
+
+
+def padded_view(x):
+    """x's values in a view of a larger channels-last array, with gaps between its rows and images: how
+    the shifted convolution's output is stored."""
+    n, c, h, w = x.shape
+    grid = np.full((n, h + 2, w + 3, c), 7.0, dtype=x.dtype)
+    grid[:, :h, :w] = x.transpose(0, 2, 3, 1)
+    return grid[:, :h, :w].transpose(0, 3, 1, 2)
+
+
+@needs_numba
+@pytest.mark.parametrize("store", [np.ascontiguousarray, padded_view], ids=["channels-first", "padded view"])
+@pytest.mark.parametrize("window", [(2, 2, 0), (3, 2, 1)], ids=["tiles", "windows"])
+def test_max_pool_copies_input_stored_otherwise_into_channels_last_for_the_loops(compiled_calls, store, window):
+    """Input not stored channels-last (a Dropout's output is channels-first; a pool straight after a
+    convolution gets its padded view) is copied into that order and pooled by the compiled loops: the
+    reference's numbers, ties and NaN included, and a channels-last output."""
+    rng = np.random.default_rng(0)
+    values = np.maximum(rng.integers(-2, 3, (2, 3, 8, 6)), 0).astype(np.float32)
+    values[0, 1, 2, 2] = values[1, 2, 4, 3] = np.nan
+    x = store(values)
+    assert x.strides != channels_last(values).strides
+    kernel, stride, padding = window
+    results = []
+    for path in ("fast", "reference"):
+        with gw.kernels.use(path):
+            t = gw.tensor(values, requires_grad=True)
+            t.data = x  # x itself, not a copy (a copy of the padded view would close its gaps)
+            out = F.max_pool2d(t, kernel, stride, padding)
+            out.backward(gw.tensor(np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)))
+            results.append((out.data, t.grad))
+    loops = ["max_pool_forward", "max_pool_backward"] if kernel == stride else \
+        ["max_pool_windows_forward", "max_pool_windows_backward"]
+    assert [name for name, _ in compiled_calls] == loops
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][0].transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 @needs_numba
@@ -240,9 +277,9 @@ def test_max_pool_windows_compiled_are_the_reference_exactly(compiled_calls, cas
 
 
 @needs_numba
-def test_max_pool_windows_of_a_channels_first_input_take_the_compiled_backward(compiled_calls):
-    """An input stored channels-first, and a float64 output gradient: NumPy's forward, then the compiled
-    backward on the winners it recorded — the reference's numbers."""
+def test_max_pool_windows_of_a_channels_first_input_with_a_float64_gradient(compiled_calls):
+    """An input stored channels-first, and a float64 output gradient into the float32 layer: both loops
+    compiled (the input copied into channels-last first), the reference's numbers and gradient dtype."""
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 6)).astype(np.float32)
     results = []
     for path in ("fast", "reference"):
@@ -251,7 +288,7 @@ def test_max_pool_windows_of_a_channels_first_input_take_the_compiled_backward(c
             out = F.max_pool2d(t, 3, 2, 1)
             out.backward(gw.tensor(np.random.default_rng(1).standard_normal(out.shape)))  # float64
             results.append((out.data, t.grad))
-    assert [name for name, _ in compiled_calls] == ["max_pool_windows_backward"]  # forward: NumPy's, channels-first
+    assert [name for name, _ in compiled_calls] == ["max_pool_windows_forward", "max_pool_windows_backward"]
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
     assert results[0][1].dtype == results[1][1].dtype
