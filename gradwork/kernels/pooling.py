@@ -83,7 +83,7 @@ class FastMaxPool2d(Function):
     multiplies the gradient by that 0/1 answer, so an infinite or NaN gradient puts NaN (∞·0) on the
     window's other positions, where the reference and the compiled loops put 0.
 
-    The non-overlapping forward and the backward (every window kind) split the batch over threads
+    The forward (compiled, and NumPy's non-overlapping one) and the backward split the batch over threads
     where that pays (``kernels/threads.py``), each part writing its own rows: W3's max-pool forward
     2.24 → 1.25 ms and backward 1.72 → 1.00 ms in the step with ``OPENBLAS_THREAD_TIMEOUT=4``
     (bench/RESULTS.md, 2026-11-30, session 7).

@@ -105,7 +105,8 @@ def test_max_pool2d(case, layout, dtype, kernel_version):
 @pytest.mark.parametrize("kernel, size", [(2, (8, 8)), (2, (9, 7)), ((3, 2), (9, 8)), (3, (6, 9)), ((2, 4), (4, 8)),
                                           (1, (3, 4))])
 def test_max_pool2d_non_overlapping_windows_with_ties(kernel, size, layout, dtype, kernel_version):
-    """The paths for stride = kernel (compiled loops on channels-last input, NumPy's two stages), on values
+    """The paths for stride = kernel (the compiled loops, every layout copied into channels-last first, and
+    without them NumPy's two stages), on values
     like a ReLU's output (many exact ties, most at 0), including sizes that leave rows or columns past the
     last window (never read, gradient 0)."""
     x = np.maximum(R.integers(-3, 3, (2, 3) + size), 0).astype(float)
