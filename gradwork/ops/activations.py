@@ -221,24 +221,24 @@ def relu(x):
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope·x otherwise."""
-    return LeakyReLUFunction(negative_slope)(x)
+    return kernels.choose(LeakyReLUFunction)(negative_slope)(x)
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, α(eˣ − 1) otherwise."""
-    return ELUFunction(alpha)(x)
+    return kernels.choose(ELUFunction)(alpha)(x)
 
 
 def silu(x):
     """x·σ(x)."""
-    return SiLUFunction()(x)
+    return kernels.choose(SiLUFunction)()(x)
 
 
 def softplus(x, beta=1.0, threshold=20.0):
     """(1/β)·log(1 + e^(βx)); linear where βx > threshold."""
     if beta == 0:
         raise ValueError("softplus: beta must not be 0")
-    return SoftplusFunction(beta, threshold)(x)
+    return kernels.choose(SoftplusFunction)(beta, threshold)(x)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
@@ -250,7 +250,7 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 
 def sigmoid(x):
     """σ(x) = 1 / (1 + e⁻ˣ), computed without overflow."""
-    return SigmoidFunction()(x)
+    return kernels.choose(SigmoidFunction)()(x)
 
 
 def tanh(x):
@@ -262,7 +262,7 @@ def gelu(x, approximate="none"):
     """x·Φ(x) (``approximate="tanh"`` for the tanh formula)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELUFunction(approximate)(x)
+    return kernels.choose(GELUFunction)(approximate)(x)
 
 
 def step(x):

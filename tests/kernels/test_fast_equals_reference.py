@@ -575,6 +575,89 @@ def test_relu_of_integers_and_a_wider_gradient():
     np.testing.assert_array_equal(grads["fast"], [0.0, 6.0, 0.0])
 
 
+# name: (the activation, its fast kernel's class, exact?): exact — the same numbers, bit for bit; else to rounding
+ACTIVATIONS = {
+    "leaky_relu": (lambda t: F.leaky_relu(t, 0.01), "FastLeakyReLU", True),
+    "leaky_relu slope 1": (lambda t: F.leaky_relu(t, 1.0), "FastLeakyReLU", True),
+    "leaky_relu slope 0": (lambda t: F.leaky_relu(t, 0.0), "FastLeakyReLU", True),  # (the reference's formula)
+    "leaky_relu slope 2": (lambda t: F.leaky_relu(t, 2.0), "FastLeakyReLU", True),  # (the reference's formula)
+    "elu": (F.elu, "FastELU", True),
+    "elu alpha 0.5": (lambda t: F.elu(t, 0.5), "FastELU", True),
+    "elu alpha 1.7": (lambda t: F.elu(t, 1.7), "FastELU", True),
+    "sigmoid": (F.sigmoid, "FastSigmoid", True),
+    "silu": (F.silu, "FastSiLU", True),
+    "softplus": (F.softplus, "FastSoftplus", True),
+    "softplus beta 2 threshold 5": (lambda t: F.softplus(t, 2.0, 5.0), "FastSoftplus", True),
+    "gelu": (F.gelu, "FastGELU", False),
+    "gelu tanh": (lambda t: F.gelu(t, approximate="tanh"), "FastGELU", False),
+}
+ACTIVATION_SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 1e30, -1e30, 2.5, -2.5, 4.9, 5.1, 19.5, 20.5,
+                       -20.5, 40.0, -40.0, 88.0, -88.0, 100.0, -100.0, -5.5, -9.0]
+
+
+def activation_both_paths(fn, x, gy):
+    """{path: (output tensor, input gradient)} for one activation on both kernel paths."""
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path), np.errstate(over="ignore", invalid="ignore"):  # ∞·0 in the reference
+            leaf = gw.tensor(x, requires_grad=True)
+            out = fn(leaf)
+            out.backward(gw.tensor(gy))
+            results[path] = (out, leaf.grad)
+    return results
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation(name, dtype):
+    """The activations without np.where, x ** 3 or SciPy's float32 erf (kernels/smooth_activations.py):
+    the reference's values and gradients — bit for bit where the docstrings say so, NaN, ±∞, zeros of both
+    signs, the thresholds and the overflow edges included — and its dtypes."""
+    fn, kernel, exact = ACTIVATIONS[name]
+    x = np.concatenate([R.standard_normal(500) * 4, ACTIVATION_SPECIALS]).astype(dtype).reshape(4, -1)
+    gy = R.standard_normal(x.shape).astype(dtype)
+    results = activation_both_paths(fn, x, gy)
+    (fast, fast_grad), (ref, ref_grad) = results["fast"], results["reference"]
+    assert type(fast._creator).__name__ == kernel and fast._creator.name == ref._creator.name
+    assert fast.dtype == ref.dtype == dtype and fast_grad.dtype == ref_grad.dtype == dtype
+    if exact:
+        np.testing.assert_array_equal(fast.data, ref.data)  # NaN where NaN; −0.0 and 0.0 compare equal
+        np.testing.assert_array_equal(fast_grad, ref_grad)
+    else:
+        tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-6)
+        np.testing.assert_allclose(fast.data, ref.data, **tol)
+        np.testing.assert_allclose(fast_grad, ref_grad, **tol)
+
+
+def test_exact_gelu_in_float32_is_as_accurate_as_float64_allows():
+    """The float32 GELU through erfc's rational approximation against x·Φ(x) in float64 (Φ from SciPy's
+    erfc, exact in the tail): within 1e-6 everywhere, and within 1e-5 relative in the negative tail, where
+    the reference's 1 + erf(x/√2) cancels to 0 in float32."""
+    from scipy.special import erfc
+    x = np.linspace(-9, 9, 20001).astype(np.float32)
+    results = activation_both_paths(F.gelu, x, np.ones_like(x))
+    wide = x.astype(np.float64)
+    cdf = 0.5 * erfc(-wide / np.sqrt(2))
+    value, slope = wide * cdf, cdf + wide * np.exp(-0.5 * wide * wide) / np.sqrt(2 * np.pi)
+    fast, fast_grad = results["fast"]
+    np.testing.assert_allclose(fast.data, value, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fast_grad, slope, rtol=0, atol=1e-6)
+    tail = x < -3
+    np.testing.assert_allclose(fast.data[tail], value[tail], rtol=1e-5)
+    assert np.all(results["reference"][0].data[x < -6] == 0)  # what the reference loses there
+
+
+def test_activations_of_integers_float16_and_0d_arrays_take_the_reference():
+    for name, (fn, _, _) in ACTIVATIONS.items():
+        for x in (np.array([[-2, 0, 3]]), np.array([[-2.0, 0.5, 3.0]], np.float16), np.array(-1.5, np.float32)):
+            results = {}
+            for path in gw.kernels.PATHS:
+                with gw.kernels.use(path):
+                    results[path] = fn(gw.tensor(x)).data
+            assert results["fast"].dtype == results["reference"].dtype, name
+            np.testing.assert_array_equal(results["fast"], results["reference"], err_msg=name)
+
+
 LINEAR_CASES = {  # name: (input shape, weight shape, bias?)
     "rows": ((5, 3), (4, 3), True),
     "a batch of sequences": ((2, 3, 5), (6, 5), True),
