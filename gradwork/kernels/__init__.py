@@ -46,6 +46,7 @@ FAST = {
     "gradwork.ops.conv.ConvTranspose2dFunction": ("gradwork.kernels.conv", "FastConvTranspose2d"),
     "gradwork.ops.pooling.MaxPool2dFunction": ("gradwork.kernels.pooling", "FastMaxPool2d"),
     "gradwork.ops.pooling.AvgPool2dFunction": ("gradwork.kernels.pooling", "FastAvgPool2d"),
+    "gradwork.ops.pooling.AdaptiveAvgPool2dFunction": ("gradwork.kernels.pooling", "FastAdaptiveAvgPool2d"),
     "gradwork.ops.normalization.BatchNormalize": ("gradwork.kernels.normalization", "FastBatchNormalize"),
     "gradwork.ops.recurrent.LSTMLayer": ("gradwork.kernels.recurrent", "FastLSTMLayer"),
     "gradwork.ops.recurrent.GRULayer": ("gradwork.kernels.recurrent", "FastGRULayer"),

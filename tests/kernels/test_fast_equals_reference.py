@@ -575,6 +575,24 @@ def test_relu_of_integers_and_a_wider_gradient():
     np.testing.assert_array_equal(grads["fast"], [0.0, 6.0, 0.0])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("output_size, shape", [(1, (3, 5, 7, 6)), ((1, 1), (2, 4, 1, 9)), (1, (2, 3, 1, 1)),
+                                                ((2, 3), (2, 3, 8, 9)), ((1, None), (2, 3, 5, 4))])
+def test_adaptive_avg_pool2d(output_size, shape, layout, dtype):
+    """Global average pooling (output 1 × 1) as one mean, its gradient laid out like the input; other
+    output sizes are the reference's."""
+    x = stored(R.standard_normal(shape), layout, dtype)
+    assert_same(lambda t: F.adaptive_avg_pool2d(t, output_size), [x], dtype)
+    with gw.kernels.use("fast"):
+        leaf = gw.tensor(x, requires_grad=True)
+        leaf.data = x.copy(order="K")
+        out = F.adaptive_avg_pool2d(leaf, output_size)
+    assert type(out._creator).__name__ == "FastAdaptiveAvgPool2d" and out._creator.name == "adaptive_avg_pool2d"
+    if out.shape[2:] == (1, 1) and 1 not in shape[2:]:  # (a leaf's .grad is a C-ordered copy: the op's own result)
+        assert out._creator.backward(np.ones(out.shape, dtype)).strides == x.strides  # laid out like the input
+
+
 # name: (the activation, its fast kernel's class, exact?): exact — the same numbers, bit for bit; else to rounding
 ACTIVATIONS = {
     "leaky_relu": (lambda t: F.leaky_relu(t, 0.01), "FastLeakyReLU", True),
