@@ -276,8 +276,8 @@ class FastAdaptiveAvgPool2d(AdaptiveAvgPool2dFunction):
     """Global average pooling — output 1 × 1, the last pooling of every ResNet — as one mean over each map's
     H·W values, forward, and that mean's gradient gy/(H·W) written into every position of an array laid
     out like the input, backward. The reference multiplies by an averaging matrix on each side, one pair
-    of tiny products per (image, channel) in NumPy's batched matmul: (64, 64, 16, 16) float32 forward and
-    backward 12.2 → 1.4 ms (PyTorch 1.8 ms; bench/RESULTS.md, 2026-12-01, session 14). The same sum
+    of tiny products per (image, channel) in NumPy's batched matmul: (64, 64, 16, 16) float32, channels-last,
+    forward and backward 10.3–14.3 → 2.5–2.7 ms (bench/RESULTS.md, 2026-12-01, session 14). The same sum
     divided once instead of scaled twice: equal to rounding. Other output sizes, and input that is not
     float, are the reference's."""
 
