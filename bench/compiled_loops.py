@@ -14,7 +14,8 @@ This script times every use of a compiled loop through the fast kernel that call
 rounds (the order flipped every round, each time the best of ``--calls`` calls), and prints the medians
 and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at it (``--rounds`` more
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
-max-pool, W6's first BatchNorm, W7's LayerNorm, a ResNet stem's 3 × 3 / 2 pool, W8's SparseAdam rows.
+max-pool, W6's first BatchNorm, W7's LayerNorm, a ResNet stem's 3 × 3 / 2 pool, a MobileNet's depthwise
+convolution, W8's SparseAdam rows.
 """
 import argparse
 import os
@@ -30,6 +31,7 @@ from arguments import positive_int  # noqa: E402
 
 import gradwork as gw  # noqa: E402
 from gradwork.kernels import jit  # noqa: E402
+from gradwork.kernels.conv import FastConv2d  # noqa: E402
 from gradwork.kernels.normalization import FastBatchNormalize, FrozenBatchNorm, FusedLayerNorm  # noqa: E402
 from gradwork.kernels.pooling import FastMaxPool2d  # noqa: E402
 from gradwork.kernels.sparse_adam import update_rows  # noqa: E402
@@ -90,6 +92,18 @@ def layer_norm_cases(rng):
             "layer_norm 2048 × 128, forward + backward": forward_then_backward}
 
 
+def depthwise_cases(rng):
+    x, g = channels_last(rng, (16, 32, 16, 16)), channels_last(rng, (16, 32, 16, 16))
+    weight, bias = rng.standard_normal((32, 1, 3, 3), dtype=np.float32), np.zeros(32, np.float32)
+    function = ready(FastConv2d((1, 1), (1, 1), (1, 1), 32), (True, True, True))
+
+    def forward_then_backward():  # (as for batch_norm)
+        function.forward(x, weight, bias)
+        function.backward(g)
+    return {"conv2d depthwise 3 × 3, 16 × 32 × 16 × 16, forward": lambda: function.forward(x, weight, bias),
+            "conv2d depthwise 3 × 3, 16 × 32 × 16 × 16, forward + backward": forward_then_backward}
+
+
 def sparse_adam_cases(rng):
     param, m, v = (rng.standard_normal((5492, 100), dtype=np.float32) for _ in range(3))
     v = np.abs(v)
@@ -120,7 +134,8 @@ def main():
                  "loops to measure")
     gw.backend.reuse_freed_memory()
     rng = np.random.default_rng(0)
-    cases = {**max_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng), **sparse_adam_cases(rng)}
+    cases = {**max_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng), **depthwise_cases(rng),
+             **sparse_adam_cases(rng)}
     import numba
     print(f"Numba {numba.__version__}, NumPy {np.__version__}; {args.rounds} alternating rounds, best of "
           f"{args.calls} calls each; medians in ms\n")

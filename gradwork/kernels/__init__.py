@@ -22,7 +22,7 @@ in ``FAST``. The switch is per thread and per asyncio task (a ``contextvars.Cont
 ``no_grad``.
 
 A few kernels that NumPy can only write as several passes over memory (max pooling, SparseAdam's row
-update, batch and layer normalisation) are also written as plain loops compiled by Numba, used when it is
+update, batch and layer normalisation, depthwise convolution) are also written as plain loops compiled by Numba, used when it is
 installed (``pip install "gradwork[jit]"``; ``kernels/jit.py``): the same numbers (the normalisations' to
 rounding), in fewer passes.
 ``gw.kernels.jit.enable(False)`` keeps the NumPy versions.

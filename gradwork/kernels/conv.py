@@ -27,7 +27,7 @@ import math
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.backend.compat import as_strided
-from gradwork.kernels import blas, conv_shifted, threads
+from gradwork.kernels import blas, conv_depthwise, conv_shifted, jit, threads
 from gradwork.kernels.layout import WideRows, column_sums
 from gradwork.ops.conv import output_size, transposed_output_size
 
@@ -183,6 +183,11 @@ class FastConv2d(Function):
 
     def forward(self, x, weight, bias=None):
         self.input_shape = x.shape
+        self.depthwise = conv_depthwise.applies(x, weight, self.groups)
+        if self.depthwise:  # one channel per group: compiled loops (kernels/conv_depthwise.py); x kept as it is
+            self.shifted = self.channels_first = False
+            self.save_for_backward(x, weight)
+            return conv_depthwise.forward(x, weight, bias, self.stride, self.padding, self.dilation)
         self.shifted = conv_shifted.applies(x, weight, self.stride, self.groups)
         if self.shifted:  # backward rebuilds the window matrix from x for the weight gradient alone
             self.save_for_backward(x, weight)
@@ -239,12 +244,18 @@ class FastConv2d(Function):
         return g_weight_t.T
 
     def backward(self, gy):
-        saved, weight = self.saved  # saved: the input x on the shifted path, else the window matrix
+        saved, weight = self.saved  # saved: the input x on the shifted and depthwise paths, else the window matrix
         out_channels, c_per_group, kh, kw = weight.shape
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
+        depthwise = self.depthwise and jit.runs_on(gy)  # (else the window path, as for the shifted products)
+        if depthwise:  # both gradients' loops read gy channels-last: copied into that order once, if need be
+            gy = conv_depthwise.channels_last(gy).transpose(0, 3, 1, 2)
+        geometry = (self.stride, self.padding, self.dilation)
         if self.needs_input_grad[0]:
-            if self.shifted and conv_shifted.applies_to_gradient(gy, weight):
+            if depthwise:
+                gx = conv_depthwise.input_grad(gy, weight, self.input_shape, *geometry)
+            elif self.shifted and conv_shifted.applies_to_gradient(gy, weight):
                 gx = conv_shifted.input_grad(gy, weight, self.input_shape, self.padding, self.dilation)
             else:  # every window's gradient W·gy, added back where the window read
                 gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
@@ -256,11 +267,13 @@ class FastConv2d(Function):
                 gw = both[:, :weight[0].size].reshape(weight.shape) if self.needs_input_grad[1] else None
                 gb = both[:, -1] if wants_bias else None
             return gx, gw, gb
-        if self.needs_input_grad[1]:
+        if self.needs_input_grad[1] and depthwise:
+            gw = conv_depthwise.weight_grad(gy, saved, weight.shape, *geometry)
+        elif self.needs_input_grad[1]:
             if self.shifted and blas.available(saved, gy2):
                 gw = self.weight_grad_in_blocks(saved, gy2, (kh, kw))
             else:
-                cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted else saved
+                cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted or self.depthwise else saved
                 gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
             gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
         if wants_bias:

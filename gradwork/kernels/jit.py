@@ -32,7 +32,7 @@ otherwise run one addition at a time (float64 sums; equal to rounding).
 
 The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update),
 ``normalization_loops.py`` (batch normalisation, in training and in evaluation), ``layer_norm_loops.py``
-(layer normalisation).
+(layer normalisation), ``conv_depthwise.py`` (depthwise convolution).
 """
 import functools
 

@@ -52,7 +52,12 @@ CONV_CASES = [  # (N, C, H, W, O, kh, kw, stride, padding, dilation, groups)
     (1, 1, 8, 8, 2, 5, 5, 2, 2, 1, 1),
     (1, 2, 8, 9, 3, 3, 2, (2, 1), 0, 1, 1),
     (2, 4, 9, 7, 6, 3, 3, 2, 1, 2, 2),       # dilated, grouped
-    (1, 6, 6, 6, 6, 3, 3, 1, 1, 1, 6),       # depthwise
+    (1, 6, 6, 6, 6, 3, 3, 1, 1, 1, 6),       # depthwise (kernels/conv_depthwise.py's compiled loops)
+    (2, 5, 9, 8, 5, 3, 3, 2, 1, 1, 5),       # depthwise, stride 2
+    (2, 4, 7, 9, 4, 5, 5, 1, 2, 2, 4),       # depthwise, dilated
+    (1, 3, 6, 7, 3, 3, 2, (2, 1), (1, 0), 1, 3),  # depthwise, non-square everything
+    (2, 8, 7, 7, 8, 7, 7, 1, 3, 1, 8),       # depthwise 7×7 (ConvNeXt's)
+    (1, 4, 5, 5, 8, 3, 3, 1, 1, 1, 4),       # two outputs per group: the window path
     (1, 3, 6, 6, 3, 5, 5, 1, 2, 1, 3),
     (2, 1, 5, 5, 2, 4, 4, 3, 1, 1, 1),
     (3, 2, 5, 6, 2, 1, 1, 1, 0, 1, 1),       # 1×1

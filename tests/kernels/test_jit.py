@@ -681,3 +681,67 @@ def test_only_the_layer_norm_loops_may_reassociate():
     marked = {maker.__name__ for module in (pooling_loops, normalization_loops, layer_norm_loops, sparse_adam)
               for maker in vars(module).values() if getattr(maker, "reassociates", False)}
     assert marked == {"layer_norm_forward", "layer_norm_backward"}
+
+
+def depthwise_on(path, x, weight, bias, gradient, **geometry):
+    """conv2d's output and the gradients of x, weight and bias on one kernel path; x keeps its layout."""
+    with gw.kernels.use(path):
+        leaves = [as_stored(a, requires_grad=True) for a in (x, weight, bias)]
+        out = F.conv2d(*leaves, groups=x.shape[1], **geometry)
+        out.backward(gw.tensor(gradient))
+        return [out.data] + [leaf.grad for leaf in leaves]
+
+
+@needs_numba
+@pytest.mark.parametrize("layout", ["channels-last", "channels-first"])
+@pytest.mark.parametrize("geometry", [dict(padding=1), dict(stride=2, padding=2, dilation=2), dict(stride=(1, 2))],
+                         ids=["3x3", "strided-dilated", "no-padding"])
+def test_depthwise_convolution_runs_the_compiled_loops(compiled_calls, layout, geometry):
+    """groups = in = out channels: forward, input and weight gradients as compiled loops, the reference's
+    numbers (float64, to 1e-12), whatever the input's layout."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 9, 8))
+    x = channels_last(x) if layout == "channels-last" else x
+    weight, bias = rng.standard_normal((5, 1, 3, 3)), rng.standard_normal(5)
+    with gw.kernels.use("reference"):
+        out_shape = F.conv2d(gw.tensor(x), gw.tensor(weight), groups=5, **geometry).shape
+    gradient = rng.standard_normal(out_shape)
+    fast = depthwise_on("fast", x, weight, bias, gradient, **geometry)
+    reference = depthwise_on("reference", x, weight, bias, gradient, **geometry)
+    assert [name for name, _ in compiled_calls] == ["forward_loop", "input_grad_loop", "weight_grad_loop"]
+    for a, b in zip(fast, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert fast[0].transpose(0, 2, 3, 1).flags.c_contiguous  # the output stored channels-last
+
+
+@needs_numba
+def test_depthwise_convolution_in_float32_with_a_float64_gradient(compiled_calls):
+    """A float64 gradient into the float32 layer: the gradients in float64, as the reference's products."""
+    rng = np.random.default_rng(1)
+    x, weight, bias = (rng.standard_normal(shape).astype(np.float32) for shape in ((2, 4, 6, 6), (4, 1, 3, 3), (4,)))
+    gradient = rng.standard_normal((2, 4, 6, 6))  # float64
+    fast = depthwise_on("fast", x, weight, bias, gradient, padding=1)
+    reference = depthwise_on("reference", x, weight, bias, gradient, padding=1)
+    assert [name for name, _ in compiled_calls] == ["forward_loop", "input_grad_loop", "weight_grad_loop"]
+    for a, b in zip(fast, reference):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
+
+
+@needs_numba
+def test_depthwise_convolution_keeps_the_window_path_where_the_loops_do_not_fit(compiled_calls):
+    """Two output channels per group, or the loops switched off: the window path, the same numbers."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 5, 5))
+    with gw.kernels.use("fast"):
+        F.conv2d(gw.tensor(x), gw.tensor(rng.standard_normal((6, 1, 3, 3))), groups=3)
+    assert compiled_calls == []
+    weight, bias, gradient = rng.standard_normal((3, 1, 3, 3)), rng.standard_normal(3), rng.standard_normal((2, 3, 5, 5))
+    previous = jit.enable(False)
+    try:
+        numpy_path = depthwise_on("fast", x, weight, bias, gradient, padding=1)
+    finally:
+        jit.enable(previous)
+    assert compiled_calls == []
+    for a, b in zip(numpy_path, depthwise_on("fast", x, weight, bias, gradient, padding=1)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -1,0 +1,155 @@
+"""Depthwise convolution — one group per channel, ``Conv2d(C, C, k, groups=C)``, the spatial half of
+MobileNet's and ConvNeXt's blocks — as compiled loops over channels-last memory (``kernels/jit.py``).
+
+Each output channel sees one input channel, so there is no sum over channels for a matrix product to
+make: the reference's im2col turns the layer into C products of (N·H'·W' × kh·kw)·(kh·kw × 1), one
+matrix-vector product per group, and builds a window matrix kh·kw times the input for them. Here each
+output pixel is a loop over its kh·kw window with the C channels innermost — the channels are
+contiguous in channels-last memory and independent, so the compiler vectorises across them:
+
+    y[n, i, j, c] = b[c] + Σ_(r,s) x[n, i·sh − ph + r·dh, j·sw − pw + s·dw, c] · w[r, s, c]
+
+Backward is the same walk: each window's ∂L/∂y times the kernel added onto the input positions it read,
+and ∂L/∂w[r, s, c] = Σ_(n,i,j) ∂L/∂y[n, i, j, c] · x[…] summed in float64 (the reference's float32 BLAS
+sum of N·H'·W' terms is blocked; a plain running float32 sum would drift further). Positions in the
+padding are skipped (they hold zeros). The sums are the reference's terms in another order: equal to
+rounding.
+
+Measured (64 × 32 × 32 × 32 float32, channels-last, 3 × 3, padding 1; a slow phase of the machine):
+forward 5.8–10.6 ms, input gradient 8.8–11.1, weight gradient 10.6–16.6; the layer's forward and backward
+through autograd 718 ms on the window path → 42–63 ms (PyTorch 12–44 ms in the same runs;
+bench/RESULTS.md, 2026-12-01, session 14). Used for groups = in = out channels when Numba is installed
+and the loops take the arrays (``jit.runs_on``); otherwise the window path.
+"""
+from gradwork.backend import xp
+from gradwork.kernels import jit, threads
+from gradwork.ops.conv import output_size
+
+
+def applies(x, weight, groups):
+    """Whether the depthwise loops run: one group per channel, one output channel per group, a non-empty
+    batch, and arrays the compiled loops take (float32 or float64, one dtype)."""
+    channels = x.shape[1]
+    return (groups == channels == weight.shape[0] and weight.shape[1] == 1 and x.shape[0] > 0
+            and x.dtype == weight.dtype and jit.runs_on(x, weight))
+
+
+def forward_loop():
+    """The loop ``(x (N, H, W, C), w (kh, kw, C), bias (C,), out (N, H', W', C), sh, sw, ph, pw, dh, dw)``:
+    out = the depthwise convolution of x, starting from the bias."""
+
+    def loop(x, w, bias, out, sh, sw, ph, pw, dh, dw):
+        n, h, width, channels = x.shape
+        kh, kw = w.shape[0], w.shape[1]
+        out_h, out_w = out.shape[1], out.shape[2]
+        for b in range(n):
+            for i in range(out_h):
+                for j in range(out_w):
+                    for c in range(channels):
+                        out[b, i, j, c] = bias[c]
+                    for r in range(kh):
+                        row = i * sh - ph + r * dh
+                        if row < 0 or row >= h:  # padding: zeros, nothing to add
+                            continue
+                        for s in range(kw):
+                            column = j * sw - pw + s * dw
+                            if column < 0 or column >= width:
+                                continue
+                            for c in range(channels):
+                                out[b, i, j, c] += x[b, row, column, c] * w[r, s, c]
+
+    return loop
+
+
+def input_grad_loop():
+    """The loop ``(gy (N, H', W', C), w (kh, kw, C), gx (N, H, W, C), sh, sw, ph, pw, dh, dw)``: each
+    window's gradient times the kernel added onto the positions it read; gx must start at 0."""
+
+    def loop(gy, w, gx, sh, sw, ph, pw, dh, dw):
+        n, h, width, channels = gx.shape
+        kh, kw = w.shape[0], w.shape[1]
+        out_h, out_w = gy.shape[1], gy.shape[2]
+        for b in range(n):
+            for i in range(out_h):
+                for j in range(out_w):
+                    for r in range(kh):
+                        row = i * sh - ph + r * dh
+                        if row < 0 or row >= h:
+                            continue
+                        for s in range(kw):
+                            column = j * sw - pw + s * dw
+                            if column < 0 or column >= width:
+                                continue
+                            for c in range(channels):
+                                gx[b, row, column, c] += gy[b, i, j, c] * w[r, s, c]
+
+    return loop
+
+
+def weight_grad_loop():
+    """The loop ``(gy (N, H', W', C), x (N, H, W, C), gw (kh, kw, C) float64, sh, sw, ph, pw, dh, dw)``:
+    gw += Σ over every window of its gradient times the input values it read; gw starts at 0."""
+
+    def loop(gy, x, gw, sh, sw, ph, pw, dh, dw):
+        n, h, width, channels = x.shape
+        kh, kw = gw.shape[0], gw.shape[1]
+        out_h, out_w = gy.shape[1], gy.shape[2]
+        for b in range(n):
+            for i in range(out_h):
+                for j in range(out_w):
+                    for r in range(kh):
+                        row = i * sh - ph + r * dh
+                        if row < 0 or row >= h:
+                            continue
+                        for s in range(kw):
+                            column = j * sw - pw + s * dw
+                            if column < 0 or column >= width:
+                                continue
+                            for c in range(channels):
+                                gw[r, s, c] += gy[b, i, j, c] * x[b, row, column, c]
+
+    return loop
+
+
+def channels_last(array):
+    """(N, C, H, W) → (N, H, W, C) in memory order: a view when stored so, else a copy."""
+    return xp.ascontiguousarray(array.transpose(0, 2, 3, 1))
+
+
+def kernel_last(weight):
+    """(C, 1, kh, kw) → (kh, kw, C), contiguous: one kernel position's C weights side by side."""
+    return xp.ascontiguousarray(weight[:, 0].transpose(1, 2, 0))
+
+
+def forward(x, weight, bias, stride, padding, dilation):
+    """(N, C, H', W') stored channels-last, from x (N, C, H, W) — any layout — and weight (C, 1, kh, kw)."""
+    n, c, h, w = x.shape
+    _, _, kh, kw = weight.shape
+    out_h, out_w = (output_size(size, k, s, p, d) for size, k, s, p, d
+                    in zip((h, w), (kh, kw), stride, padding, dilation))
+    out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)
+    x_, w_ = channels_last(x), kernel_last(weight)
+    b = bias.astype(x.dtype, copy=False) if bias is not None else xp.zeros(c, dtype=x.dtype)
+    loop = jit.compiled(forward_loop)
+    geometry = (*stride, *padding, *dilation)
+    threads.over_batch(lambda rows: loop(x_[rows], w_, b, out[rows], *geometry), n, out.size, out)
+    return out.transpose(0, 3, 1, 2)
+
+
+def input_grad(gy, weight, input_shape, stride, padding, dilation):
+    """∂L/∂x (N, C, H, W), stored channels-last, in the dtype NumPy's products would give."""
+    n, c, h, w = input_shape
+    gy_ = channels_last(gy)
+    gx = xp.zeros((n, h, w, c), dtype=xp.result_type(gy, weight))
+    loop = jit.compiled(input_grad_loop)
+    w_, geometry = kernel_last(weight), (*stride, *padding, *dilation)
+    threads.over_batch(lambda rows: loop(gy_[rows], w_, gx[rows], *geometry), n, gx.size, gx)
+    return gx.transpose(0, 3, 1, 2)
+
+
+def weight_grad(gy, x, weight_shape, stride, padding, dilation):
+    """∂L/∂w (C, 1, kh, kw), summed in float64, in the dtype NumPy's products would give."""
+    _, _, kh, kw = weight_shape
+    g_weight = xp.zeros((kh, kw, weight_shape[0]), dtype=xp.float64)
+    jit.compiled(weight_grad_loop)(channels_last(gy), channels_last(x), g_weight, *stride, *padding, *dilation)
+    return g_weight.transpose(2, 0, 1)[:, None].astype(xp.result_type(gy, x))
