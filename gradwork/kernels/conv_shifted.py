@@ -24,8 +24,9 @@ window matrix of ``kernels/conv.py``: 16→16 channels at 28×28 12.0 → 4.8 ms
 Whole steps, A/B in one process: W6 (ResNet-20) 1.11×, W5 1.09×, W2 1.05× (bench/RESULTS.md,
 2026-11-30). The sums are the reference's terms added in another order: equal to rounding.
 
-Y starts at the bias, so the products add onto it (W5 1.04×, A/B). Used for stride 1, one group, more
-than one input channel (one channel keeps its transposed window matrix, ``channels_first_is_faster``),
+Y starts at the bias, so the products add onto it (W5 1.04×, A/B). Used for stride 1, one group, at least
+``MIN_CHANNELS`` (5) input channels (fewer keep the window matrix: an RGB image's first layer is faster
+with it, measured below; one channel its transposed window matrix, ``channels_first_is_faster``),
 on NumPy arrays of one dtype when ``kernels.blas`` found NumPy's BLAS; a gradient of another dtype
 than the weight (float64 into a float32 layer) takes the window path's input gradient.
 """
@@ -35,10 +36,20 @@ from gradwork.kernels.layout import WideRows
 from gradwork.ops.conv import output_size
 
 
+#: Fewer input channels than this keep the window matrix: each shifted product's inner side is C, and for an
+#: RGB image's first layer (no input gradient) the products and the window matrix that backward rebuilds
+#: cost more than the window matrix made once in forward and kept — forward + backward, 64 × 3 → 32 at 32×32,
+#: 22.0 → 15.8 ms; 128 × 3 → 64, 87 → 48 ms; 64 × 4 → 32, 25.0 → 16.4 ms. From 8 channels on the two paths
+#: are within noise of each other in that measurement, and the shifted products win for 16 channels at 28×28
+#: in the ResNet (bench/RESULTS.md, 2026-12-01, session 14; 2026-11-30).
+MIN_CHANNELS = 5
+
+
 def applies(x, weight, stride, groups):
-    """Whether this path runs: stride 1, one group, several input channels, a non-empty batch, NumPy's
-    BLAS reachable."""
-    return stride == (1, 1) and groups == 1 and x.shape[1] > 1 and x.shape[0] > 0 and blas.available(x, weight)
+    """Whether this path runs: stride 1, one group, at least ``MIN_CHANNELS`` input channels, a non-empty
+    batch, NumPy's BLAS reachable."""
+    return (stride == (1, 1) and groups == 1 and x.shape[1] >= MIN_CHANNELS and x.shape[0] > 0
+            and blas.available(x, weight))
 
 
 def applies_to_gradient(gy, weight):

@@ -71,7 +71,7 @@ def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix
     from gradwork.kernels import blas
     if not blas.available(np.zeros((1, 1))):
         pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
-    x, w, b = R.standard_normal((2, 3, 6, 5)), R.standard_normal((4, 3, 3, 3)), R.standard_normal(4)
+    x, w, b = R.standard_normal((2, 5, 6, 5)), R.standard_normal((4, 5, 3, 3)), R.standard_normal(4)
     taken, results = [], []
     original = conv_kernels.FastConv2d.forward
 
@@ -119,3 +119,24 @@ def test_one_channel_convolution_with_a_long_weight_gradient_product(dtype):
     tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-3)
     for fast, reference in zip(grads["fast"], grads["reference"]):
         np.testing.assert_allclose(fast, reference, **tol)
+
+
+def test_an_rgb_first_layer_keeps_the_window_matrix(monkeypatch):
+    """Fewer than conv_shifted.MIN_CHANNELS input channels (an RGB image) take the window matrix, made once
+    in forward and kept for the weight gradient; from MIN_CHANNELS on, stride 1 takes the shifted products."""
+    from gradwork.kernels import blas, conv_shifted
+    if not blas.available(np.zeros((1, 1))):
+        pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
+    taken = []
+    original = conv_kernels.FastConv2d.forward
+
+    def spy(self, *arrays):
+        out = original(self, *arrays)
+        taken.append(self.shifted)
+        return out
+
+    monkeypatch.setattr(conv_kernels.FastConv2d, "forward", spy)
+    for channels in (3, conv_shifted.MIN_CHANNELS - 1, conv_shifted.MIN_CHANNELS):
+        F.conv2d(gw.tensor(R.standard_normal((2, channels, 6, 6))), gw.tensor(R.standard_normal((4, channels, 3, 3))),
+                 padding=1)
+    assert taken == [False, False, True]

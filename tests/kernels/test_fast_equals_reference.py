@@ -62,9 +62,10 @@ CONV_CASES = [  # (N, C, H, W, O, kh, kw, stride, padding, dilation, groups)
     (2, 1, 5, 5, 2, 4, 4, 3, 1, 1, 1),
     (3, 2, 5, 6, 2, 1, 1, 1, 0, 1, 1),       # 1×1
     (2, 8, 12, 12, 16, 3, 3, 2, 1, 1, 1),
-    # stride 1, one group, several channels: the shifted products (kernels/conv_shifted.py)
-    (2, 4, 8, 7, 5, 3, 3, 1, 1, 2, 1),       # dilated
-    (2, 3, 6, 9, 4, 3, 2, 1, (2, 0), 1, 1),  # non-square kernel, padding on one axis only
+    (2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1),       # stride 1, three channels: the window matrix (conv_shifted.MIN_CHANNELS)
+    # stride 1, one group, five channels and more: the shifted products (kernels/conv_shifted.py)
+    (2, 5, 8, 7, 5, 3, 3, 1, 1, 2, 1),       # dilated
+    (2, 6, 6, 9, 4, 3, 2, 1, (2, 0), 1, 1),  # non-square kernel, padding on one axis only
     (3, 5, 7, 7, 6, 5, 5, 1, 3, 1, 1),       # padding wider than the kernel's reach
     (1, 16, 9, 9, 16, 3, 3, 1, 0, 1, 1),     # no padding
 ]
