@@ -2,12 +2,14 @@
 
     python bench/compiled_loops.py [--rounds 9] [--calls 10]
 
-The compiled loops (``gradwork/kernels/jit.py``) are plain Python compiled by Numba, and what the
-compiler makes of them changes between Numba versions — how a branch is lowered, what the vectoriser
-takes on — without any number changing. Under Numba 0.68.1 the max-pool loop that records winners, the
-one every training step runs, had become a branch mispredicted half the time and ran as slowly as the
-NumPy kernel it was written to replace (10.0 against 9.7 ms, where it had measured 0.13 against 1.46
-when it was written; bench/RESULTS.md, session 14). Every test passed.
+The compiled loops (``gradwork/kernels/jit.py``) are plain Python compiled by Numba for the processor it
+finds, and what the compiler makes of them — how a branch is lowered, what the vectoriser takes on — can
+change with Numba's version or the machine without any number changing. The max-pool loop that records
+winners, the one every training step runs, measured 0.13 ms against NumPy's 1.46 when it was written
+(session 10); in session 14 the same source under the same Numba (0.68.1, host processor
+``skylake-avx512``) had become a branch mispredicted half the time and ran as slowly as the NumPy kernel
+it was written to replace (10.0 against 9.7 ms; bench/RESULTS.md). Every test passed. Why it changed is
+not known; this check finds such a loop.
 
 This script times every use of a compiled loop through the fast kernel that calls it — the same
 ``Function`` on the same arrays — with the loops on and off (``gw.kernels.jit.enable``), in alternating

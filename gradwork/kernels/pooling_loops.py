@@ -14,9 +14,11 @@ Measured against the NumPy version of ``FastMaxPool2d`` (bench/RESULTS.md, 2026-
 1.02 → 0.20 ms; 1000 × 16 × 28 × 28 forward 28.8 → 4.3 ms, backward 26 → 2.1 ms.
 
 The forward keeps its running maximum and winner with selects (``a if take else b``), not with an ``if``
-around two assignments, as it was written until session 14: with Numba 0.68.1 the ``if`` became a branch
-on the data in the loop that records winners — the one training runs — taken or not at random, so
-mispredicted about half the time, and that loop ran no faster than the NumPy kernel. Through
+around two assignments, as it was written until session 14: there (Numba 0.68.1, as in session 10, on a
+``skylake-avx512`` host) the ``if`` had become a branch on the data in the loop that records winners — the
+one training runs — taken or not at random, so mispredicted about half the time, and that loop ran no faster
+than the NumPy kernel (why it compiled otherwise in session 10 is not known; ``bench/compiled_loops.py``
+now watches every loop). Through
 ``FastMaxPool2d`` on a ReLU's channels-last output, 128 × 16 × 28 × 28: NumPy 9.7 ms, the ``if`` 10.0 ms,
 selects 1.8 ms; 1000 images 70.6 / 75.3 / 13.7 ms (a slow phase of the machine); W2 1.09×, W3 1.27× in one
 process (bench/RESULTS.md, 2026-12-01, session 14).
