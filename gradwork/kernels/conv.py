@@ -183,7 +183,7 @@ class FastConv2d(Function):
 
     def forward(self, x, weight, bias=None):
         self.input_shape = x.shape
-        self.depthwise = conv_depthwise.applies(x, weight, self.groups)
+        self.depthwise = conv_depthwise.applies(x, weight, bias, self.groups, self.padding)
         if self.depthwise:  # one channel per group: compiled loops (kernels/conv_depthwise.py); x kept as it is
             self.shifted = self.channels_first = False
             self.save_for_backward(x, weight)

@@ -13,7 +13,8 @@ Backward is the same walk: each window's ∂L/∂y times the kernel added onto t
 and ∂L/∂w[r, s, c] = Σ_(n,i,j) ∂L/∂y[n, i, j, c] · x[…] summed in float64 (the reference's float32 BLAS
 sum of N·H'·W' terms is blocked; a plain running float32 sum would drift further). Positions in the
 padding are skipped (they hold zeros). The sums are the reference's terms in another order: equal to
-rounding.
+rounding. (One difference at the edge of the domain: an infinite weight times the padding's zeros is NaN
+in the reference's product, and the padding is skipped here.)
 
 Measured (64 × 32 × 32 × 32 float32, channels-last, 3 × 3, padding 1; a slow phase of the machine):
 forward 5.8–10.6 ms, input gradient 8.8–11.1, weight gradient 10.6–16.6; the layer's forward and backward
@@ -26,11 +27,14 @@ from gradwork.kernels import jit, threads
 from gradwork.ops.conv import output_size
 
 
-def applies(x, weight, groups):
-    """Whether the depthwise loops run: one group per channel, one output channel per group, a non-empty
-    batch, and arrays the compiled loops take (float32 or float64, one dtype)."""
+def applies(x, weight, bias, groups, padding):
+    """Whether the depthwise loops run: one group per channel, one output channel per group, a bias of one
+    value per channel or none, padding ≥ 0, a non-empty batch, and arrays the compiled loops take (float32
+    or float64, one dtype). Anything else takes the window path, with the reference's broadcasting and
+    errors."""
     channels = x.shape[1]
     return (groups == channels == weight.shape[0] and weight.shape[1] == 1 and x.shape[0] > 0
+            and (bias is None or bias.shape == (channels,)) and min(padding) >= 0
             and x.dtype == weight.dtype and jit.runs_on(x, weight))
 
 

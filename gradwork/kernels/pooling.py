@@ -284,12 +284,18 @@ class FastAdaptiveAvgPool2d(AdaptiveAvgPool2dFunction):
     op_name = "adaptive_avg_pool2d"
 
     def forward(self, x):
-        self.global_mean = self.output_size == (1, 1) and x.dtype.kind == "f"
+        self.global_mean = self.output_size == (1, 1) and x.dtype.kind == "f" and x.shape[2] * x.shape[3] > 0
+        if self.global_mean:
+            with get_array_module(x).errstate(over="ignore", invalid="ignore"):
+                y = x.mean(axis=(2, 3), keepdims=True)
+            # The sum comes before the division: values near the largest float can overflow it where the
+            # reference, scaling first, does not. Such maps (and ∞ or NaN in the input) take the reference.
+            self.global_mean = bool(get_array_module(y).isfinite(y).all())
         if not self.global_mean:
             return super().forward(x)
         self.input_shape = x.shape
         self.channels_last = x.transpose(0, 2, 3, 1).flags.c_contiguous  # the gradient is laid out like x
-        return x.mean(axis=(2, 3), keepdims=True)
+        return y
 
     def backward(self, gy):
         if not self.global_mean:

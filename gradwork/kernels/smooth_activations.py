@@ -27,7 +27,13 @@ from gradwork.ops.activations import (_SQRT_2_OVER_PI, ELUFunction, GELUFunction
 def plain_float(*arrays):
     """Every array float32 or float64 — the types these formulas are written for — and at least 1-d (NumPy
     returns a scalar, which takes no ``out=``, from a ufunc of a 0-d array)."""
-    return all(a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.ndim > 0 for a in arrays)
+    return all(a.dtype.name in ("float32", "float64") and a.ndim > 0 for a in arrays)
+
+
+def keeps_dtype(x, constant):
+    """Whether ``x`` combined with ``constant`` stays in x's dtype, as in-place arithmetic needs (a Python
+    float does; NumPy's float64 scalar makes the reference's float32 result float64)."""
+    return get_array_module(x).result_type(x, constant) == x.dtype
 
 
 def clip_below(x, high):
@@ -50,7 +56,9 @@ class FastLeakyReLU(LeakyReLUFunction):
     op_name = "leaky_relu"
 
     def fits(self, *arrays):
-        return plain_float(*arrays) and 0 < self.negative_slope <= 1
+        """float32/float64 arrays, and a slope in (0, 1] in their type (a slope too small for float32 is
+        0 there)."""
+        return plain_float(*arrays) and all(0 < a.dtype.type(self.negative_slope) <= 1 for a in arrays)
 
     def forward(self, x):
         if not self.fits(x):
@@ -73,12 +81,20 @@ class FastELU(ELUFunction):
     """y = α(e^min(x, 0) − 1) + max(x, 0): where x > 0 the first term is α·(e⁰ − 1) = 0 and y = x; where
     x ≤ 0 the second is 0 and y is the reference's α·expm1(x). The gradient's factor is 1 for x > 0 and
     y + α otherwise: for α = 1 (the default) that is y + 1 clipped at 1 (y + 1 ≤ 1 exactly when x ≤ 0);
-    for other α, (min(y, 0) + α)·(1 − m) + m with m the 0/1 mask of x > 0 (min(y, 0) keeps x = +∞ finite)."""
+    for other α, (min(y, 0) + α)·(1 − m) + m with m the 0/1 mask of x > 0 (min(y, 0) keeps x = +∞ finite;
+    for α > 0, y ≤ 0 where x ≤ 0, so min(y, 0) is y there). A negative or infinite α takes the reference."""
 
     op_name = "elu"
 
+    def fits(self, x):
+        """float32/float64 x, and α > 0 and finite in x's type, which keeps x's type."""
+        if not (plain_float(x) and keeps_dtype(x, self.alpha)):
+            return False
+        alpha = x.dtype.type(self.alpha)
+        return bool(0 < alpha < math.inf)
+
     def forward(self, x):
-        if not plain_float(x):
+        if not self.fits(x):
             return super().forward(x)
         y = get_array_module(x).expm1(clip_below(x, 0.0))
         y *= self.alpha
@@ -88,7 +104,7 @@ class FastELU(ELUFunction):
 
     def backward(self, gy):
         x, y = self.saved
-        if not plain_float(x, gy):
+        if not (self.fits(x) and plain_float(gy)):
             return super().backward(gy)
         xp = get_array_module(x)
         if self.alpha == 1:
@@ -192,6 +208,8 @@ def erfc_of_nonnegative(a):
     t = a * 0.5
     t += 1
     xp.reciprocal(t, out=t)
+    with xp.errstate(over="ignore"):  # a² = ∞ for a beyond 1.8·10¹⁹: exp(−∞) = 0 = erfc there
+        square = a * a
     p = t * ERFC_POLYNOMIAL[0]
     p += ERFC_POLYNOMIAL[1]
     for coefficient in ERFC_POLYNOMIAL[2:]:
@@ -199,7 +217,7 @@ def erfc_of_nonnegative(a):
         p += coefficient
     p *= t
     p += ERFC_CONSTANT
-    p -= a * a
+    p -= square
     xp.exp(p, out=p)
     p *= t
     return p
@@ -256,14 +274,15 @@ class FastGELU(GELUFunction):
             self.saved = (x,)  # what the reference's backward reads
             return super().backward(gy)
         xp = get_array_module(x)
-        square = x * x
         if self.approximate == "tanh":  # 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
-            t = square * x
+            t = x * x
+            t *= x
             t *= 0.044715
             t += x
             t *= _SQRT_2_OVER_PI
             xp.tanh(t, out=t)
-            d_inner = square * (3 * 0.044715)
+            d_inner = x * (3 * 0.044715)  # (3·0.044715·x)·x, the reference's order: finite up to |x| ≈ 5·10¹⁹
+            d_inner *= x
             d_inner += 1
             d_inner *= _SQRT_2_OVER_PI
             derivative = t * t
@@ -275,8 +294,8 @@ class FastGELU(GELUFunction):
             t *= 0.5
             derivative += t
             return gy * derivative
-        pdf = square  # φ(x) = exp(−x²/2)/√(2π); then Φ(x) + x·φ(x)
-        pdf *= -0.5
+        pdf = x * -0.5  # φ(x) = exp(−x²/2)/√(2π) (−0.5·x·x in the reference's order); then Φ(x) + x·φ(x)
+        pdf *= x
         xp.exp(pdf, out=pdf)
         pdf /= math.sqrt(2 * math.pi)
         pdf *= x

@@ -745,3 +745,35 @@ def test_depthwise_convolution_keeps_the_window_path_where_the_loops_do_not_fit(
     assert compiled_calls == []
     for a, b in zip(numpy_path, depthwise_on("fast", x, weight, bias, gradient, padding=1)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@needs_numba
+@pytest.mark.parametrize("bias_shape", [(1,), (3,), (), (1, 4)])
+def test_depthwise_convolution_with_a_bias_of_another_shape_takes_the_window_path(compiled_calls, bias_shape):
+    """A bias not of one value per channel: the window path, with the reference's broadcasting or error —
+    the loops would read past a short bias."""
+    rng = np.random.default_rng(3)
+    x, weight, bias = rng.standard_normal((2, 4, 5, 5)), rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(bias_shape)
+    outcomes = []
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            try:
+                outcomes.append(F.conv2d(gw.tensor(x), gw.tensor(weight), gw.tensor(bias), padding=1, groups=4).data)
+            except Exception as error:  # noqa: BLE001 — the same kind of error on both paths
+                outcomes.append(type(error))
+    assert compiled_calls == []
+    if isinstance(outcomes[1], type):
+        assert outcomes[0] is outcomes[1]
+    else:
+        np.testing.assert_allclose(outcomes[0], outcomes[1], rtol=1e-12, atol=1e-12)
+
+
+@needs_numba
+def test_depthwise_convolution_with_negative_padding_takes_the_window_path(compiled_calls):
+    x, weight = np.ones((1, 3, 5, 5)), np.ones((3, 1, 3, 3))
+    errors = []
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path), pytest.raises(Exception) as caught:
+            F.conv2d(gw.tensor(x), gw.tensor(weight), padding=-1, groups=3)
+        errors.append(caught.type)
+    assert errors[0] is errors[1] and compiled_calls == []
