@@ -24,6 +24,11 @@ window matrix of ``kernels/conv.py``: 16→16 channels at 28×28 12.0 → 4.8 ms
 Whole steps, A/B in one process: W6 (ResNet-20) 1.11×, W5 1.09×, W2 1.05× (bench/RESULTS.md,
 2026-11-30). The sums are the reference's terms added in another order: equal to rounding.
 
+Without padding the grid is the input itself: P is then a view of x's memory when x is stored channels-last
+(the previous layer's output), no copy; and a 1×1 kernel is one product each way, its input gradient written
+straight into gX from gY's own memory. A (64, 64, 16, 16) 1×1 layer, forward 4.3 → 2.9 ms, input gradient 4.8
+→ 2.3 ms (bench/RESULTS.md, 2026-12-01, session 14).
+
 Y starts at the bias, so the products add onto it (W5 1.04×, A/B). Used for stride 1, one group, at least
 ``MIN_CHANNELS`` (5) input channels (fewer keep the window matrix: an RGB image's first layer is faster
 with it, measured below; one channel its transposed window matrix, ``channels_first_is_faster``),
@@ -78,6 +83,13 @@ class Geometry:
         return matrix.reshape(self.n, self.hp, self.wp, -1)
 
 
+def stored_channels_last(x):
+    """x (N, C, H, W) as the (N·H·W, C) rows of its channels-last memory when it is stored so (a view, no
+    copy: a convolution's or ReLU's output), else None."""
+    rows = x.transpose(0, 2, 3, 1)
+    return rows.reshape(-1, x.shape[1]) if rows.flags.c_contiguous else None
+
+
 def kernel_matrices(weight):
     """(O, C, kh, kw) → (kh, kw, C, O), contiguous: [i, j] is W_ij, ready for P·W_ij."""
     return xp.ascontiguousarray(weight.transpose(2, 3, 1, 0))
@@ -87,9 +99,11 @@ def forward(x, weight, bias, padding, dilation):
     """conv2d of ``x`` (N, C, H, W) with stride 1 → (N, O, H', W'), stored channels-last (a view of
     the padded grid's top-left H'×W' of each image)."""
     g = Geometry(x.shape, weight.shape, padding, dilation)
-    padded = xp.zeros((g.n, g.hp, g.wp, g.c), dtype=x.dtype)
-    padded[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x.transpose(0, 2, 3, 1)
-    p = padded.reshape(g.rows, g.c)
+    p = stored_channels_last(x) if (g.ph, g.pw) == (0, 0) else None  # no padding: P is x itself, if stored so
+    if p is None:
+        padded = xp.zeros((g.n, g.hp, g.wp, g.c), dtype=x.dtype)
+        padded[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x.transpose(0, 2, 3, 1)
+        p = padded.reshape(g.rows, g.c)
     w = kernel_matrices(weight)
     y = xp.empty((g.rows, weight.shape[0]), dtype=x.dtype)
     if bias is not None:  # every row starts at the bias and the products add onto it: no pass of its own
@@ -107,12 +121,15 @@ def input_grad(gy, weight, input_shape, padding, dilation):
     """∂L/∂x (N, C, H, W) from ∂L/∂y (N, O, H', W'), stored channels-last."""
     g = Geometry(input_shape, weight.shape, padding, dilation)
     out_channels = weight.shape[0]
-    g_grid = xp.zeros((g.n, g.hp, g.wp, out_channels), dtype=gy.dtype)  # zero where no real output is
-    g_grid[:, :g.out_h, :g.out_w] = gy.transpose(0, 2, 3, 1)
-    g_rows = g_grid.reshape(g.rows, out_channels)[:g.span]
-    gx = xp.zeros((g.rows, g.c), dtype=gy.dtype)
+    pointwise = len(g.offsets) == 1  # a 1×1 kernel: one product, nothing to add up
+    g_rows = stored_channels_last(gy) if pointwise and (g.ph, g.pw) == (0, 0) else None  # gY's grid is gy itself
+    if g_rows is None:
+        g_grid = xp.zeros((g.n, g.hp, g.wp, out_channels), dtype=gy.dtype)  # zero where no real output is
+        g_grid[:, :g.out_h, :g.out_w] = gy.transpose(0, 2, 3, 1)
+        g_rows = g_grid.reshape(g.rows, out_channels)[:g.span]
+    gx = (xp.empty if pointwise else xp.zeros)((g.rows, g.c), dtype=gy.dtype)
     w = kernel_matrices(weight)
     kh, kw = g.kernel
     for k, offset in enumerate(g.offsets):  # gX[r + offset] += gY[r] · W_ijᵀ
-        blas.gemm(g_rows, w[k // kw, k % kw].T, gx[offset:offset + g.span], accumulate=True)
+        blas.gemm(g_rows, w[k // kw, k % kw].T, gx[offset:offset + g.span], accumulate=not pointwise)
     return g.grid(gx)[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w].transpose(0, 3, 1, 2)
