@@ -246,16 +246,17 @@ class FastConv2d(Function):
     def backward(self, gy):
         saved, weight = self.saved  # saved: the input x on the shifted and depthwise paths, else the window matrix
         out_channels, c_per_group, kh, kw = weight.shape
+        depthwise = self.depthwise and jit.runs_on(gy)  # (else the window path, as for the shifted products)
+        if depthwise:  # its loop and the bias's sum read gy channels-last: copied into that order once, if need be
+            gy = conv_depthwise.channels_last(gy).transpose(0, 3, 1, 2)
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
-        depthwise = self.depthwise and jit.runs_on(gy)  # (else the window path, as for the shifted products)
-        if depthwise:  # both gradients' loops read gy channels-last: copied into that order once, if need be
-            gy = conv_depthwise.channels_last(gy).transpose(0, 3, 1, 2)
         geometry = (self.stride, self.padding, self.dilation)
-        if self.needs_input_grad[0]:
-            if depthwise:
-                gx = conv_depthwise.input_grad(gy, weight, self.input_shape, *geometry)
-            elif self.shifted and conv_shifted.applies_to_gradient(gy, weight):
+        if depthwise and (self.needs_input_grad[0] or self.needs_input_grad[1]):  # both in one compiled walk
+            gx, gw = conv_depthwise.backward(gy, saved, weight, *geometry, input_grad=self.needs_input_grad[0],
+                                             weight_grad=self.needs_input_grad[1])
+        elif self.needs_input_grad[0]:
+            if self.shifted and conv_shifted.applies_to_gradient(gy, weight):
                 gx = conv_shifted.input_grad(gy, weight, self.input_shape, self.padding, self.dilation)
             else:  # every window's gradient W·gy, added back where the window read
                 gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
@@ -267,9 +268,7 @@ class FastConv2d(Function):
                 gw = both[:, :weight[0].size].reshape(weight.shape) if self.needs_input_grad[1] else None
                 gb = both[:, -1] if wants_bias else None
             return gx, gw, gb
-        if self.needs_input_grad[1] and depthwise:
-            gw = conv_depthwise.weight_grad(gy, saved, weight.shape, *geometry)
-        elif self.needs_input_grad[1]:
+        if self.needs_input_grad[1] and not depthwise:
             if self.shifted and blas.available(saved, gy2):
                 gw = self.weight_grad_in_blocks(saved, gy2, (kh, kw))
             else:

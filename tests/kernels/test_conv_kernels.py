@@ -64,15 +64,9 @@ def test_weight_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch, dtyp
     np.testing.assert_allclose(grads[1], wt.grad, **tol)
 
 
-def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix_agrees(monkeypatch):
-    """Stride 1 with several input channels runs as shifted products summed by BLAS (conv_shifted.py);
-    with NumPy's BLAS out of reach it falls back to the window matrix. Both give the same numbers
-    and gradients, which also pass the finite-difference check."""
-    from gradwork.kernels import blas
-    if not blas.available(np.zeros((1, 1))):
-        pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
-    x, w, b = R.standard_normal((2, 5, 6, 5)), R.standard_normal((4, 5, 3, 3)), R.standard_normal(4)
-    taken, results = [], []
+def shifted_or_not(monkeypatch):
+    """A list that records, for every FastConv2d forward from now on, whether it took the shifted products."""
+    taken = []
     original = conv_kernels.FastConv2d.forward
 
     def spy(self, *arrays):
@@ -81,6 +75,18 @@ def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix
         return out
 
     monkeypatch.setattr(conv_kernels.FastConv2d, "forward", spy)
+    return taken
+
+
+def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix_agrees(monkeypatch):
+    """Stride 1 with several input channels runs as shifted products summed by BLAS (conv_shifted.py);
+    with NumPy's BLAS out of reach it falls back to the window matrix. Both give the same numbers
+    and gradients, which also pass the finite-difference check."""
+    from gradwork.kernels import blas
+    if not blas.available(np.zeros((1, 1))):
+        pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
+    x, w, b = R.standard_normal((2, 5, 6, 5)), R.standard_normal((4, 5, 3, 3)), R.standard_normal(4)
+    taken, results = shifted_or_not(monkeypatch), []
     for found in (blas._gemm, {}):
         monkeypatch.setattr(blas, "_gemm", found)
         xt, wt, bt = leaf(x), leaf(w), leaf(b)
@@ -91,8 +97,8 @@ def test_stride_one_convolution_takes_the_shifted_products_and_the_window_matrix
     for shifted, windows in zip(*results):
         np.testing.assert_allclose(shifted, windows, rtol=1e-12, atol=1e-12)
     monkeypatch.undo()
-    assert_grads(lambda x_, wt, bt: F.conv2d(x_, wt, bt, 1, (2, 1), (1, 2)), R.standard_normal((2, 3, 5, 6)),
-                 R.standard_normal((2, 3, 3, 2)), R.standard_normal(2))
+    assert_grads(lambda x_, wt, bt: F.conv2d(x_, wt, bt, 1, (2, 1), (1, 2)), R.standard_normal((2, 5, 5, 6)),
+                 R.standard_normal((2, 5, 3, 2)), R.standard_normal(2))
 
 
 @pytest.mark.parametrize("k", [5, 2048, 2049, 3 * 1024 + 17])
@@ -127,15 +133,7 @@ def test_an_rgb_first_layer_keeps_the_window_matrix(monkeypatch):
     from gradwork.kernels import blas, conv_shifted
     if not blas.available(np.zeros((1, 1))):
         pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
-    taken = []
-    original = conv_kernels.FastConv2d.forward
-
-    def spy(self, *arrays):
-        out = original(self, *arrays)
-        taken.append(self.shifted)
-        return out
-
-    monkeypatch.setattr(conv_kernels.FastConv2d, "forward", spy)
+    taken = shifted_or_not(monkeypatch)
     for channels in (3, conv_shifted.MIN_CHANNELS - 1, conv_shifted.MIN_CHANNELS):
         F.conv2d(gw.tensor(R.standard_normal((2, channels, 6, 6))), gw.tensor(R.standard_normal((4, channels, 3, 3))),
                  padding=1)

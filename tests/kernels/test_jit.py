@@ -708,7 +708,7 @@ def test_depthwise_convolution_runs_the_compiled_loops(compiled_calls, layout, g
     gradient = rng.standard_normal(out_shape)
     fast = depthwise_on("fast", x, weight, bias, gradient, **geometry)
     reference = depthwise_on("reference", x, weight, bias, gradient, **geometry)
-    assert [name for name, _ in compiled_calls] == ["forward_loop", "input_grad_loop", "weight_grad_loop"]
+    assert compiled_calls == [("forward_loop", ()), ("backward_loop", (True, False)), ("backward_loop", (False, True))]
     for a, b in zip(fast, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert fast[0].transpose(0, 2, 3, 1).flags.c_contiguous  # the output stored channels-last
@@ -722,7 +722,7 @@ def test_depthwise_convolution_in_float32_with_a_float64_gradient(compiled_calls
     gradient = rng.standard_normal((2, 4, 6, 6))  # float64
     fast = depthwise_on("fast", x, weight, bias, gradient, padding=1)
     reference = depthwise_on("reference", x, weight, bias, gradient, padding=1)
-    assert [name for name, _ in compiled_calls] == ["forward_loop", "input_grad_loop", "weight_grad_loop"]
+    assert compiled_calls == [("forward_loop", ()), ("backward_loop", (True, False)), ("backward_loop", (False, True))]
     for a, b in zip(fast, reference):
         assert a.dtype == b.dtype
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
@@ -777,3 +777,19 @@ def test_depthwise_convolution_with_negative_padding_takes_the_window_path(compi
             F.conv2d(gw.tensor(x), gw.tensor(weight), padding=-1, groups=3)
         errors.append(caught.type)
     assert errors[0] is errors[1] and compiled_calls == []
+
+
+@needs_numba
+@pytest.mark.parametrize("wanted", [(True, False), (False, True)], ids=["input only", "weight only"])
+def test_depthwise_convolution_walks_only_for_the_gradients_wanted(compiled_calls, wanted):
+    """A frozen weight or an input that needs no gradient: one walk, for the other gradient."""
+    rng = np.random.default_rng(4)
+    x, weight = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((3, 1, 3, 3))
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            xt, wt = gw.tensor(x, requires_grad=wanted[0]), gw.tensor(weight, requires_grad=wanted[1])
+            F.conv2d(xt, wt, padding=1, groups=3).backward(gw.tensor(np.ones((2, 3, 6, 6))))
+            results[path] = xt.grad if wanted[0] else wt.grad
+    assert compiled_calls == [("forward_loop", ()), ("backward_loop", wanted)]
+    np.testing.assert_allclose(results["fast"], results["reference"], rtol=1e-12, atol=1e-12)
