@@ -197,6 +197,8 @@ class FrozenBatchNorm(Function):
         rows, mean, inv_std, weight = self.saved
         array_module = get_array_module(g)
         g = array_module.ascontiguousarray(channel_rows(g))
+        if self.needs_input_grad[1] and jit.runs_on(g, rows, weight) and g.dtype == rows.dtype == weight.dtype:
+            return self.backward_compiled(g, rows, mean, inv_std, weight)
         wide = WideRows(g)
         gx = g_weight = g_bias = None
         if self.needs_input_grad[0]:
@@ -208,6 +210,25 @@ class FrozenBatchNorm(Function):
         if self.needs_input_grad[2]:
             g_bias = column_sums(g)
         return gx, g_weight, g_bias
+
+    def backward_compiled(self, g, rows, mean, inv_std, weight):
+        """The three gradients from one compiled pass over g's and x's (m, C) rows
+        (``normalization_loops.frozen_batch_norm_backward``): the two sums in float64, ∂L/∂x = g ⊙ s. With
+        a gradient wanted for γ (x is kept only then). The NumPy passes above make a centred copy of x and a
+        pass per sum: (64, 32, 32, 32) float32 channels-last, all three gradients, 10.0 → 4.2 ms (medians of
+        six alternating rounds; bench/RESULTS.md, 2026-12-01, session 14). The sums' terms are the
+        reference's, added in float64: equal to rounding."""
+        wide_g, k = compiled_rows(g)
+        channels = rows.shape[1]
+        sums = [xp.zeros(wide_g.shape[1], dtype=xp.float64) for _ in range(2)]  # Σg, Σ g·(x − μ), per column
+        gx = xp.empty_like(g) if self.needs_input_grad[0] else xp.empty((0, 0), dtype=g.dtype)
+        jit.compiled(normalization_loops.frozen_batch_norm_backward, self.needs_input_grad[0])(
+            wide_g, rows.reshape(wide_g.shape), xp.tile(mean, k), xp.tile(weight * inv_std, k),
+            gx.reshape(wide_g.shape) if self.needs_input_grad[0] else gx, *sums)
+        sum_g, sum_g_centred = (total.reshape(k, channels).sum(axis=0) for total in sums)
+        return (from_channel_rows(gx, self.input_shape) if self.needs_input_grad[0] else None,
+                (sum_g_centred * inv_std).astype(g.dtype),
+                sum_g.astype(g.dtype) if self.needs_input_grad[2] else None)
 
 
 class FusedLayerNorm(Function):

@@ -99,6 +99,24 @@ def batch_norm_backward():
     return loop
 
 
+def frozen_batch_norm_backward(input_grad):
+    """The loop ``(g (rows, w), x (rows, w), mean (w,), scale (w,), gx (rows, w), sum_g (w,), sum_g_centred (w,))``
+    on wide rows with the per-channel vectors repeated to their width: evaluation's batch norm backward
+    (``FrozenBatchNorm``) in one pass — Σg and Σ g·(x − μ) per column into the float64 totals and, if
+    ``input_grad`` (a compiled-in constant), gx = g·scale, scale = γ/√(σ² + ε)."""
+
+    def loop(g, x, mean, scale, gx, sum_g, sum_g_centred):
+        rows, width = x.shape
+        for r in range(rows):
+            for i in range(width):
+                sum_g[i] += g[r, i]
+                sum_g_centred[i] += g[r, i] * (x[r, i] - mean[i])
+                if input_grad:
+                    gx[r, i] = g[r, i] * scale[i]
+
+    return loop
+
+
 def normalize_rows():
     """The loop ``(x (rows, w), mean (w,), scale (w,), shift (w,), y (rows, w))``: y = (x − mean)·scale + shift,
     one pass — evaluation's batch norm with its statistics given (``FrozenBatchNorm``), on wide rows with

@@ -546,7 +546,7 @@ def test_batch_norm_compiled_keeps_its_input_so_changing_it_in_place_is_caught()
 
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_norm_in_evaluation_is_one_op_and_one_compiled_pass(compiled_calls, dtype):
+def test_batch_norm_in_evaluation_is_one_op_and_one_compiled_pass_each_way(compiled_calls, dtype):
     rng = np.random.default_rng(5)
     x = channels_last(rng.standard_normal((2, 5, 3, 4))).astype(dtype)
     stats = (np.arange(5.0), np.arange(1.0, 6.0))
@@ -560,7 +560,7 @@ def test_batch_norm_in_evaluation_is_one_op_and_one_compiled_pass(compiled_calls
             out.backward(gw.tensor(gradient))
             results[path] = (type(out.creator).__name__, out.data, t.grad, w.grad, b.grad)
     assert results["fast"][0] == "FrozenBatchNorm" and results["fast"][1].dtype == dtype
-    assert [name for name, _ in compiled_calls] == ["normalize_rows"]
+    assert compiled_calls == [("normalize_rows", ()), ("frozen_batch_norm_backward", (True,))]  # a pass each way
     for fast, reference in zip(results["fast"][1:], results["reference"][1:]):
         np.testing.assert_allclose(fast, reference, rtol=2e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
 
@@ -793,3 +793,23 @@ def test_depthwise_convolution_walks_only_for_the_gradients_wanted(compiled_call
             results[path] = xt.grad if wanted[0] else wt.grad
     assert compiled_calls == [("forward_loop", ()), ("backward_loop", wanted)]
     np.testing.assert_allclose(results["fast"], results["reference"], rtol=1e-12, atol=1e-12)
+
+
+@needs_numba
+def test_batch_norm_in_evaluation_with_only_the_affine_gradients_skips_the_input_gradient(compiled_calls):
+    """Fine-tuning γ and β of a frozen network on fixed features: the compiled pass sums, writes no ∂L/∂x."""
+    rng = np.random.default_rng(8)
+    x = channels_last(rng.standard_normal((3, 4, 5, 5))).astype(np.float32)
+    stats = (rng.standard_normal(4).astype(np.float32), rng.random(4).astype(np.float32) + 0.5)
+    gradient = rng.standard_normal(x.shape).astype(np.float32)
+    results = {}
+    for path in ("fast", "reference"):
+        with gw.kernels.use(path):
+            w, b = gw.tensor(np.full(4, 1.5, np.float32), requires_grad=True), gw.tensor(np.zeros(4, np.float32),
+                                                                                     requires_grad=True)
+            F.batch_norm(as_stored(x), *stats, w, b, training=False).backward(gw.tensor(gradient))
+            results[path] = (w.grad, b.grad)
+    assert compiled_calls == [("normalize_rows", ()), ("frozen_batch_norm_backward", (False,))]
+    for fast, reference in zip(results["fast"], results["reference"]):
+        assert fast.dtype == reference.dtype
+        np.testing.assert_allclose(fast, reference, rtol=2e-5, atol=1e-5)
