@@ -77,9 +77,15 @@ def batch_norm_cases(rng):
         training.backward(g)
     frozen = ready(FrozenBatchNorm(rng.random(16, dtype=np.float32), rng.random(16, dtype=np.float32) + 0.5, 1e-5),
                    (False, False, False))
+    frozen_trained = ready(FrozenBatchNorm(frozen.mean, frozen.var, 1e-5), (True, True, True))
+
+    def frozen_forward_then_backward():  # (as for batch_norm)
+        frozen_trained.forward(x, weight, bias)
+        frozen_trained.backward(g)
     return {"batch_norm 128 × 16 × 28 × 28, forward": lambda: training.forward(x, weight, bias),
             "batch_norm 128 × 16 × 28 × 28, forward + backward": forward_then_backward,
-            "batch_norm (eval) 128 × 16 × 28 × 28, forward": lambda: frozen.forward(x, weight, bias)}
+            "batch_norm (eval) 128 × 16 × 28 × 28, forward": lambda: frozen.forward(x, weight, bias),
+            "batch_norm (eval) 128 × 16 × 28 × 28, forward + backward": frozen_forward_then_backward}
 
 
 def layer_norm_cases(rng):
