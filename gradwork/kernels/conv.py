@@ -252,7 +252,7 @@ class FastConv2d(Function):
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
         geometry = (self.stride, self.padding, self.dilation)
-        if depthwise and (self.needs_input_grad[0] or self.needs_input_grad[1]):  # both in one compiled walk
+        if depthwise and (self.needs_input_grad[0] or self.needs_input_grad[1]):  # compiled walks, one per gradient
             gx, gw = conv_depthwise.backward(gy, saved, weight, *geometry, input_grad=self.needs_input_grad[0],
                                              weight_grad=self.needs_input_grad[1])
         elif self.needs_input_grad[0]:
