@@ -28,7 +28,7 @@ from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.backend.compat import as_strided
 from gradwork.kernels import blas, conv_depthwise, conv_shifted, jit, threads
-from gradwork.kernels.layout import WideRows, column_sums
+from gradwork.kernels.layout import WideRows, channels_last, column_sums
 from gradwork.ops.conv import output_size, transposed_output_size
 
 
@@ -248,7 +248,7 @@ class FastConv2d(Function):
         out_channels, c_per_group, kh, kw = weight.shape
         depthwise = self.depthwise and jit.runs_on(gy)  # (else the window path, as for the shifted products)
         if depthwise:  # its loop and the bias's sum read gy channels-last: copied into that order once, if need be
-            gy = conv_depthwise.channels_last(gy).transpose(0, 3, 1, 2)
+            gy = channels_last(gy).transpose(0, 3, 1, 2)
         gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (N·H'·W', O)
         gx = gw = gb = None
         geometry = (self.stride, self.padding, self.dilation)

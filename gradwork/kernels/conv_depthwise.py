@@ -24,6 +24,7 @@ and the loops take the arrays (``jit.runs_on``); otherwise the window path.
 """
 from gradwork.backend import xp
 from gradwork.kernels import jit, threads
+from gradwork.kernels.layout import channels_last
 from gradwork.ops.conv import output_size
 
 
@@ -97,11 +98,6 @@ def backward_loop(input_grad, weight_grad):
     return loop
 
 
-def channels_last(array):
-    """(N, C, H, W) → (N, H, W, C) in memory order: a view when stored so, else a copy."""
-    return xp.ascontiguousarray(array.transpose(0, 2, 3, 1))
-
-
 def kernel_last(weight):
     """(C, 1, kh, kw) → (kh, kw, C), contiguous: one kernel position's C weights side by side."""
     return xp.ascontiguousarray(weight[:, 0].transpose(1, 2, 0))
@@ -131,8 +127,9 @@ def backward(gy, x, weight, stride, padding, dilation, input_grad=True, weight_g
     gx = xp.zeros((n, h, w, c), dtype=dtype) if input_grad else xp.empty((0, 0, 0, 0), dtype=dtype)
     g_weight = xp.zeros((kh, kw, c), dtype=xp.float64)
     arrays = (channels_last(gy), channels_last(x), kernel_last(weight), gx, g_weight, *stride, *padding, *dilation)
-    for flags in ((True, False), (False, True)):
-        if (input_grad, weight_grad)[flags.index(True)]:
-            jit.compiled(backward_loop, *flags)(*arrays)
+    if input_grad:
+        jit.compiled(backward_loop, True, False)(*arrays)
+    if weight_grad:
+        jit.compiled(backward_loop, False, True)(*arrays)
     return (gx.transpose(0, 3, 1, 2) if input_grad else None,
             g_weight.transpose(2, 0, 1)[:, None].astype(xp.result_type(gy, x)) if weight_grad else None)

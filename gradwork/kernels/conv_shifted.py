@@ -83,7 +83,7 @@ class Geometry:
         return matrix.reshape(self.n, self.hp, self.wp, -1)
 
 
-def stored_channels_last(x):
+def rows_in_place(x):
     """x (N, C, H, W) as the (N·H·W, C) rows of its channels-last memory when it is stored so (a view, no
     copy: a convolution's or ReLU's output), else None."""
     rows = x.transpose(0, 2, 3, 1)
@@ -99,7 +99,7 @@ def forward(x, weight, bias, padding, dilation):
     """conv2d of ``x`` (N, C, H, W) with stride 1 → (N, O, H', W'), stored channels-last (a view of
     the padded grid's top-left H'×W' of each image)."""
     g = Geometry(x.shape, weight.shape, padding, dilation)
-    p = stored_channels_last(x) if (g.ph, g.pw) == (0, 0) else None  # no padding: P is x itself, if stored so
+    p = rows_in_place(x) if (g.ph, g.pw) == (0, 0) else None  # no padding: P is x itself, if stored so
     if p is None:
         padded = xp.zeros((g.n, g.hp, g.wp, g.c), dtype=x.dtype)
         padded[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x.transpose(0, 2, 3, 1)
@@ -122,7 +122,7 @@ def input_grad(gy, weight, input_shape, padding, dilation):
     g = Geometry(input_shape, weight.shape, padding, dilation)
     out_channels = weight.shape[0]
     pointwise = len(g.offsets) == 1  # a 1×1 kernel: one product, nothing to add up
-    g_rows = stored_channels_last(gy) if pointwise and (g.ph, g.pw) == (0, 0) else None  # gY's grid is gy itself
+    g_rows = rows_in_place(gy) if pointwise and (g.ph, g.pw) == (0, 0) else None  # gY's grid is gy itself
     if g_rows is None:
         g_grid = xp.zeros((g.n, g.hp, g.wp, out_channels), dtype=gy.dtype)  # zero where no real output is
         g_grid[:, :g.out_h, :g.out_w] = gy.transpose(0, 2, 3, 1)

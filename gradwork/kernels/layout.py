@@ -25,6 +25,15 @@ def row_sums(matrix):
     return matrix @ get_array_module(matrix).ones(matrix.shape[1], dtype=matrix.dtype)
 
 
+def channels_last(x):
+    """(N, C, H, W) → (N, H, W, C) in memory order, as compiled loops walk it: a view when ``x`` is stored
+    channels-last (a convolution's output, a ReLU of it), else a copy in that order — input stored
+    channels-first, or a convolution's padded output (a view with gaps between its rows), which loops
+    would read through its strides several times slower than the copy costs (max pooling, bench/RESULTS.md,
+    2026-12-01, session 14)."""
+    return xp.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
 def channel_rows(x):
     """(N, C, *spatial) → the (m, C) matrix with one row per example and position: a free view when
     ``x`` is stored channels-last (as convolutions leave it), a copy otherwise. (N, C) is returned as is."""

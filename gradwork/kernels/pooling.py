@@ -9,6 +9,7 @@ from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.kernels import jit, pooling_loops, threads
 from gradwork.kernels.conv import col2im, im2col
+from gradwork.kernels.layout import channels_last
 from gradwork.ops.conv import output_size
 from gradwork.ops.pooling import AdaptiveAvgPool2dFunction
 
@@ -53,7 +54,7 @@ class FastMaxPool2d(Function):
     backward 1.02 → 0.20 ms on a 128 × 16 × 28 × 28 batch against the NumPy version below; W2 1.40×,
     W3 1.18×, W5 1.20× A/B (bench/RESULTS.md, 2026-11-30, session 10). Their winner of a window holding
     NaN is its first NaN, as the reference's. The loops walk channels-last memory, the convolutions'
-    output; input stored otherwise is copied into that order first (:func:`stored_channels_last`), which
+    output; input stored otherwise is copied into that order first (``layout.channels_last``), which
     costs less than the NumPy version: 128 × 16 × 28 × 28 with winners, NumPy 8.1 → copy and loop 5.9 ms
     stored channels-first (a Dropout's output), 8.5 → 3.9 ms as a convolution's padded view (a pool
     straight after a convolution); 3 × 3 / 2 / 1 windows on 16 × 64 × 56 × 56 channels-first 35 → 12 ms
@@ -123,7 +124,7 @@ class FastMaxPool2d(Function):
         n, c, h, w = x.shape
         out_h, out_w = h // kh, w // kw  # rows and columns past the last whole window are never read
         if jit.runs_on(x):
-            x_ = stored_channels_last(x)
+            x_ = channels_last(x)
             out_ = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # (N, H', W', C), as the loop walks memory
             winner_ = xp.empty(out_.shape, dtype=xp.min_scalar_type(kh * kw - 1)) if record else NO_WINNERS
             loop = jit.compiled(pooling_loops.max_pool_forward, kh, kw, record)
@@ -179,7 +180,7 @@ class FastMaxPool2d(Function):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
         out_h = output_size(h + self.extra[0], kh, sh, ph, dh)  # extra: ceil_mode's rows past the end
         out_w = output_size(w + self.extra[1], kw, sw, pw, dw)
-        x_ = stored_channels_last(x)
+        x_ = channels_last(x)
         out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)  # channels-last, as x_
         winner_ = xp.empty(out.shape, dtype=xp.min_scalar_type(kh * kw - 1)) if record else NO_WINNERS
         loop = jit.compiled(pooling_loops.max_pool_windows_forward, record)
@@ -235,14 +236,6 @@ def route_compiled(loop, gy, winner, gx, geometry=()):
     gy = xp.ascontiguousarray(gy)
     threads.over_batch(lambda rows: loop(gy[rows], winner[rows], gx[rows], *geometry), len(gx), gx.size, gx)
     return gx.transpose(0, 3, 1, 2)
-
-
-def stored_channels_last(x):
-    """x (N, C, H, W) looked at as (N, H, W, C) in memory order, as the compiled loops walk it: a view when
-    x is stored channels-last (a convolution's output, a ReLU of it), else a copy in that order — input
-    stored channels-first, or a convolution's padded output (a view with gaps between its rows), which the
-    loops would read through its strides several times slower than the copy costs."""
-    return xp.ascontiguousarray(x.transpose(0, 2, 3, 1))
 
 
 class FastAvgPool2d(Function):
