@@ -52,6 +52,16 @@ def ready(function, needs_input_grad):
     return function
 
 
+def forward_then_backward(function, inputs, gradient):
+    """A case that runs ``function``'s forward on ``inputs`` and then its backward: backward takes the path
+    its forward chose (compiled or not), so each timing runs both."""
+
+    def case():
+        function.forward(*inputs)
+        function.backward(gradient)
+    return case
+
+
 def max_pool_cases(rng):
     x = np.maximum(channels_last(rng, (128, 16, 28, 28)), 0)  # a ReLU's output: ties at zero
     stem = channels_last(rng, (16, 64, 56, 56))
@@ -71,45 +81,31 @@ def batch_norm_cases(rng):
     x, g = channels_last(rng, (128, 16, 28, 28)), channels_last(rng, (128, 16, 28, 28))
     weight, bias = np.ones(16, np.float32), np.zeros(16, np.float32)
     training = ready(FastBatchNormalize(1e-5), (True, True, True))
-
-    def forward_then_backward():  # backward takes the path forward chose, so each timing runs both
-        training.forward(x, weight, bias)
-        training.backward(g)
     frozen = ready(FrozenBatchNorm(rng.random(16, dtype=np.float32), rng.random(16, dtype=np.float32) + 0.5, 1e-5),
                    (False, False, False))
     frozen_trained = ready(FrozenBatchNorm(frozen.mean, frozen.var, 1e-5), (True, True, True))
-
-    def frozen_forward_then_backward():  # (as for batch_norm)
-        frozen_trained.forward(x, weight, bias)
-        frozen_trained.backward(g)
     return {"batch_norm 128 × 16 × 28 × 28, forward": lambda: training.forward(x, weight, bias),
-            "batch_norm 128 × 16 × 28 × 28, forward + backward": forward_then_backward,
+            "batch_norm 128 × 16 × 28 × 28, forward + backward": forward_then_backward(training, (x, weight, bias), g),
             "batch_norm (eval) 128 × 16 × 28 × 28, forward": lambda: frozen.forward(x, weight, bias),
-            "batch_norm (eval) 128 × 16 × 28 × 28, forward + backward": frozen_forward_then_backward}
+            "batch_norm (eval) 128 × 16 × 28 × 28, forward + backward":
+                forward_then_backward(frozen_trained, (x, weight, bias), g)}
 
 
 def layer_norm_cases(rng):
     x, g = rng.standard_normal((2048, 128), dtype=np.float32), rng.standard_normal((2048, 128), dtype=np.float32)
     weight, bias = np.ones(128, np.float32), np.zeros(128, np.float32)
     function = ready(FusedLayerNorm(1, 1e-5, True, True), (True, True, True))
-
-    def forward_then_backward():  # (as for batch_norm)
-        function.forward(x, weight, bias)
-        function.backward(g)
     return {"layer_norm 2048 × 128, forward": lambda: function.forward(x, weight, bias),
-            "layer_norm 2048 × 128, forward + backward": forward_then_backward}
+            "layer_norm 2048 × 128, forward + backward": forward_then_backward(function, (x, weight, bias), g)}
 
 
 def depthwise_cases(rng):
     x, g = channels_last(rng, (16, 32, 16, 16)), channels_last(rng, (16, 32, 16, 16))
     weight, bias = rng.standard_normal((32, 1, 3, 3), dtype=np.float32), np.zeros(32, np.float32)
     function = ready(FastConv2d((1, 1), (1, 1), (1, 1), 32), (True, True, True))
-
-    def forward_then_backward():  # (as for batch_norm)
-        function.forward(x, weight, bias)
-        function.backward(g)
     return {"conv2d depthwise 3 × 3, 16 × 32 × 16 × 16, forward": lambda: function.forward(x, weight, bias),
-            "conv2d depthwise 3 × 3, 16 × 32 × 16 × 16, forward + backward": forward_then_backward}
+            "conv2d depthwise 3 × 3, 16 × 32 × 16 × 16, forward + backward":
+                forward_then_backward(function, (x, weight, bias), g)}
 
 
 def sparse_adam_cases(rng):
