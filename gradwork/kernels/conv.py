@@ -227,8 +227,9 @@ class FastConv2d(Function):
             (out_h, out_w)
 
     def weight_grad_in_blocks(self, x, gy2, kernel):
-        """dW = colsᵀ·gy (as (O, K)) with the window matrix of ``x`` built and multiplied a block of
-        images at a time, each block's product added into dW (BLAS's β = 1), so a block is still in cache
+        """dW = colsᵀ·gy (as (O, K)) for a stride-1 layer wider than ``conv_shifted.NARROW_CHANNELS``
+        (narrower ones take ``conv_shifted.weight_grad``), with the window matrix of ``x`` built and
+        multiplied a block of images at a time, each block's product added into dW (BLAS's β = 1), so a block is still in cache
         when its product reads it: the whole matrix is 58 MB for a 16-channel 28×28 layer at batch 128.
         Per layer (batch 128, 3×3): 16→16 at 28×28 12.0 → 10.7 ms, 32→32 at 14×14 7.5 → 5.6 ms, 16→32 at
         14×14 3.5 → 3.3 ms (bench/RESULTS.md, 2026-11-30). The sum is the same terms grouped by block."""
@@ -269,12 +270,15 @@ class FastConv2d(Function):
                 gb = both[:, -1] if wants_bias else None
             return gx, gw, gb
         if self.needs_input_grad[1] and not depthwise:
-            if self.shifted and blas.available(saved, gy2):
-                gw = self.weight_grad_in_blocks(saved, gy2, (kh, kw))
+            if self.shifted and conv_shifted.weight_grad_applies(gy, saved, weight):  # narrow: image by image
+                gw = conv_shifted.weight_grad(gy, saved, weight.shape, self.padding, self.dilation)
             else:
-                cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted or self.depthwise else saved
-                gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
-            gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
+                if self.shifted and blas.available(saved, gy2):
+                    gw = self.weight_grad_in_blocks(saved, gy2, (kh, kw))
+                else:
+                    cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted or self.depthwise else saved
+                    gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
+                gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
         if wants_bias:
             gb = column_sums(gy2)
         return gx, gw, gb

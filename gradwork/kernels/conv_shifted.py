@@ -15,8 +15,10 @@ reference (``gradwork/ops/conv.py``) copies every input value kh·kw times into 
 single product.
 
 The input gradient is the same idea backwards: gX[r + i·Wp + j] += gY[r] · W_ijᵀ, with gY zero on the
-rows that are not real outputs. The weight gradient keeps the window matrix (one product with a long
-inner dimension is what BLAS does best; nine thin ones with tiny results were 2× slower).
+rows that are not real outputs. The weight gradient, ∂L/∂W_ij = Σ_r P[r + i·Wp + j]ᵀ · gY[r], keeps the
+window matrix for wide layers (one product with a long inner dimension is what BLAS does best; nine thin
+ones over the whole batch were 2× slower), and for narrow ones is made image by image: see
+:func:`weight_grad`.
 
 Measured per layer, batch 128, 3×3, padding 1 (forward; input gradient), against the channels-last
 window matrix of ``kernels/conv.py``: 16→16 channels at 28×28 12.0 → 4.8 ms; 9.9 → 4.7 ms. 16→32 at
@@ -36,6 +38,7 @@ on NumPy arrays of one dtype when ``kernels.blas`` found NumPy's BLAS; a gradien
 than the weight (float64 into a float32 layer) takes the window path's input gradient.
 """
 from gradwork.backend import xp
+from gradwork.backend.compat import as_strided
 from gradwork.kernels import blas
 from gradwork.kernels.layout import WideRows
 from gradwork.ops.conv import output_size
@@ -55,6 +58,15 @@ def applies(x, weight, stride, groups):
     batch, NumPy's BLAS reachable."""
     return (stride == (1, 1) and groups == 1 and x.shape[1] >= MIN_CHANNELS and x.shape[0] > 0
             and blas.available(x, weight))
+
+
+#: Layers with at most this many input × output channels take :func:`weight_grad`'s products image by
+#: image; wider ones the window matrix (``FastConv2d.weight_grad_in_blocks``). Measured, batch 128, 3 × 3,
+#: padding 1, the weight gradient alone (window matrix → image by image): 8→8 at 28×28 9.4 → 3.5 ms,
+#: 12→12 10.9 → 4.6, 16→16 12.1 → 6.0–6.8, 16→32 at 14×14 3.4 → 3.0; 24→24 at 14×14 4.4 vs 4.2 (even),
+#: 32→32 6.0 vs 6.5, 16→64 at 28×28 18.9 vs 24.0, 64→64 at 7×7 4.1 vs 8.3 (bench/RESULTS.md, 2026-12-01,
+#: session 15): a product of a C × O result is too small for BLAS to run at speed once C·O grows.
+NARROW_CHANNELS = 512
 
 
 def applies_to_gradient(gy, weight):
@@ -133,3 +145,44 @@ def input_grad(gy, weight, input_shape, padding, dilation):
     for k, offset in enumerate(g.offsets):  # gX[r + offset] += gY[r] · W_ijᵀ
         blas.gemm(g_rows, w[k // kw, k % kw].T, gx[offset:offset + g.span], accumulate=not pointwise)
     return g.grid(gx)[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w].transpose(0, 3, 1, 2)
+
+
+def weight_grad_applies(gy, x, weight):
+    """Whether :func:`weight_grad` makes ∂L/∂W: a layer of at most ``NARROW_CHANNELS`` input × output
+    channels with a kernel larger than 1 × 1 (a 1 × 1 kernel's gradient is one product over the window
+    matrix, which is x itself), ``gy`` and ``x`` of the weight's dtype and NumPy's BLAS reachable."""
+    out_channels, channels, kh, kw = weight.shape
+    return (channels * out_channels <= NARROW_CHANNELS and kh * kw > 1 and gy.shape[0] > 0
+            and blas.available(gy, x, weight))
+
+
+def weight_grad(gy, x, weight_shape, padding, dilation):
+    """∂L/∂W (O, C, kh, kw) from ∂L/∂y (N, O, H', W') and the layer's input x (N, C, H, W), image by image:
+
+        ∂L/∂W_ij = Σ_n Σ_r P_n[r + i·dh·Wp + j·dw]ᵀ · gY_n[r]     (a C × O matrix)
+
+    with P_n image n's padded grid, channels-last, as (Hp·Wp, C) rows, and gY_n its output gradient on
+    H'·Wp rows — the output rows at the padded grid's width, zero in the Wp − W' columns that are not
+    real outputs (each of those products reads a window that wraps into the next row: times zero, it
+    adds nothing). Each P_n[… + offset] is a *view* (a fixed number of rows on), so the window matrix is
+    never built: ``numpy.matmul`` makes the N·kh·kw products of (C × H'·Wp)·(H'·Wp × O) over views of
+    one padded copy of x, each product's operands an image's worth of rows, in cache, and the N results
+    are summed. The reference's terms grouped by image: equal to rounding. (Where x holds ±∞ or NaN, a
+    wrapped window's ∞ · 0 adds NaN to entries that the reference makes ±∞.)
+    """
+    g = Geometry(x.shape, weight_shape, padding, dilation)
+    out_channels, _, kh, kw = weight_shape
+    dh, dw = dilation
+    # The last image's views reach (kw − 1)·dw rows past the grid's end (its last output row's wrapped
+    # windows): those rows are there, and zero.
+    padded = xp.zeros((g.rows + (kw - 1) * dw, g.c), dtype=x.dtype)
+    g.grid(padded[:g.rows])[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x.transpose(0, 2, 3, 1)
+    rows = g.out_h * g.wp  # an image's output rows at the grid's width
+    gy_rows = xp.zeros((g.n, g.out_h, g.wp, out_channels), dtype=gy.dtype)
+    gy_rows[:, :, :g.out_w] = gy.transpose(0, 2, 3, 1)
+    row = g.c * padded.itemsize  # bytes from one grid row to the next
+    windows = as_strided(padded, shape=(g.n, kh, kw, g.c, rows),  # [n, i, j] = P_n[offset_ij:][:rows]ᵀ
+                         strides=(g.hp * g.wp * row, dh * g.wp * row, dw * row, padded.itemsize, row),
+                         writeable=False)
+    per_image = windows @ gy_rows.reshape(g.n, 1, 1, rows, out_channels)  # (N, kh, kw, C, O)
+    return per_image.sum(axis=0).transpose(3, 2, 0, 1)

@@ -43,25 +43,66 @@ def test_input_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weight_gradient_taken_in_blocks_of_images_is_the_same(monkeypatch, dtype):
-    """On the stride-1 path the weight gradient builds the window matrix a block of images at a time
-    (weight_grad_in_blocks); a budget of one byte makes every image its own block."""
-    from gradwork.kernels import blas
+    """On the stride-1 path a wide layer's weight gradient builds the window matrix a block of images at a
+    time (weight_grad_in_blocks); a budget of one byte makes every image its own block."""
+    from gradwork.kernels import blas, conv_shifted
     if not blas.available(np.zeros((1, 1))):
         pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
-    x, w = R.standard_normal((5, 3, 6, 7)).astype(dtype), R.standard_normal((4, 3, 3, 3)).astype(dtype)
-    gy = R.standard_normal((5, 4, 6, 7)).astype(dtype)
-    grads = []
+    x, w = R.standard_normal((5, 24, 6, 7)).astype(dtype), R.standard_normal((24, 24, 3, 3)).astype(dtype)
+    assert 24 * 24 > conv_shifted.NARROW_CHANNELS  # (narrower layers take conv_shifted.weight_grad)
+    gy = R.standard_normal((5, 24, 6, 7)).astype(dtype)
+    grads, blocks = [], []
+    original = conv_kernels.FastConv2d.weight_grad_in_blocks
+    monkeypatch.setattr(conv_kernels.FastConv2d, "weight_grad_in_blocks",
+                        lambda self, *args: blocks.append(True) or original(self, *args))
     for budget in (conv_kernels.WINDOW_BLOCK_BYTES, 1):
         monkeypatch.setattr(conv_kernels, "WINDOW_BLOCK_BYTES", budget)
-        wt = leaf(w)
+        wt = gw.tensor(w, requires_grad=True)
         F.conv2d(gw.tensor(x), wt, None, 1, 1).backward(gw.tensor(gy))
         grads.append(wt.grad)
     with gw.kernels.use("reference"):
-        wt = leaf(w)
+        wt = gw.tensor(w, requires_grad=True)
         F.conv2d(gw.tensor(x), wt, None, 1, 1).backward(gw.tensor(gy))
-    tol = dict(rtol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    assert blocks == [True, True]
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(grads[1], grads[0], **tol)
     np.testing.assert_allclose(grads[1], wt.grad, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("padding, dilation, kernel", [(1, 1, (3, 3)), ((2, 0), (1, 2), (3, 2)), (0, 1, (2, 3)),
+                                                       (3, 2, (2, 2))])
+def test_narrow_layers_weight_gradient_image_by_image_is_the_window_matrix_one(monkeypatch, dtype, padding, dilation,
+                                                                                kernel):
+    """A stride-1 layer of at most NARROW_CHANNELS input × output channels makes its weight gradient from
+    views of the padded input image by image (conv_shifted.weight_grad); with the limit at 0 the same
+    layer builds the window matrix. Equal to each other, to the reference, and to finite differences."""
+    from gradwork.kernels import blas, conv_shifted
+    if not blas.available(np.zeros((1, 1))):
+        pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the shifted path is off")
+    x, w = R.standard_normal((3, 6, 7, 5)).astype(dtype), R.standard_normal((4, 6, *kernel)).astype(dtype)
+    out_shape = (3, 4, 7 + 2 * np.broadcast_to(padding, 2)[0] - np.broadcast_to(dilation, 2)[0] * (kernel[0] - 1),
+                 5 + 2 * np.broadcast_to(padding, 2)[1] - np.broadcast_to(dilation, 2)[1] * (kernel[1] - 1))
+    gy = R.standard_normal(out_shape).astype(dtype)
+    calls, grads = [], []
+    original = conv_shifted.weight_grad
+    monkeypatch.setattr(conv_shifted, "weight_grad", lambda *args: calls.append(True) or original(*args))
+    for narrow in (conv_shifted.NARROW_CHANNELS, 0):
+        monkeypatch.setattr(conv_shifted, "NARROW_CHANNELS", narrow)
+        wt = gw.tensor(w, requires_grad=True)
+        F.conv2d(gw.tensor(x), wt, None, 1, padding, dilation).backward(gw.tensor(gy))
+        grads.append(wt.grad)
+    with gw.kernels.use("reference"):
+        wt = gw.tensor(w, requires_grad=True)
+        F.conv2d(gw.tensor(x), wt, None, 1, padding, dilation).backward(gw.tensor(gy))
+        grads.append(wt.grad)
+    assert calls == [True]
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(grads[0], grads[1], **tol)
+    np.testing.assert_allclose(grads[0], grads[2], **tol)
+    monkeypatch.undo()
+    if dtype == np.float64:
+        assert_grads(lambda x_, wt: F.conv2d(x_, wt, None, 1, padding, dilation), x, w)
 
 
 def shifted_or_not(monkeypatch):

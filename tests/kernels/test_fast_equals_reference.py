@@ -69,6 +69,7 @@ CONV_CASES = [  # (N, C, H, W, O, kh, kw, stride, padding, dilation, groups)
     (2, 6, 6, 9, 4, 3, 2, 1, (2, 0), 1, 1),  # non-square kernel, padding on one axis only
     (3, 5, 7, 7, 6, 5, 5, 1, 3, 1, 1),       # padding wider than the kernel's reach
     (1, 16, 9, 9, 16, 3, 3, 1, 0, 1, 1),     # no padding: P is the input itself when stored channels-last
+    (2, 24, 5, 6, 24, 3, 3, 1, 1, 1, 1),     # wide (C·O > NARROW_CHANNELS): the weight gradient's window matrix
     (2, 6, 5, 4, 7, 1, 1, 1, 0, 1, 1),       # 1×1: one product each way, on the input's and gradient's memory
     (2, 6, 4, 5, 3, 1, 1, 1, 1, 1, 1),       # 1×1 with padding: outputs of the bias alone around the edge
 ]
