@@ -15,7 +15,10 @@ live only in this pass and are dropped as soon as they have been used.
 Gradient arrays are never modified in place anywhere in gradwork (``a = a + g``, not ``a += g``):
 one array may be handed to several inputs (``x + y`` passes the same gradient to both). For the same
 reason a leaf gets its own copy when the array it would receive is already some other leaf's ``.grad``
-or a view of another array, so that changing one ``.grad`` in place never changes another.
+or a view of another array, so that changing one ``.grad`` in place never changes another. The copy is
+laid out in memory like the leaf's own data (as PyTorch's gradients follow their parameter's memory
+format): an image batch stored channels-last gets a channels-last ``.grad``, so that adding the next
+step's gradient to it, or an update of the image by it, runs along memory.
 
 A leaf's gradient may be a :class:`~gradwork.autograd.sparse.SparseGrad` (from ``embedding(...,
 sparse=True)``): it is accumulated like an array — sparse + sparse stays sparse, with a dense one the
@@ -86,8 +89,10 @@ def _accumulate_leaf(leaf, g, handed_out):
         g = g.astype(leaf.dtype)
     elif isinstance(g, SparseGrad):
         pass  # made by the op that returned it, for this leaf only
-    elif id(g) in handed_out or g.base is not None:  # another leaf's grad, or a view: own copy
-        g = g.copy()
+    elif id(g) in handed_out or g.base is not None:  # another leaf's grad, or a view: own copy, laid out like the leaf
+        copy = get_array_module(g).empty_like(leaf.data)
+        copy[...] = g
+        g = copy
     handed_out.add(id(g))
     leaf.grad = g
 

@@ -83,6 +83,23 @@ def test_gradients_shared_between_inputs_are_not_aliased_in_place():
     assert np.linalg.norm(np.concatenate([a.grad, b.grad])) == pytest.approx(0.1, rel=1e-4)
 
 
+def test_a_leafs_own_copy_of_a_view_gradient_is_laid_out_like_the_leaf():
+    """A leaf whose gradient arrives as a view gets its own copy in the leaf's memory layout (PyTorch's
+    contract for .grad): a channels-last image batch gets a channels-last gradient, a C-ordered one a
+    C-ordered gradient; the values are the same either way, and a second backward adds onto them."""
+    values = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    for stored, contiguous in ((np.ascontiguousarray(values.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+                                lambda a: a.transpose(0, 2, 3, 1).flags.c_contiguous),
+                               (values.copy(), lambda a: a.flags.c_contiguous)):
+        x = gw.Tensor(stored).requires_grad_()  # (gw.tensor would copy it into C order, as torch.tensor does)
+        (x.permute(0, 2, 3, 1) * 2.0).permute(0, 3, 1, 2).sum().backward()
+        assert contiguous(x.grad) and x.grad.base is None
+        np.testing.assert_array_equal(x.grad, np.full(values.shape, 2.0))
+        gw.nn.functional.avg_pool2d(x, 2, padding=1).sum().backward()
+        assert contiguous(x.grad)
+        np.testing.assert_allclose(x.grad, np.full(values.shape, 2.25))
+
+
 def test_no_grad_builds_no_graph_as_context_and_decorator():
     x = leaf([1.0])
     with gw.no_grad():

@@ -130,11 +130,24 @@ def test_max_pool2d_ties_go_to_the_same_position_on_both_paths(layout, kernel_ve
     assert_same(lambda t: F.max_pool2d(t, 2), [stored(x, layout, np.float64)], np.float64)
 
 
+def test_avg_pool2d_of_integers_is_the_references():
+    """Integer input takes the reference's window sums (an integer output, as the reference gives)."""
+    x = np.arange(2 * 3 * 6 * 5).reshape(2, 3, 6, 5)
+    outputs = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            outputs[path] = F.avg_pool2d(gw.tensor(x), 3, 2, 1).data
+    assert outputs["fast"].dtype == outputs["reference"].dtype
+    np.testing.assert_array_equal(outputs["fast"], outputs["reference"])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case, count_include_pad, divisor_override", [
     (case, include, override) for case, include, override in itertools.product(
-        [(2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 3, 1, 1, True)], (True, False), (None, 5))])
+        [(2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 3, 1, 1, True), (3, 1, 1, 1, False),
+         ((3, 2), (3, 2), 1, 1, True), ((2, 4), None, 0, 1, False), ((3, 1), 1, (1, 0), 1, False)], (True, False),
+        (None, 5))])
 def test_avg_pool2d(case, count_include_pad, divisor_override, layout, dtype):
     k, s, p, _, ceil = case
     x = stored(R.standard_normal((2, 3, 9, 8)), layout, dtype)
