@@ -229,10 +229,11 @@ class FastConv2d(Function):
     def weight_grad_in_blocks(self, x, gy2, kernel):
         """dW = colsᵀ·gy (as (O, K)) for a stride-1 layer wider than ``conv_shifted.NARROW_CHANNELS``
         (narrower ones take ``conv_shifted.weight_grad``), with the window matrix of ``x`` built and
-        multiplied a block of images at a time, each block's product added into dW (BLAS's β = 1), so a block is still in cache
-        when its product reads it: the whole matrix is 58 MB for a 16-channel 28×28 layer at batch 128.
-        Per layer (batch 128, 3×3): 16→16 at 28×28 12.0 → 10.7 ms, 32→32 at 14×14 7.5 → 5.6 ms, 16→32 at
-        14×14 3.5 → 3.3 ms (bench/RESULTS.md, 2026-11-30). The sum is the same terms grouped by block."""
+        multiplied a block of images at a time, each block's product added into dW (BLAS's β = 1), so a
+        block is still in cache when its product reads it (the whole matrix is 58 MB for a 16-channel 28×28
+        layer at batch 128). Per layer (batch 128, 3×3): 32→32 at 14×14 7.5 → 5.6 ms; 16→16 at 28×28 12.0
+        → 10.7 ms and 16→32 at 14×14 3.5 → 3.3 ms, layers that now take the narrow path (bench/RESULTS.md,
+        2026-11-30). The sum is the same terms grouped by block."""
         n = x.shape[0]
         rows_per_image = gy2.shape[0] // n
         columns = x.shape[1] * kernel[0] * kernel[1]

@@ -254,9 +254,9 @@ class FastAvgPool2d(AvgPool2dFunction):
 
     The reference sums a window matrix along its rows (NumPy's reduction over kh·kw values at a time)
     and spreads the gradient back through col2im. Float32, channels-last, forward + backward through the
-    layer, input gradient included (bench/RESULTS.md, 2026-12-01, session 15): 64 × 32 × 32 × 32, 2 × 2 windows
-    23.0 → 4.5 ms (PyTorch 6.1), 3 × 3 / 1 / 1 74.8 → 21.9 ms (PyTorch 15.3). The same terms added in another order: equal to rounding. Input that is not float
-    takes the reference."""
+    layer, input gradient included (bench/RESULTS.md, 2026-12-01, session 15): 64 × 32 × 32 × 32, 2 × 2
+    windows 23.0 → 4.5 ms (PyTorch 6.1), 3 × 3 / 1 / 1 74.8 → 21.9 ms (PyTorch 15.3). The same terms added
+    in another order: equal to rounding. Input that is not float takes the reference."""
 
     op_name = "avg_pool2d"
 
