@@ -189,7 +189,7 @@ class FastConv2d(Function):
             self.save_for_backward(x, weight)
             return conv_depthwise.forward(x, weight, bias, self.stride, self.padding, self.dilation)
         self.shifted = conv_shifted.applies(x, weight, self.stride, self.groups)
-        if self.shifted:  # backward rebuilds the window matrix from x for the weight gradient alone
+        if self.shifted:  # x is kept for the weight gradient: shifted views of it, or its window matrix
             self.save_for_backward(x, weight)
             return conv_shifted.forward(x, weight, bias, self.padding, self.dilation)
         n = x.shape[0]
@@ -227,8 +227,9 @@ class FastConv2d(Function):
             (out_h, out_w)
 
     def weight_grad_in_blocks(self, x, gy2, kernel):
-        """dW = colsᵀ·gy (as (O, K)) for a stride-1 layer wider than ``conv_shifted.NARROW_CHANNELS``
-        (narrower ones take ``conv_shifted.weight_grad``), with the window matrix of ``x`` built and
+        """dW = colsᵀ·gy (as (O, K)) for a stride-1 layer wider than ``conv_shifted.NARROW_CHANNELS`` or
+        with a 1 × 1 kernel (other narrow ones take ``conv_shifted.weight_grad`` when the values are finite),
+        with the window matrix of ``x`` built and
         multiplied a block of images at a time, each block's product added into dW (BLAS's β = 1), so a
         block is still in cache when its product reads it (the whole matrix is 58 MB for a 16-channel 28×28
         layer at batch 128). Per layer (batch 128, 3×3): 32→32 at 14×14 7.5 → 5.6 ms; 16→16 at 28×28 12.0
@@ -273,7 +274,7 @@ class FastConv2d(Function):
         if self.needs_input_grad[1] and not depthwise:
             if self.shifted and conv_shifted.weight_grad_applies(gy, saved, weight):  # narrow: image by image
                 gw = conv_shifted.weight_grad(gy, saved, weight.shape, self.padding, self.dilation)
-            else:
+            if gw is None:  # not narrow, or the narrow way met ±∞ or NaN: the window matrix
                 if self.shifted and blas.available(saved, gy2):
                     gw = self.weight_grad_in_blocks(saved, gy2, (kh, kw))
                 else:

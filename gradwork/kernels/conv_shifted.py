@@ -167,8 +167,12 @@ def weight_grad(gy, x, weight_shape, padding, dilation):
     adds nothing). Each P_n[… + offset] is a *view* (a fixed number of rows on), so the window matrix is
     never built: ``numpy.matmul`` makes the N·kh·kw products of (C × H'·Wp)·(H'·Wp × O) over views of
     one padded copy of x, each product's operands an image's worth of rows, in cache, and the N results
-    are summed. The reference's terms grouped by image: equal to rounding. (Where x holds ±∞ or NaN, a
-    wrapped window's ∞ · 0 adds NaN to entries that the reference makes ±∞.)
+    are summed. The reference's terms grouped by image: equal to rounding.
+
+    Returns None where the result is not finite: then some term was ±∞ or NaN, and a wrapped window's
+    value times its zero gradient — 0 for any finite value — may have been ∞ · 0 = NaN, in an entry that
+    the reference, which never reads wrapped windows, keeps finite; the caller makes the gradient from the
+    window matrix instead. (A finite result means every term was finite, every wrapped one exactly 0.)
     """
     g = Geometry(x.shape, weight_shape, padding, dilation)
     out_channels, _, kh, kw = weight_shape
@@ -185,4 +189,5 @@ def weight_grad(gy, x, weight_shape, padding, dilation):
                          strides=(g.hp * g.wp * row, dh * g.wp * row, dw * row, padded.itemsize, row),
                          writeable=False)
     per_image = windows @ gy_rows.reshape(g.n, 1, 1, rows, out_channels)  # (N, kh, kw, C, O)
-    return per_image.sum(axis=0).transpose(3, 2, 0, 1)
+    g_weight = per_image.sum(axis=0)
+    return g_weight.transpose(3, 2, 0, 1) if xp.isfinite(g_weight).all() else None

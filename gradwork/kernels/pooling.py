@@ -256,12 +256,14 @@ class FastAvgPool2d(AvgPool2dFunction):
     and spreads the gradient back through col2im. Float32, channels-last, forward + backward through the
     layer, input gradient included (bench/RESULTS.md, 2026-12-01, session 15): 64 × 32 × 32 × 32, 2 × 2
     windows 23.0 → 4.5 ms (PyTorch 6.1), 3 × 3 / 1 / 1 74.8 → 21.9 ms (PyTorch 15.3). The same terms added
-    in another order: equal to rounding. Input that is not float takes the reference."""
+    in another order: equal to rounding. Input that is not float32 or float64 takes the reference."""
 
     op_name = "avg_pool2d"
 
     def forward(self, x):
-        self.float_input = x.dtype.kind == "f"
+        # float32 and float64; float16's sums, added a view at a time in float16, would overflow where the
+        # reference's reduction (accumulating in float32) does not: it and integers take the reference
+        self.float_input = x.dtype in (xp.float32, xp.float64)
         if not self.float_input:
             return super().forward(x)
         self.input_shape = x.shape

@@ -105,6 +105,30 @@ def test_narrow_layers_weight_gradient_image_by_image_is_the_window_matrix_one(m
         assert_grads(lambda x_, wt: F.conv2d(x_, wt, None, 1, padding, dilation), x, w)
 
 
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+@pytest.mark.parametrize("position, dilation, kernel, padding", [
+    ((0, 1, 4), 1, (3, 3), 0),   # the last column: wrapped windows of the row above read it
+    ((0, 1, 2), (1, 3), (1, 2), 0),   # a column no real window reads (dilation 3 skips it)
+    ((0, 2, 4), 1, (3, 3), 1)])
+def test_narrow_weight_gradient_with_infinities_or_nan_is_the_references(value, position, dilation, kernel, padding):
+    """Image by image, windows that wrap into the next row are multiplied by a zero gradient: ∞ · 0 or NaN · 0
+    there would put NaN into entries the reference keeps finite, so a non-finite result is made again from
+    the window matrix — the reference's ±∞, NaN and finite entries, each where the reference has them."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 6, 4, 5)), rng.standard_normal((3, 6, *kernel))
+    x[(0,) + position] = value
+    grads = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path), np.errstate(invalid="ignore", over="ignore"):
+            wt = gw.tensor(w, requires_grad=True)
+            out = F.conv2d(gw.tensor(x), wt, None, 1, padding, dilation)
+            out.backward(gw.tensor(np.random.default_rng(4).standard_normal(out.shape)))
+            grads[path] = wt.grad
+    fast, reference = grads["fast"], grads["reference"]
+    np.testing.assert_array_equal(np.isnan(fast), np.isnan(reference))
+    np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=1e-12)  # (±∞ must match exactly)
+
+
 def shifted_or_not(monkeypatch):
     """A list that records, for every FastConv2d forward from now on, whether it took the shifted products."""
     taken = []

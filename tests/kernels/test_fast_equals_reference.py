@@ -130,6 +130,19 @@ def test_max_pool2d_ties_go_to_the_same_position_on_both_paths(layout, kernel_ve
     assert_same(lambda t: F.max_pool2d(t, 2), [stored(x, layout, np.float64)], np.float64)
 
 
+def test_float16_avg_pool2d_is_the_references():
+    """float16 takes the reference, whose sums do not overflow where a float16 running sum would
+    (40000 + 40000 is ∞ in float16; the reference's mean of the window is 0)."""
+    x = np.array([[[[40000, 40000], [-40000, -40000]]]], dtype=np.float16)
+    outputs = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            outputs[path] = F.avg_pool2d(gw.tensor(x), 2).data
+    assert outputs["fast"].dtype == np.float16
+    np.testing.assert_array_equal(outputs["fast"], outputs["reference"])
+    assert outputs["fast"].ravel().tolist() == [0.0]
+
+
 def test_avg_pool2d_of_integers_is_the_references():
     """Integer input takes the reference's window sums (an integer output, as the reference gives)."""
     x = np.arange(2 * 3 * 6 * 5).reshape(2, 3, 6, 5)
