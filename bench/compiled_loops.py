@@ -16,7 +16,7 @@ This script times every use of a compiled loop through the fast kernel that call
 rounds (the order flipped every round, each time the best of ``--calls`` calls), and prints the medians
 and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at it (``--rounds`` more
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
-max-pool, W6's first BatchNorm, W7's LayerNorm, a ResNet stem's 3 × 3 / 2 pool, a MobileNet's depthwise
+max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet stem's 3 × 3 / 2 pool, a MobileNet's depthwise
 convolution, W8's SparseAdam rows.
 """
 import argparse
@@ -35,7 +35,7 @@ import gradwork as gw  # noqa: E402
 from gradwork.kernels import jit  # noqa: E402
 from gradwork.kernels.conv import FastConv2d  # noqa: E402
 from gradwork.kernels.normalization import FastBatchNormalize, FrozenBatchNorm, FusedLayerNorm  # noqa: E402
-from gradwork.kernels.pooling import FastMaxPool2d  # noqa: E402
+from gradwork.kernels.pooling import FastAvgPool2d, FastMaxPool2d  # noqa: E402
 from gradwork.kernels.sparse_adam import update_rows  # noqa: E402
 
 
@@ -75,6 +75,14 @@ def max_pool_cases(rng):
         cases[f"max_pool2d {label}, forward with winners"] = lambda f=recording, x_=x_: f.forward(x_)
         cases[f"max_pool2d {label}, backward"] = lambda f=recording, gy=gy: f.backward(gy)
     return cases
+
+
+def avg_pool_cases(rng):
+    x = channels_last(rng, (64, 32, 32, 32))
+    function = ready(FastAvgPool2d((3, 3), (1, 1), (1, 1)), (True,))
+    gy = channels_last(rng, function.forward(x).shape)
+    return {"avg_pool2d 3 × 3 / 1 / 1, 64 × 32 × 32 × 32, forward": lambda: function.forward(x),
+            "avg_pool2d 3 × 3 / 1 / 1, 64 × 32 × 32 × 32, forward + backward": forward_then_backward(function, (x,), gy)}
 
 
 def batch_norm_cases(rng):
@@ -138,7 +146,7 @@ def main():
                  "loops to measure")
     gw.backend.reuse_freed_memory()
     rng = np.random.default_rng(0)
-    cases = {**max_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng), **depthwise_cases(rng),
+    cases = {**max_pool_cases(rng), **avg_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng), **depthwise_cases(rng),
              **sparse_adam_cases(rng)}
     import numba
     print(f"Numba {numba.__version__}, NumPy {np.__version__}; {args.rounds} alternating rounds, best of "

@@ -30,7 +30,7 @@ kernel's float32 sums; equal to rounding). One exception, marked where it is mad
 (:func:`reassociating`): layer norm's loops let the compiler regroup their sums along a row, which
 otherwise run one addition at a time (float64 sums; equal to rounding).
 
-The loops: ``pooling_loops.py`` (max pooling), ``sparse_adam.py`` (SparseAdam's row update),
+The loops: ``pooling_loops.py`` (max and average pooling), ``sparse_adam.py`` (SparseAdam's row update),
 ``normalization_loops.py`` (batch normalisation, in training and in evaluation), ``layer_norm_loops.py``
 (layer normalisation), ``conv_depthwise.py`` (depthwise convolution).
 """

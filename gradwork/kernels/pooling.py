@@ -252,11 +252,17 @@ class FastAvgPool2d(AvgPool2dFunction):
     holds each window's own count (see ``ops.pooling.window_counts``), or the one number
     ``divisor_override``.
 
+    With Numba (``gradwork[jit]``) both passes are instead the compiled loops of ``pooling_loops.py``
+    (``avg_pool_forward``, ``avg_pool_backward``): each window's sum, and its gradient's share, in one walk
+    over channels-last memory (input stored otherwise is copied into that order first).
+
     The reference sums a window matrix along its rows (NumPy's reduction over kh·kw values at a time)
     and spreads the gradient back through col2im. Float32, channels-last, forward + backward through the
-    layer, input gradient included (bench/RESULTS.md, 2026-12-01, session 15): 64 × 32 × 32 × 32, 2 × 2
-    windows 23.0 → 4.5 ms (PyTorch 6.1), 3 × 3 / 1 / 1 74.8 → 21.9 ms (PyTorch 15.3). The same terms added
-    in another order: equal to rounding. Input that is not float32 or float64 takes the reference."""
+    layer, input gradient included (bench/RESULTS.md, 2026-12-01, session 15), the separable sums: 64 × 32 ×
+    32 × 32, 2 × 2 windows 23.0 → 4.5 ms (PyTorch 6.1), 3 × 3 / 1 / 1 74.8 → 21.9 ms (PyTorch 15.3); the
+    compiled loops, the op alone (NumPy → compiled): 3 × 3 / 1 / 1 forward 4.48 → 2.23, backward 5.37 → 2.32
+    ms; 2 × 2 0.82 → 0.43, 0.47 → 0.37; 3 × 3 / 2 / 1 1.93 → 0.70, 2.71 → 0.61. The same terms added in
+    another order: equal to rounding. Input that is not float32 or float64 takes the reference."""
 
     op_name = "avg_pool2d"
 
@@ -267,6 +273,9 @@ class FastAvgPool2d(AvgPool2dFunction):
         if not self.float_input:
             return super().forward(x)
         self.input_shape = x.shape
+        self.compiled = jit.runs_on(x)
+        if self.compiled:
+            return self.forward_compiled(x)
         (ph, pw), (eh, ew) = self.padding, self.extra
         grid = x.transpose(0, 2, 3, 1)  # channels-last: a view when x is stored so, else read through strides
         if (ph, pw, eh, ew) != (0, 0, 0, 0):
@@ -276,6 +285,38 @@ class FastAvgPool2d(AvgPool2dFunction):
         out = sum_of(self.shifts(row_sums, axis=1))  # (N, H', W', C): a window's kh row sums summed
         out /= self.divisors(x.dtype)
         return out.transpose(0, 3, 1, 2)
+
+    def forward_compiled(self, x):
+        """The forward pass as ``pooling_loops.avg_pool_forward`` over x in channels-last order (copied into
+        it first if stored otherwise), the batch split over threads."""
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        out_h = output_size(h + self.extra[0], kh, sh, ph, 1)  # extra: ceil_mode's rows past the end
+        out_w = output_size(w + self.extra[1], kw, sw, pw, 1)
+        self.grid_shape = (n, h + 2 * ph + self.extra[0], w + 2 * pw + self.extra[1], c)  # (for a NumPy backward)
+        x_ = channels_last(x)
+        out = xp.empty((n, out_h, out_w, c), dtype=x.dtype)
+        divisor = self.divisor_grid((out_h, out_w), x.dtype)
+        loop = jit.compiled(pooling_loops.avg_pool_forward)
+        threads.over_batch(lambda rows: loop(x_[rows], divisor, out[rows], kh, kw, sh, sw, ph, pw), n, x.size, x)
+        return out.transpose(0, 3, 1, 2)
+
+    def backward_compiled(self, gy):
+        """The backward pass as ``pooling_loops.avg_pool_backward``, the batch split over threads."""
+        n, c, h, w = self.input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        gy_ = xp.ascontiguousarray(gy.transpose(0, 2, 3, 1))
+        gx = xp.zeros((n, h, w, c), dtype=gy.dtype)
+        divisor = self.divisor_grid(gy_.shape[1:3], gy.dtype)
+        loop = jit.compiled(pooling_loops.avg_pool_backward)
+        threads.over_batch(lambda rows: loop(gy_[rows], divisor, gx[rows], kh, kw, sh, sw, ph, pw), n, gx.size, gx)
+        return gx.transpose(0, 3, 1, 2)
+
+    def divisor_grid(self, out_hw, dtype):
+        """Each window's divisor as an (H', W') array (the compiled loops read one per window)."""
+        if self.divisor is None:
+            return xp.full(out_hw, self.kernel[0] * self.kernel[1], dtype=dtype)
+        return xp.ascontiguousarray(self.divisor, dtype=dtype)
 
     def shifts(self, grid, axis):
         """The kernel's views of ``grid`` along ``axis`` (1: the height, 2: the width): view k holds position
@@ -308,6 +349,8 @@ class FastAvgPool2d(AvgPool2dFunction):
     def backward(self, gy):  # each of the kh·kw window positions gets 1/divisor of the window's gradient
         if not self.float_input:
             return super().backward(gy)
+        if self.compiled and jit.runs_on(gy):
+            return self.backward_compiled(gy)
         gy, array_module = gy.transpose(0, 2, 3, 1), get_array_module(gy)
         # The share channels-last whatever gy's layout (the additions below run along C; a gradient stored
         # channels-first would make each of them a strided walk: 50 against 12 ms for 3 × 3 / 1 / 1 above).

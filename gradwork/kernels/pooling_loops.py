@@ -1,5 +1,5 @@
 """Max pooling as compiled loops (``kernels/jit.py``): one pass over channels-last memory, forward and
-backward, for ``FastMaxPool2d`` when Numba is installed.
+backward, for ``FastMaxPool2d`` when Numba is installed (and average pooling, for ``FastAvgPool2d``: below).
 
 For non-overlapping windows, each maker takes the window's height and width (compiled in as constants)
 and returns a loop over
@@ -27,6 +27,9 @@ Windows that overlap, are padded or dilated (``MaxPool2d(3, 2, 1)``, a ResNet's 
 windows) have loops of their own, ``max_pool_windows_forward`` and ``max_pool_windows_backward``, with the
 geometry as arguments: 3 × 3, stride 2, padding 1 on 16 × 64 × 112 × 112, forward and backward 158–171 →
 43–46 ms; AlexNet's training step (three ``MaxPool2d(3, 2)``) 1.19× (bench/RESULTS.md, session 10).
+
+Average pooling has loops of the same shape (``avg_pool_forward``, ``avg_pool_backward``): each window's
+sum over its positions inside the input, divided by the window's divisor, and back.
 """
 import numpy as np
 
@@ -149,5 +152,63 @@ def max_pool_windows_backward():
                             for c in range(channels):
                                 if winner[b, i, j, c] == k:
                                     gx[b, row, column, c] += gy[b, i, j, c]
+
+    return loop
+
+
+def avg_pool_forward():
+    """The loop ``(x (N, H, W, C), divisor (H', W'), out (N, H', W', C), kh, kw, sh, sw, ph, pw)`` for any
+    average-pooling windows: out = the sum of each window's positions inside x (the padding, and ceil_mode's
+    rows past the end, are zeros: skipped), divided by that window's divisor — kh·kw, the count of its
+    positions, or ``divisor_override`` (``FastAvgPool2d`` fills the array). The positions are added in
+    the reference's order (row by row), the channels innermost."""
+
+    def loop(x, divisor, out, kh, kw, sh, sw, ph, pw):
+        n, h, w, channels = x.shape
+        out_h, out_w = out.shape[1], out.shape[2]
+        for b in range(n):
+            for i in range(out_h):
+                for j in range(out_w):
+                    for c in range(channels):
+                        out[b, i, j, c] = 0
+                    for r in range(kh):
+                        row = i * sh - ph + r
+                        if row < 0 or row >= h:
+                            continue
+                        for s in range(kw):
+                            column = j * sw - pw + s
+                            if column < 0 or column >= w:
+                                continue
+                            for c in range(channels):
+                                out[b, i, j, c] += x[b, row, column, c]
+                    d = divisor[i, j]
+                    for c in range(channels):
+                        out[b, i, j, c] /= d
+
+    return loop
+
+
+def avg_pool_backward():
+    """The loop ``(gy (N, H', W', C), divisor (H', W'), gx (N, H, W, C), kh, kw, sh, sw, ph, pw)``: each window's
+    share gy / divisor added onto its positions inside the input, in gx, which must start at 0 (windows
+    may overlap)."""
+
+    def loop(gy, divisor, gx, kh, kw, sh, sw, ph, pw):
+        n, out_h, out_w, channels = gy.shape
+        h, w = gx.shape[1], gx.shape[2]
+        for b in range(n):
+            for i in range(out_h):
+                for j in range(out_w):
+                    d = divisor[i, j]
+                    for r in range(kh):
+                        row = i * sh - ph + r
+                        if row < 0 or row >= h:
+                            continue
+                        for s in range(kw):
+                            column = j * sw - pw + s
+                            if column < 0 or column >= w:
+                                continue
+                            for c in range(channels):
+                                gx[b, row, column, c] += gy[b, i, j, c] / d
 
     return loop

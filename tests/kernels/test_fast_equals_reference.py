@@ -161,7 +161,7 @@ def test_avg_pool2d_of_integers_is_the_references():
         [(2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 3, 1, 1, True), (3, 1, 1, 1, False),
          ((3, 2), (3, 2), 1, 1, True), ((2, 4), None, 0, 1, False), ((3, 1), 1, (1, 0), 1, False)], (True, False),
         (None, 5))])
-def test_avg_pool2d(case, count_include_pad, divisor_override, layout, dtype):
+def test_avg_pool2d(case, count_include_pad, divisor_override, layout, dtype, kernel_version):
     k, s, p, _, ceil = case
     x = stored(R.standard_normal((2, 3, 9, 8)), layout, dtype)
     assert_same(lambda t: F.avg_pool2d(t, k, s, p, ceil, count_include_pad, divisor_override), [x], dtype)

@@ -113,6 +113,33 @@ def test_max_pool_copies_input_stored_otherwise_into_channels_last_for_the_loops
 
 
 @needs_numba
+@pytest.mark.parametrize("store", [channels_last, np.ascontiguousarray, padded_view],
+                         ids=["channels-last", "channels-first", "padded view"])
+@pytest.mark.parametrize("geometry", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+                                      dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                           count_include_pad=False),
+                                      dict(kernel_size=(2, 3), stride=(1, 2), divisor_override=4)])
+def test_avg_pool_runs_the_compiled_loops_in_any_layout(compiled_calls, store, geometry):
+    """Average pooling's compiled loops (input copied into channels-last first where stored otherwise):
+    the reference's numbers and gradients, a channels-last output."""
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((2, 3, 8, 7)).astype(np.float32)
+    x = store(values)
+    results = []
+    for path in ("fast", "reference"):
+        with gw.kernels.use(path):
+            t = gw.tensor(values, requires_grad=True)
+            t.data = x
+            out = F.avg_pool2d(t, **geometry)
+            out.backward(gw.tensor(np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)))
+            results.append((out.data, t.grad))
+    assert [name for name, _ in compiled_calls] == ["avg_pool_forward", "avg_pool_backward"]
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6, atol=1e-6)
+    assert results[0][0].transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+@needs_numba
 def test_max_pool_without_a_gradient_compiles_the_loop_that_records_no_winners(compiled_calls):
     x = channels_last(np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32))
     with gw.no_grad():
