@@ -16,8 +16,8 @@ This script times every use of a compiled loop through the fast kernel that call
 rounds (the order flipped every round, each time the best of ``--calls`` calls), and prints the medians
 and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at it (``--rounds`` more
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
-max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet stem's 3 × 3 / 2 pool, a MobileNet's depthwise
-convolution, W8's SparseAdam rows.
+max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet
+stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, W8's SparseAdam rows.
 """
 import argparse
 import os
@@ -82,7 +82,8 @@ def avg_pool_cases(rng):
     function = ready(FastAvgPool2d((3, 3), (1, 1), (1, 1)), (True,))
     gy = channels_last(rng, function.forward(x).shape)
     return {"avg_pool2d 3 × 3 / 1 / 1, 64 × 32 × 32 × 32, forward": lambda: function.forward(x),
-            "avg_pool2d 3 × 3 / 1 / 1, 64 × 32 × 32 × 32, forward + backward": forward_then_backward(function, (x,), gy)}
+            "avg_pool2d 3 × 3 / 1 / 1, 64 × 32 × 32 × 32, forward + backward":
+                forward_then_backward(function, (x,), gy)}
 
 
 def batch_norm_cases(rng):
@@ -146,8 +147,8 @@ def main():
                  "loops to measure")
     gw.backend.reuse_freed_memory()
     rng = np.random.default_rng(0)
-    cases = {**max_pool_cases(rng), **avg_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng), **depthwise_cases(rng),
-             **sparse_adam_cases(rng)}
+    cases = {**max_pool_cases(rng), **avg_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng),
+             **depthwise_cases(rng), **sparse_adam_cases(rng)}
     import numba
     print(f"Numba {numba.__version__}, NumPy {np.__version__}; {args.rounds} alternating rounds, best of "
           f"{args.calls} calls each; medians in ms\n")
