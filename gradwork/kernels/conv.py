@@ -27,7 +27,7 @@ import math
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module, xp
 from gradwork.backend.compat import as_strided
-from gradwork.kernels import blas, conv_depthwise, conv_shifted, jit, threads
+from gradwork.kernels import blas, conv_depthwise, conv_phases, conv_shifted, jit, threads
 from gradwork.kernels.layout import WideRows, channels_last, column_sums
 from gradwork.ops.conv import output_size, transposed_output_size
 
@@ -184,6 +184,7 @@ class FastConv2d(Function):
     def forward(self, x, weight, bias=None):
         self.input_shape = x.shape
         self.depthwise = conv_depthwise.applies(x, weight, bias, self.groups, self.padding)
+        self.phased = False
         if self.depthwise:  # one channel per group: compiled loops (kernels/conv_depthwise.py); x kept as it is
             self.shifted = self.channels_first = False
             self.save_for_backward(x, weight)
@@ -192,6 +193,11 @@ class FastConv2d(Function):
         if self.shifted:  # x is kept for the weight gradient: shifted views of it, or its window matrix
             self.save_for_backward(x, weight)
             return conv_shifted.forward(x, weight, bias, self.padding, self.dilation)
+        self.phased = conv_phases.applies(x, weight, self.stride, self.groups)
+        if self.phased:  # strided: shifted products over the input's phases; x kept for the window matrix
+            self.channels_first = False
+            self.save_for_backward(x, weight)
+            return conv_phases.forward(x, weight, bias, self.stride, self.padding, self.dilation)
         n = x.shape[0]
         out_channels, _, kh, kw = weight.shape
         self.channels_first = channels_first_is_faster(x, self.groups)
@@ -261,6 +267,8 @@ class FastConv2d(Function):
         elif self.needs_input_grad[0]:
             if self.shifted and conv_shifted.applies_to_gradient(gy, weight):
                 gx = conv_shifted.input_grad(gy, weight, self.input_shape, self.padding, self.dilation)
+            elif self.phased and conv_shifted.applies_to_gradient(gy, weight):
+                gx = conv_phases.input_grad(gy, weight, self.input_shape, *geometry)
             else:  # every window's gradient W·gy, added back where the window read
                 gx = accumulate_windows(gy2, weight, self.groups, self.input_shape, self.stride, self.padding,
                                         self.dilation)
@@ -275,10 +283,11 @@ class FastConv2d(Function):
             if self.shifted and conv_shifted.weight_grad_applies(gy, saved, weight):  # narrow: image by image
                 gw = conv_shifted.weight_grad(gy, saved, weight.shape, self.padding, self.dilation)
             if gw is None:  # not narrow, or the narrow way met ±∞ or NaN: the window matrix
-                if self.shifted and blas.available(saved, gy2):
+                if (self.shifted or self.phased) and blas.available(saved, gy2):
                     gw = self.weight_grad_in_blocks(saved, gy2, (kh, kw))
-                else:
-                    cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted or self.depthwise else saved
+                else:  # (x was kept on the shifted, phased and depthwise paths; else the window matrix itself)
+                    cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted or self.phased or self.depthwise \
+                        else saved
                     gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
                 gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
         if wants_bias:

@@ -129,6 +129,32 @@ def test_narrow_weight_gradient_with_infinities_or_nan_is_the_references(value, 
     np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=1e-12)  # (±∞ must match exactly)
 
 
+def test_narrow_strided_convolutions_take_the_phases_and_give_the_references_numbers():
+    """A strided layer of at most NARROW_CHANNELS input × output channels with a kernel larger than 1 × 1 runs
+    as shifted products over its input's phases (kernels/conv_phases.py); a 1 × 1 kernel and wider layers keep
+    the window matrix. Values and all three gradients are the reference's, and pass the finite-difference
+    check."""
+    from gradwork.kernels import blas
+    if not blas.available(np.zeros((1, 1))):
+        pytest.skip("NumPy here is not built on OpenBLAS with 64-bit CBLAS symbols: the phases are off")
+    rng = np.random.default_rng(8)
+    for (c, o, kernel), phased in [((6, 4, 3), True), ((6, 4, 1), False), ((24, 24, 3), False)]:
+        x, w, b = rng.standard_normal((2, c, 9, 8)), rng.standard_normal((o, c, kernel, kernel)), rng.standard_normal(o)
+        results = {}
+        for path in gw.kernels.PATHS:
+            with gw.kernels.use(path):
+                leaves = [gw.tensor(a, requires_grad=True) for a in (x, w, b)]
+                out = F.conv2d(*leaves, stride=2, padding=kernel // 2)
+                out.backward(gw.tensor(np.random.default_rng(9).standard_normal(out.shape)))
+                results[path] = [out.data] + [leaf.grad for leaf in leaves]
+                if path == "fast":
+                    assert out._creator.phased == phased, (c, o, kernel)
+        for fast, reference in zip(results["fast"], results["reference"]):
+            np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=1e-12)
+    assert_grads(lambda x_, wt, bt: F.conv2d(x_, wt, bt, (2, 3), (1, 2), (2, 1)), rng.standard_normal((2, 5, 9, 10)),
+                 rng.standard_normal((3, 5, 2, 3)), rng.standard_normal(3))
+
+
 def shifted_or_not(monkeypatch):
     """A list that records, for every FastConv2d forward from now on, whether it took the shifted products."""
     taken = []

@@ -70,6 +70,14 @@ CONV_CASES = [  # (N, C, H, W, O, kh, kw, stride, padding, dilation, groups)
     (3, 5, 7, 7, 6, 5, 5, 1, 3, 1, 1),       # padding wider than the kernel's reach
     (1, 16, 9, 9, 16, 3, 3, 1, 0, 1, 1),     # no padding: P is the input itself when stored channels-last
     (2, 24, 5, 6, 24, 3, 3, 1, 1, 1, 1),     # wide (C·O > NARROW_CHANNELS): the weight gradient's window matrix
+    # strided, narrow, kernel > 1 × 1: shifted products over the input's phases (kernels/conv_phases.py)
+    (2, 6, 9, 7, 5, 3, 3, 2, 1, 1, 1),       # odd sizes: phases of unequal lengths
+    (1, 5, 11, 10, 4, 3, 2, (2, 1), (1, 0), 1, 1),  # a stride on one axis only
+    (2, 7, 13, 12, 3, 3, 3, 3, 2, 2, 1),     # stride 3, dilated
+    (2, 5, 9, 9, 4, 5, 5, 2, 2, 1, 1),
+    (1, 6, 3, 3, 2, 3, 3, 2, 0, 1, 1),       # one output pixel
+    (2, 5, 10, 11, 3, 2, 2, (2, 3), (1, 2), (2, 1), 1),
+    (3, 16, 8, 8, 32, 1, 1, 2, 0, 1, 1),     # 1 × 1, stride 2 (a ResNet shortcut): the window path
     (2, 6, 5, 4, 7, 1, 1, 1, 0, 1, 1),       # 1×1: one product each way, on the input's and gradient's memory
     (2, 6, 4, 5, 3, 1, 1, 1, 1, 1, 1),       # 1×1 with padding: outputs of the bias alone around the edge
 ]
