@@ -172,9 +172,11 @@ def grouped_matmul(a, b, groups, transpose_b=False):
 
 
 class FastConv2d(Function):
-    """``conv2d`` (``gradwork.ops.conv.Conv2dFunction``) on the fastest of three layouts: the shifted
-    products of ``kernels/conv_shifted.py`` for stride 1 (no window matrix), the one-channel transposed
-    window matrix, and the channels-last window matrix with the fused, blocked input gradient."""
+    """``conv2d`` (``gradwork.ops.conv.Conv2dFunction``) on the fastest of its layouts: the shifted
+    products of ``kernels/conv_shifted.py`` for stride 1 (no window matrix), the same over the input's phases
+    (``kernels/conv_phases.py``) for narrow strided layers, depthwise convolution's compiled loops
+    (``kernels/conv_depthwise.py``), the one-channel transposed window matrix, and the channels-last window
+    matrix with the fused, blocked input gradient."""
 
     op_name = "conv2d"
 
