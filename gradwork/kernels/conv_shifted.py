@@ -70,9 +70,12 @@ NARROW_CHANNELS = 512
 
 
 def applies_to_gradient(gy, weight):
-    """Whether backward's input gradient can take this path: ``gy`` of the weight's dtype (a float32
-    layer can receive a float64 gradient, from a loss against float64 targets), else the window path."""
-    return gy.shape[0] > 0 and blas.available(gy, weight)
+    """Whether backward's input gradient can take this path (or ``conv_phases``'): ``gy`` of the weight's
+    dtype (a float32 layer can receive a float64 gradient, from a loss against float64 targets) and a
+    finite weight, else the window path. (The products also run over the rows that are not real outputs,
+    whose gradient is 0: with a weight of ±∞ or NaN, 0 · ∞ there would put NaN onto input pixels that the
+    reference gives a finite gradient.)"""
+    return gy.shape[0] > 0 and blas.available(gy, weight) and bool(xp.isfinite(weight).all())
 
 
 class Geometry:

@@ -155,6 +155,27 @@ def test_narrow_strided_convolutions_take_the_phases_and_give_the_references_num
                  rng.standard_normal((3, 5, 2, 3)), rng.standard_normal(3))
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_a_weight_of_infinity_or_nan_gives_the_references_input_gradient(stride, value):
+    """The shifted products (and the phases') also run over rows that are not real outputs, whose gradient is
+    0: with a non-finite weight, 0 · ∞ would put NaN where the reference's input gradient is finite, so such
+    a weight takes the window path's input gradient."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 5, 7, 7)), rng.standard_normal((2, 5, 3, 3))
+    w[0, 0, 0, 0] = value
+    grads = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path), np.errstate(invalid="ignore"):
+            xt = gw.tensor(x, requires_grad=True)
+            out = F.conv2d(xt, gw.tensor(w), None, stride, 0)
+            out.backward(gw.tensor(np.random.default_rng(6).standard_normal(out.shape)))
+            grads[path] = xt.grad
+    assert np.isfinite(grads["reference"]).any()
+    np.testing.assert_array_equal(np.isnan(grads["fast"]), np.isnan(grads["reference"]))
+    np.testing.assert_allclose(grads["fast"], grads["reference"], rtol=1e-12, atol=1e-12)
+
+
 def shifted_or_not(monkeypatch):
     """A list that records, for every FastConv2d forward from now on, whether it took the shifted products."""
     taken = []
