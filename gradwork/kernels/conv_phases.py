@@ -8,9 +8,9 @@ p, p + sh, p + 2sh, … and columns q, q + sw, …, a grid of (Hq, Wq) = (⌈Hp/
 kernel position reads one phase shifted by a constant (a, b), as a stride-1 convolution reads the
 padded grid, and the whole convolution is
 
-    Y[r] = Σ_(r,s)  Q_pq[r + a·Wq + b] · W_rs            (W_rs = weight[:, :, r, s]ᵀ, a (C, O) matrix)
+    Y[m] = Σ_(r,s)  Q_pq[m + a·Wq + b] · W_rs            (W_rs = weight[:, :, r, s]ᵀ, a (C, O) matrix)
 
-over rows r of (N, Hq, Wq) grids: kh·kw products of a phase's rows shifted by a fixed number of rows,
+over rows m of (N, Hq, Wq) grids: kh·kw products of a phase's rows shifted by a fixed number of rows,
 summed in place by BLAS, as ``conv_shifted.forward``; the rows of Y past the H' × W' real outputs of each
 image are computed and never looked at. The phases together hold each padded pixel once: one copy of the
 input instead of the reference's window matrix, kh·kw/(sh·sw) times larger. The input gradient runs the
@@ -102,7 +102,7 @@ def forward(x, weight, bias, stride, padding, dilation):
         wide.view(y)[...] = wide.per_channel(bias)
     else:
         y[g.span:] = 0  # rows no product reaches (none of them a real output): no garbage in them
-    for k, (phase, offset) in enumerate(g.terms):  # Y[r] += Q_pq[r + offset] · W_rs
+    for k, (phase, offset) in enumerate(g.terms):  # Y[m] += Q_pq[m + offset] · W_rs
         blas.gemm(phases[phase, offset:offset + g.span], w[k], y[:g.span], accumulate=bias is not None or k > 0)
     return g.output_grid(y)[:, :g.out_h, :g.out_w].transpose(0, 3, 1, 2)
 
@@ -116,6 +116,6 @@ def input_grad(gy, weight, input_shape, stride, padding, dilation):
     g_rows = g_grid.reshape(g.rows, out_channels)[:g.span]
     g_phases = xp.zeros((g.stride[0] * g.stride[1], g.rows, g.c), dtype=gy.dtype)
     w = kernel_matrices(weight).reshape(len(g.terms), g.c, out_channels)
-    for k, (phase, offset) in enumerate(g.terms):  # gQ_pq[r + offset] += gY[r] · W_rsᵀ
+    for k, (phase, offset) in enumerate(g.terms):  # gQ_pq[m + offset] += gY[m] · W_rsᵀ
         blas.gemm(g_rows, w[k].T, g_phases[phase, offset:offset + g.span], accumulate=True)
     return g.woven(g_phases)
