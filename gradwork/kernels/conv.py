@@ -235,9 +235,9 @@ class FastConv2d(Function):
             (out_h, out_w)
 
     def weight_grad_in_blocks(self, x, gy2, kernel):
-        """dW = colsᵀ·gy (as (O, K)) for a stride-1 layer wider than ``conv_shifted.NARROW_CHANNELS`` or
-        with a 1 × 1 kernel (other narrow ones take ``conv_shifted.weight_grad`` when the values are finite),
-        with the window matrix of ``x`` built and
+        """dW = colsᵀ·gy (as (O, K)) on the shifted and phased paths — strided layers, stride-1 layers wider
+        than ``conv_shifted.NARROW_CHANNELS`` or with a 1 × 1 kernel (other narrow ones take
+        ``conv_shifted.weight_grad`` when the values are finite) — with the window matrix of ``x`` built and
         multiplied a block of images at a time, each block's product added into dW (BLAS's β = 1), so a
         block is still in cache when its product reads it (the whole matrix is 58 MB for a 16-channel 28×28
         layer at batch 128). Per layer (batch 128, 3×3): 32→32 at 14×14 7.5 → 5.6 ms; 16→16 at 28×28 12.0
@@ -285,11 +285,11 @@ class FastConv2d(Function):
             if self.shifted and conv_shifted.weight_grad_applies(gy, saved, weight):  # narrow: image by image
                 gw = conv_shifted.weight_grad(gy, saved, weight.shape, self.padding, self.dilation)
             if gw is None:  # not narrow, or the narrow way met ±∞ or NaN: the window matrix
+                kept_input = self.shifted or self.phased or self.depthwise  # (else forward kept the window matrix)
                 if (self.shifted or self.phased) and blas.available(saved, gy2):
                     gw = self.weight_grad_in_blocks(saved, gy2, (kh, kw))
-                else:  # (x was kept on the shifted, phased and depthwise paths; else the window matrix itself)
-                    cols = self.window_matrix(saved, (kh, kw))[0] if self.shifted or self.phased or self.depthwise \
-                        else saved
+                else:
+                    cols = self.window_matrix(saved, (kh, kw))[0] if kept_input else saved
                     gw = _weight_grad(gy2, cols, self.groups)  # (O, K) in the order of the columns
                 gw = gw.reshape(out_channels, kh, kw, c_per_group).transpose(0, 3, 1, 2)
         if wants_bias:

@@ -31,8 +31,7 @@ import math
 
 from gradwork.backend import xp
 from gradwork.kernels import blas
-from gradwork.kernels.conv_shifted import MIN_CHANNELS, NARROW_CHANNELS, kernel_matrices
-from gradwork.kernels.layout import WideRows
+from gradwork.kernels.conv_shifted import MIN_CHANNELS, NARROW_CHANNELS, gradient_rows, kernel_matrices, output_rows
 from gradwork.ops.conv import output_size
 
 
@@ -96,12 +95,7 @@ def forward(x, weight, bias, stride, padding, dilation):
     g = Geometry(x.shape, weight.shape, stride, padding, dilation)
     phases = g.phases(x)
     w = kernel_matrices(weight).reshape(len(g.terms), g.c, -1)  # [k] = W_rs, in the terms' order
-    y = xp.empty((g.rows, weight.shape[0]), dtype=x.dtype)
-    if bias is not None:  # every row starts at the bias and the products add onto it
-        wide = WideRows(y)
-        wide.view(y)[...] = wide.per_channel(bias)
-    else:
-        y[g.span:] = 0  # rows no product reaches (none of them a real output): no garbage in them
+    y = output_rows(g.rows, g.span, weight.shape[0], x.dtype, bias)
     for k, (phase, offset) in enumerate(g.terms):  # Y[m] += Q_pq[m + offset] · W_rs
         blas.gemm(phases[phase, offset:offset + g.span], w[k], y[:g.span], accumulate=bias is not None or k > 0)
     return g.output_grid(y)[:, :g.out_h, :g.out_w].transpose(0, 3, 1, 2)
@@ -111,9 +105,7 @@ def input_grad(gy, weight, input_shape, stride, padding, dilation):
     """∂L/∂x (N, C, H, W) from ∂L/∂y (N, O, H', W'), stored channels-last."""
     g = Geometry(input_shape, weight.shape, stride, padding, dilation)
     out_channels = weight.shape[0]
-    g_grid = xp.zeros((g.n, g.hq, g.wq, out_channels), dtype=gy.dtype)  # zero where no real output is
-    g_grid[:, :g.out_h, :g.out_w] = gy.transpose(0, 2, 3, 1)
-    g_rows = g_grid.reshape(g.rows, out_channels)[:g.span]
+    g_rows = gradient_rows(gy, (g.hq, g.wq), g.span)
     g_phases = xp.zeros((g.stride[0] * g.stride[1], g.rows, g.c), dtype=gy.dtype)
     w = kernel_matrices(weight).reshape(len(g.terms), g.c, out_channels)
     for k, (phase, offset) in enumerate(g.terms):  # gQ_pq[m + offset] += gY[m] · W_rsᵀ

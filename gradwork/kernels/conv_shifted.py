@@ -120,28 +120,42 @@ def forward(x, weight, bias, padding, dilation):
         padded[:, g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x.transpose(0, 2, 3, 1)
         p = padded.reshape(g.rows, g.c)
     w = kernel_matrices(weight)
-    y = xp.empty((g.rows, weight.shape[0]), dtype=x.dtype)
-    if bias is not None:  # every row starts at the bias and the products add onto it: no pass of its own
-        wide = WideRows(y)
-        wide.view(y)[...] = wide.per_channel(bias)
-    else:
-        y[g.span:] = 0  # the last rows no shift reaches (all outside the real outputs): no garbage in them
+    y = output_rows(g.rows, g.span, weight.shape[0], x.dtype, bias)
     kh, kw = g.kernel
     for k, offset in enumerate(g.offsets):  # Y[r] += P[r + offset] · W_ij
         blas.gemm(p[offset:offset + g.span], w[k // kw, k % kw], y[:g.span], accumulate=bias is not None or k > 0)
     return g.grid(y)[:, :g.out_h, :g.out_w].transpose(0, 3, 1, 2)
 
 
+def output_rows(rows, span, out_channels, dtype, bias):
+    """Y (rows, O) for the shifted products to add onto: every row starting at the bias (no pass of its
+    own), or without one zero on the rows from ``span`` on, which no product reaches (none of them a real
+    output): no garbage in them."""
+    y = xp.empty((rows, out_channels), dtype=dtype)
+    if bias is not None:
+        wide = WideRows(y)
+        wide.view(y)[...] = wide.per_channel(bias)
+    else:
+        y[span:] = 0
+    return y
+
+
+def gradient_rows(gy, grid_size, span):
+    """∂L/∂y (N, O, H', W') on the output grid (N, *grid_size) that the products' rows run over, zero where no
+    real output is, as its first ``span`` rows of O values."""
+    n, out_channels, out_h, out_w = gy.shape
+    grid = xp.zeros((n, *grid_size, out_channels), dtype=gy.dtype)
+    grid[:, :out_h, :out_w] = gy.transpose(0, 2, 3, 1)
+    return grid.reshape(-1, out_channels)[:span]
+
+
 def input_grad(gy, weight, input_shape, padding, dilation):
     """∂L/∂x (N, C, H, W) from ∂L/∂y (N, O, H', W'), stored channels-last."""
     g = Geometry(input_shape, weight.shape, padding, dilation)
-    out_channels = weight.shape[0]
     pointwise = len(g.offsets) == 1  # a 1×1 kernel: one product, nothing to add up
     g_rows = rows_in_place(gy) if pointwise and (g.ph, g.pw) == (0, 0) else None  # gY's grid is gy itself
     if g_rows is None:
-        g_grid = xp.zeros((g.n, g.hp, g.wp, out_channels), dtype=gy.dtype)  # zero where no real output is
-        g_grid[:, :g.out_h, :g.out_w] = gy.transpose(0, 2, 3, 1)
-        g_rows = g_grid.reshape(g.rows, out_channels)[:g.span]
+        g_rows = gradient_rows(gy, (g.hp, g.wp), g.span)
     gx = (xp.empty if pointwise else xp.zeros)((g.rows, g.c), dtype=gy.dtype)
     w = kernel_matrices(weight)
     kh, kw = g.kernel

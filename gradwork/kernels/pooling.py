@@ -313,10 +313,8 @@ class FastAvgPool2d(AvgPool2dFunction):
         return gx.transpose(0, 3, 1, 2)
 
     def divisor_grid(self, out_hw, dtype):
-        """Each window's divisor as an (H', W') array (the compiled loops read one per window)."""
-        if self.divisor is None:
-            return xp.full(out_hw, self.kernel[0] * self.kernel[1], dtype=dtype)
-        return xp.ascontiguousarray(self.divisor, dtype=dtype)
+        """:meth:`divisors` as an (H', W') array of one divisor per window, as the compiled loops read them."""
+        return xp.ascontiguousarray(xp.broadcast_to(self.divisors(dtype), (*out_hw, 1))[:, :, 0])
 
     def shifts(self, grid, axis):
         """The kernel's views of ``grid`` along ``axis`` (1: the height, 2: the width): view k holds position
