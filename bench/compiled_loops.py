@@ -17,7 +17,8 @@ rounds (the order flipped every round, each time the best of ``--calls`` calls),
 and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at it (``--rounds`` more
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
 max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet
-stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, W8's SparseAdam rows.
+stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, a GELU Transformer's feed-forward activation
+(W7's sizes), W8's SparseAdam rows.
 """
 import argparse
 import os
@@ -36,6 +37,7 @@ from gradwork.kernels import jit  # noqa: E402
 from gradwork.kernels.conv import FastConv2d  # noqa: E402
 from gradwork.kernels.normalization import FastBatchNormalize, FrozenBatchNorm, FusedLayerNorm  # noqa: E402
 from gradwork.kernels.pooling import FastAvgPool2d, FastMaxPool2d  # noqa: E402
+from gradwork.kernels.smooth_activations import FastGELU  # noqa: E402
 from gradwork.kernels.sparse_adam import update_rows  # noqa: E402
 
 
@@ -117,6 +119,13 @@ def depthwise_cases(rng):
                 forward_then_backward(function, (x, weight, bias), g)}
 
 
+def gelu_cases(rng):
+    x, g = rng.standard_normal((2048, 512), dtype=np.float32), rng.standard_normal((2048, 512), dtype=np.float32)
+    function = ready(FastGELU(), (True,))
+    return {"gelu 2048 × 512, forward": lambda: function.forward(x),
+            "gelu 2048 × 512, forward + backward": forward_then_backward(function, (x,), g)}
+
+
 def sparse_adam_cases(rng):
     param, m, v = (rng.standard_normal((5492, 100), dtype=np.float32) for _ in range(3))
     v = np.abs(v)
@@ -148,7 +157,7 @@ def main():
     gw.backend.reuse_freed_memory()
     rng = np.random.default_rng(0)
     cases = {**max_pool_cases(rng), **avg_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng),
-             **depthwise_cases(rng), **sparse_adam_cases(rng)}
+             **depthwise_cases(rng), **gelu_cases(rng), **sparse_adam_cases(rng)}
     import numba
     print(f"Numba {numba.__version__}, NumPy {np.__version__}; {args.rounds} alternating rounds, best of "
           f"{args.calls} calls each; medians in ms\n")

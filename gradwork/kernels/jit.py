@@ -32,7 +32,9 @@ otherwise run one addition at a time (float64 sums; equal to rounding).
 
 The loops: ``pooling_loops.py`` (max and average pooling), ``sparse_adam.py`` (SparseAdam's row update),
 ``normalization_loops.py`` (batch normalisation, in training and in evaluation), ``layer_norm_loops.py``
-(layer normalisation), ``conv_depthwise.py`` (depthwise convolution).
+(layer normalisation), ``conv_depthwise.py`` (depthwise convolution), ``activation_loops.py`` (the exact
+GELU in float32, with an exponential of its own that the compiler vectorises: the C library's, which
+``math.exp`` calls, runs one element at a time).
 """
 import functools
 

@@ -34,6 +34,20 @@ def channels_last(x):
     return xp.ascontiguousarray(x.transpose(0, 2, 3, 1))
 
 
+def flat_alike(*arrays):
+    """1-D views of arrays of one shape, each listing its elements in the order they lie in the first array's
+    memory — so an element-by-element loop over the views runs along memory in every array and meets
+    matching elements at the same index — or None unless every array is stored densely in that one order
+    (C order, channels-last, any permutation of the axes; not a slice with gaps, a broadcast view or
+    reversed axes)."""
+    first = arrays[0]
+    order = sorted(range(first.ndim), key=lambda axis: first.strides[axis], reverse=True)  # outermost first
+    views = [a.transpose(order) for a in arrays]
+    if all(view.flags.c_contiguous for view in views):
+        return [view.reshape(-1) for view in views]
+    return None
+
+
 def channel_rows(x):
     """(N, C, *spatial) → the (m, C) matrix with one row per example and position: a free view when
     ``x`` is stored channels-last (as convolutions leave it), a copy otherwise. (N, C) is returned as is."""

@@ -697,7 +697,7 @@ def activation_both_paths(fn, x, gy):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_activation(name, dtype):
+def test_activation(name, dtype, kernel_version):
     """The activations without np.where, x ** 3 or SciPy's float32 erf (kernels/smooth_activations.py):
     the reference's values and gradients — bit for bit where the docstrings say so, NaN, ±∞, zeros of both
     signs, the thresholds and the overflow edges included — and its dtypes."""
@@ -718,7 +718,7 @@ def test_activation(name, dtype):
         np.testing.assert_allclose(fast_grad, ref_grad, **tol)
 
 
-def test_exact_gelu_in_float32_is_as_accurate_as_float64_allows():
+def test_exact_gelu_in_float32_is_as_accurate_as_float64_allows(kernel_version):
     """The float32 GELU through erfc's rational approximation against x·Φ(x) in float64 (Φ from SciPy's
     erfc, exact in the tail): within 1e-6 everywhere, and within 1e-5 relative in the negative tail, where
     the reference's 1 + erf(x/√2) cancels to 0 in float32."""

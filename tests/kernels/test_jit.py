@@ -705,7 +705,11 @@ def test_a_reassociating_loop_is_compiled_with_the_reassoc_flag_alone(monkeypatc
 def test_only_the_layer_norm_loops_may_reassociate():
     """The one exception to IEEE order is marked on the makers that need it (their row sums)."""
     from gradwork.kernels import layer_norm_loops, normalization_loops, sparse_adam
-    marked = {maker.__name__ for module in (pooling_loops, normalization_loops, layer_norm_loops, sparse_adam)
+    modules = [pooling_loops, normalization_loops, layer_norm_loops, sparse_adam]
+    if jit._numba() is not None:  # (activation_loops imports Numba itself)
+        from gradwork.kernels import activation_loops
+        modules.append(activation_loops)
+    marked = {maker.__name__ for module in modules
               for maker in vars(module).values() if getattr(maker, "reassociates", False)}
     assert marked == {"layer_norm_forward", "layer_norm_backward"}
 
@@ -840,3 +844,85 @@ def test_batch_norm_in_evaluation_with_only_the_affine_gradients_skips_the_input
     for fast, reference in zip(results["fast"], results["reference"]):
         assert fast.dtype == reference.dtype
         np.testing.assert_allclose(fast, reference, rtol=2e-5, atol=1e-5)
+
+
+def gelu_on(path, x, gradient):
+    """GELU's output and input gradient on one kernel path; x and the gradient keep their memory layouts."""
+    with gw.kernels.use(path):
+        t = as_stored(x, requires_grad=True)
+        out = F.gelu(t)
+        out.backward(as_stored(gradient))
+        return out.data, t.grad
+
+
+@needs_numba
+@pytest.mark.parametrize("layouts", ["C order", "channels-last", "channels-last x, C-order gradient"])
+def test_gelu_runs_the_compiled_loops_in_the_input_layout(compiled_calls, layouts):
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((3, 4, 5, 6)) * 3).astype(np.float32)
+    gradient = rng.standard_normal(x.shape).astype(np.float32)
+    if layouts != "C order":
+        x = channels_last(x)
+    if layouts == "channels-last":
+        gradient = channels_last(gradient)
+    fast, reference = gelu_on("fast", x, gradient), gelu_on("reference", x, gradient)
+    assert compiled_calls == [("gelu_forward", ()), ("gelu_backward", ())]
+    assert fast[0].strides == x.strides and fast[1].strides == x.strides  # laid out like the input
+    for ours, theirs in zip(fast, reference):
+        np.testing.assert_allclose(ours, theirs, rtol=2e-4, atol=2e-6)
+
+
+@needs_numba
+def test_gelu_keeps_the_numpy_kernel_where_the_loops_do_not_fit(compiled_calls):
+    """A slice with gaps (no one block of memory) and float64 take the NumPy kernel; a float64 gradient
+    into float32 GELU takes its NumPy backward (the product is made in float64, as the reference's)."""
+    rng = np.random.default_rng(10)
+    wide = rng.standard_normal((6, 8)).astype(np.float32)
+    gapped = wide[:, ::2]
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            t = gw.tensor(np.zeros_like(gapped), requires_grad=True)
+            t.data = gapped  # a view with gaps between its elements
+            out = F.gelu(t)
+            out.backward(gw.tensor(np.ones_like(gapped)))
+            results[path] = (out.data, t.grad)
+    assert compiled_calls == []
+    for ours, theirs in zip(results["fast"], results["reference"]):
+        np.testing.assert_allclose(ours, theirs, rtol=2e-4, atol=2e-6)
+    doubles = rng.standard_normal((6, 4))
+    np.testing.assert_allclose(gelu_on("fast", doubles, doubles)[1], gelu_on("reference", doubles, doubles)[1],
+                               rtol=1e-10, atol=1e-12)
+    assert compiled_calls == []
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    grads = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            t = gw.tensor(x, requires_grad=True)
+            (F.gelu(t) * gw.tensor(doubles)).sum().backward()  # GELU's output gradient is float64
+            grads[path] = t.grad
+    assert compiled_calls == [("gelu_forward", ())]
+    np.testing.assert_allclose(grads["fast"], grads["reference"], rtol=2e-4, atol=2e-6)
+
+
+@needs_numba
+def test_the_compiled_exponential_matches_numpy_to_an_ulp():
+    """``activation_loops.exp_of_nonpositive``, the vectorisable e^v: within 1.5·10⁻⁷ relative of float64's
+    exp over [−87, 0]; 1 at ±0, NaN for NaN, 0 for −∞ and below −126·ln 2."""
+    import numba
+
+    from gradwork.kernels import activation_loops
+
+    @numba.njit
+    def exps(v, out):
+        for k in range(v.size):
+            out[k] = activation_loops.exp_of_nonpositive(v[k])
+
+    v = -np.linspace(0, 87.3, 200001).astype(np.float32)
+    out = np.empty_like(v)
+    exps(v, out)
+    np.testing.assert_allclose(out, np.exp(v.astype(np.float64)), rtol=1.5e-7, atol=0)
+    special = np.array([np.nan, -np.inf, 0.0, -0.0, -87.4, -1e30, 3e-8], np.float32)
+    out = np.empty_like(special)
+    exps(special, out)
+    np.testing.assert_array_equal(out, [np.nan, 0, 1, 1, 0, 0, 1])

@@ -1,0 +1,111 @@
+"""The exact GELU in float32 as compiled loops (``kernels/jit.py``): ``FastGELU``'s forward and backward,
+one pass over memory each, when Numba is installed.
+
+The formulas are those of ``smooth_activations.FastGELU``'s NumPy version, element by element::
+
+    a = |x|/√2,  t = 1/(1 + a/2),  erfc(a) ≈ t·exp(−a² − 1.26551223 + t·P(t))      (Numerical Recipes)
+    2Φ(x) = erfc(a) where x ≤ 0,  erfc(a) + 2(1 − erfc(a)) where x > 0
+    y = 0.5·x·2Φ(x)                          ∂y/∂x = 0.5·2Φ(x) + x·exp(−x²/2)/√(2π)
+
+The NumPy version makes each of those steps a pass over the whole array — about twenty forward (the nine
+steps of P's Horner scheme are two each) and eight backward — where here each element is read once and
+its results written once.
+
+**The exponential is computed here, not called.** Numba compiles ``math.exp`` to a call of the C library's
+``expf``, one element at a time: 2.4 ns an element, five times NumPy's vectorised ``exp`` (0.24 ms for
+524,288 values, against 1.24). :func:`exp_of_nonpositive` is the same function as straight arithmetic —
+Cody and Waite's reduction e^v = 2ⁿ·e^r with n the integer nearest v/ln 2 and |r| ≤ ln 2/2, e^r from
+Cephes' degree-7 polynomial for ``expf`` (within 1 ulp on that interval) — which the compiler vectorises
+with the rest of the loop: 524,288 exponentials in 0.19 ms. 2ⁿ is written directly as a float's bits
+(exponent field 127 + n): no table look-up, which stops the vectorisation (1.99 ms with one), and no
+division (0.39 ms with 2ⁿ built from integer shifts and divided by).
+Its largest error against float64's exp over 524,288 arguments in [−20, 0] is 6·10⁻⁸ relative, NumPy's
+float32 ``exp`` 2·10⁻⁷ (bench/RESULTS.md, 2026-12-01, session 16).
+
+GELU only needs e^v for v ≤ 0: erfc's exponent −a² − 1.2655 + t·P(t) is at most 3·10⁻⁸ (at a = 0), and
+−x²/2 ≤ 0. Below −126·ln 2 (−87.34) e^v is under the smallest normal float32 and is taken as 0 (NumPy's
+exp goes on into subnormal numbers to −103.3): GELU's values there (x below −13) are 0 in the reference
+too, whose float32 1 + erf(x/√2) cancels to 0 from x ≈ −5.5 on.
+
+This module imports Numba itself (its helper is compiled where it is defined); it is imported only by a
+kernel that has checked ``jit.runs_on`` first, so ``import gradwork`` never loads Numba.
+"""
+import numba
+import numpy as np
+
+from gradwork.kernels.smooth_activations import ERFC_CONSTANT, ERFC_POLYNOMIAL
+
+_ONE, _HALF = np.float32(1.0), np.float32(0.5)
+_LOG2_E = np.float32(1.4426950408889634)
+# ln 2 in two parts, the first with few enough bits that n·_LN2_HIGH is exact for every n used here (Cody–Waite)
+_LN2_HIGH, _LN2_LOW = np.float32(0.693359375), np.float32(-2.12194440e-4)
+#: Below this exponent (−126·ln 2) e^v is taken as 0: it is under 1.2·10⁻³⁸, the smallest normal float32.
+_LOWEST = np.float32(-126 * 0.6931471805599453)
+# Cephes' expf: e^r ≈ 1 + r + r²·Q(r) for |r| ≤ ln 2/2, Q's coefficients highest power first
+_Q = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                                   1.6666665459e-1, 5.0000001201e-1))
+_P = tuple(np.float32(c) for c in ERFC_POLYNOMIAL)
+_ERFC_CONSTANT = np.float32(ERFC_CONSTANT)
+_SQRT_HALF = np.float32(1 / np.sqrt(2.0))
+_INV_SQRT_2PI = np.float32(1 / np.sqrt(2 * np.pi))
+
+
+@numba.njit(inline="always", error_model="numpy")
+def exp_of_nonpositive(v):
+    """e^v in float32 for v ≤ ln 2/2 (and NaN), as arithmetic the compiler can vectorise; 0 for v below
+    −126·ln 2, NaN for NaN. See the module docstring."""
+    safe = v if v >= _LOWEST else _LOWEST  # (also NaN → _LOWEST: no NaN reaches the integer conversion)
+    m = np.int32(safe * -_LOG2_E + _HALF)  # −n, 0 … 126: truncation is rounding here
+    n = -np.float32(m)
+    r = safe - n * _LN2_HIGH
+    r = r - n * _LN2_LOW
+    q = _Q[0]
+    q = q * r + _Q[1]
+    q = q * r + _Q[2]
+    q = q * r + _Q[3]
+    q = q * r + _Q[4]
+    q = q * r + _Q[5]
+    e_r = q * r * r + r + _ONE
+    two_to_n = np.int32((127 - m) << 23).view(np.float32)  # 2ⁿ exactly: its bits, exponent field 127 + n
+    result = e_r * two_to_n
+    if v != v:
+        return v
+    return result if v >= _LOWEST else np.float32(0.0)
+
+
+def gelu_forward():
+    """The loop ``(x, y, two_phi)`` over 1-D float32 arrays: 2Φ(x) into ``two_phi`` (backward's input)
+    and GELU(x) = 0.5·x·2Φ(x) into ``y``."""
+
+    def loop(x, y, two_phi):
+        for k in range(x.size):
+            value = x[k]
+            a = abs(value) * _SQRT_HALF
+            t = _ONE / (a * _HALF + _ONE)
+            p = t * _P[0] + _P[1]
+            p = p * t + _P[2]
+            p = p * t + _P[3]
+            p = p * t + _P[4]
+            p = p * t + _P[5]
+            p = p * t + _P[6]
+            p = p * t + _P[7]
+            p = p * t + _P[8]
+            erfc = t * exp_of_nonpositive(p * t + _ERFC_CONSTANT - a * a)
+            phi2 = erfc + (_ONE - erfc) * np.float32(2.0) if value > 0 else erfc
+            two_phi[k] = phi2
+            y[k] = value * _HALF * phi2
+
+    return loop
+
+
+def gelu_backward():
+    """The loop ``(x, two_phi, gy, gx)`` over 1-D float32 arrays: gx = gy·(0.5·2Φ(x) + x·φ(x)), φ the
+    standard normal density."""
+
+    def loop(x, two_phi, gy, gx):
+        for k in range(x.size):
+            value = x[k]
+            density = exp_of_nonpositive(value * np.float32(-0.5) * value) * _INV_SQRT_2PI
+            gx[k] = gy[k] * (two_phi[k] * _HALF + density * value)
+
+    return loop
