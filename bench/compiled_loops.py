@@ -18,7 +18,7 @@ and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
 max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet
 stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, a GELU Transformer's feed-forward activation
-(W7's sizes), W8's SparseAdam rows.
+(W7's sizes) and sigmoid and SiLU on the same array, W8's SparseAdam rows.
 """
 import argparse
 import os
@@ -37,7 +37,7 @@ from gradwork.kernels import jit  # noqa: E402
 from gradwork.kernels.conv import FastConv2d  # noqa: E402
 from gradwork.kernels.normalization import FastBatchNormalize, FrozenBatchNorm, FusedLayerNorm  # noqa: E402
 from gradwork.kernels.pooling import FastAvgPool2d, FastMaxPool2d  # noqa: E402
-from gradwork.kernels.smooth_activations import FastGELU  # noqa: E402
+from gradwork.kernels.smooth_activations import FastGELU, FastSigmoid, FastSiLU  # noqa: E402
 from gradwork.kernels.sparse_adam import update_rows  # noqa: E402
 
 
@@ -119,11 +119,13 @@ def depthwise_cases(rng):
                 forward_then_backward(function, (x, weight, bias), g)}
 
 
-def gelu_cases(rng):
+def activation_cases(rng):
     x, g = rng.standard_normal((2048, 512), dtype=np.float32), rng.standard_normal((2048, 512), dtype=np.float32)
-    function = ready(FastGELU(), (True,))
-    return {"gelu 2048 × 512, forward": lambda: function.forward(x),
-            "gelu 2048 × 512, forward + backward": forward_then_backward(function, (x,), g)}
+    gelu, sigmoid, silu = (ready(kernel, (True,)) for kernel in (FastGELU(), FastSigmoid(), FastSiLU()))
+    return {"gelu 2048 × 512, forward": lambda: gelu.forward(x),
+            "gelu 2048 × 512, forward + backward": forward_then_backward(gelu, (x,), g),
+            "sigmoid 2048 × 512, forward + backward": forward_then_backward(sigmoid, (x,), g),
+            "silu 2048 × 512, forward + backward": forward_then_backward(silu, (x,), g)}
 
 
 def sparse_adam_cases(rng):
@@ -157,7 +159,7 @@ def main():
     gw.backend.reuse_freed_memory()
     rng = np.random.default_rng(0)
     cases = {**max_pool_cases(rng), **avg_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng),
-             **depthwise_cases(rng), **gelu_cases(rng), **sparse_adam_cases(rng)}
+             **depthwise_cases(rng), **activation_cases(rng), **sparse_adam_cases(rng)}
     import numba
     print(f"Numba {numba.__version__}, NumPy {np.__version__}; {args.rounds} alternating rounds, best of "
           f"{args.calls} calls each; medians in ms\n")

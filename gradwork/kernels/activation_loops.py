@@ -1,5 +1,6 @@
-"""The exact GELU in float32 as compiled loops (``kernels/jit.py``): ``FastGELU``'s forward and backward,
-one pass over memory each, when Numba is installed.
+"""The exact GELU, sigmoid and SiLU in float32 as compiled loops (``kernels/jit.py``): the forward and
+backward of ``FastGELU``, ``FastSigmoid`` and ``FastSiLU``, one pass over memory each, when Numba is
+installed. GELU's is the long story; the other two follow it, with σ(x) from the same exponential.
 
 The formulas are those of ``smooth_activations.FastGELU``'s NumPy version, element by element::
 
@@ -107,5 +108,55 @@ def gelu_backward():
             value = x[k]
             density = exp_of_nonpositive(value * np.float32(-0.5) * value) * _INV_SQRT_2PI
             gx[k] = gy[k] * (two_phi[k] * _HALF + density * value)
+
+    return loop
+
+
+@numba.njit(inline="always", error_model="numpy")
+def sigmoid_of(v):
+    """σ(v) as the reference's ``sigmoid_array`` computes it, 1/(1 + e) for v ≥ 0 and e/(1 + e) below,
+    e = e^−|v| (never more than 1: no overflow), with this module's exponential."""
+    e = exp_of_nonpositive(-abs(v))
+    return (_ONE if v >= 0 else e) / (_ONE + e)
+
+
+def sigmoid_forward():
+    """The loop ``(x, y)`` over 1-D float32 arrays: y = σ(x)."""
+
+    def loop(x, y):
+        for k in range(x.size):
+            y[k] = sigmoid_of(x[k])
+
+    return loop
+
+
+def sigmoid_backward():
+    """The loop ``(y, gy, gx)``: gx = gy·y·(1 − y), the reference's products in its order."""
+
+    def loop(y, gy, gx):
+        for k in range(y.size):
+            gx[k] = gy[k] * y[k] * (_ONE - y[k])
+
+    return loop
+
+
+def silu_forward():
+    """The loop ``(x, y, s)``: s = σ(x) (backward's input) and y = x·σ(x)."""
+
+    def loop(x, y, s):
+        for k in range(x.size):
+            sigmoid = sigmoid_of(x[k])
+            s[k] = sigmoid
+            y[k] = x[k] * sigmoid
+
+    return loop
+
+
+def silu_backward():
+    """The loop ``(x, s, gy, gx)``: gx = gy·s·(1 + x·(1 − s)), the reference's products in its order."""
+
+    def loop(x, s, gy, gx):
+        for k in range(x.size):
+            gx[k] = gy[k] * s[k] * (_ONE + x[k] * (_ONE - s[k]))
 
     return loop

@@ -140,29 +140,50 @@ def sigmoid_of(x):
 
 
 class FastSigmoid(SigmoidFunction):
-    """σ(x) by :func:`sigmoid_of`; the backward is the reference's."""
+    """σ(x) by :func:`sigmoid_of`; the backward is the reference's. With Numba (``gradwork[jit]``), float32
+    takes one compiled pass each way instead (``activation_loops.py``): forward σ to rounding (its own
+    exponential), backward the reference's products. A (512, 1024) array's forward + backward 0.80 → 0.45 ms
+    (PyTorch 0.27 on two threads; medians of 7 alternating rounds, bench/RESULTS.md, 2026-12-01, session 16)."""
 
     op_name = "sigmoid"
 
     def forward(self, x):
         if not plain_float(x):
             return super().forward(x)
-        y = sigmoid_of(x)
+        compiled = compiled_loop("sigmoid_forward", [x])
+        y = compiled[0] if compiled is not None else sigmoid_of(x)
         self.save_for_backward(y)
         return y
 
+    def backward(self, gy):
+        (y,) = self.saved
+        compiled = compiled_loop("sigmoid_backward", [y, gy]) if plain_float(y, gy) else None
+        return compiled[0] if compiled is not None else super().backward(gy)
+
 
 class FastSiLU(SiLUFunction):
-    """x·σ(x) with σ by :func:`sigmoid_of`; the backward is the reference's."""
+    """x·σ(x) with σ by :func:`sigmoid_of`; the backward is the reference's. With Numba (``gradwork[jit]``),
+    float32 takes one compiled pass each way instead (``activation_loops.py``), as :class:`FastSigmoid`: a
+    (512, 1024) array's forward + backward 1.13 → 0.51 ms (PyTorch 0.45; bench/RESULTS.md, session 16)."""
 
     op_name = "silu"
 
     def forward(self, x):
         if not plain_float(x):
             return super().forward(x)
-        s = sigmoid_of(x)
+        compiled = compiled_loop("silu_forward", [x], outputs=2)
+        if compiled is not None:
+            y, s = compiled
+        else:
+            s = sigmoid_of(x)
+            y = x * s
         self.save_for_backward(x, s)
-        return x * s
+        return y
+
+    def backward(self, gy):
+        x, s = self.saved
+        compiled = compiled_loop("silu_backward", [x, s, gy]) if plain_float(x, gy) else None
+        return compiled[0] if compiled is not None else super().backward(gy)
 
 
 class FastSoftplus(SoftplusFunction):
@@ -247,7 +268,7 @@ class FastGELU(GELUFunction):
     alone and computes Φ again: here that would be most of backward's time, 10 of 13 ms).
 
     With Numba (``gradwork[jit]``) the exact float32 form is one compiled pass each way instead
-    (``activation_loops.py``, :func:`gelu_loops`): a (512, 1024) array's forward + backward 2.83 → 1.07 ms
+    (``activation_loops.py``, :func:`compiled_loop`): a (512, 1024) array's forward + backward 2.83 → 1.07 ms
     (PyTorch 0.48 ms on two threads); W7's Transformer with GELU in its feed-forward layers 60.6 → 50.1 ms a
     step (PyTorch 43.9); medians of 7 alternating rounds (bench/RESULTS.md, 2026-12-01, session 16)."""
 
@@ -272,7 +293,7 @@ class FastGELU(GELUFunction):
             y = x * 0.5
             y *= inner
             return y
-        compiled = gelu_loops(x)
+        compiled = compiled_loop("gelu_forward", [x], outputs=2)
         if compiled is not None:
             y, erf_plus_one = compiled
         else:
@@ -308,9 +329,9 @@ class FastGELU(GELUFunction):
             t *= 0.5
             derivative += t
             return gy * derivative
-        compiled = gelu_gradient_loops(x, erf_plus_one[0], gy)
+        compiled = compiled_loop("gelu_backward", [x, erf_plus_one[0], gy])
         if compiled is not None:
-            return compiled
+            return compiled[0]
         pdf = x * -0.5  # φ(x) = exp(−x²/2)/√(2π) (−0.5·x·x in the reference's order); then Φ(x) + x·φ(x)
         pdf *= x
         xp.exp(pdf, out=pdf)
@@ -321,37 +342,30 @@ class FastGELU(GELUFunction):
         return gy * cdf
 
 
-def gelu_loops(x):
-    """(GELU(x), 2Φ(x)) from the compiled loop ``activation_loops.gelu_forward`` (float32 x stored densely,
-    Numba installed: ``jit.runs_on``), both laid out like x, the work split over threads where that pays;
-    None where it does not run."""
-    if not jit.runs_on(x):
+
+def compiled_loop(maker, inputs, outputs=1):
+    """The ``outputs`` arrays that the compiled loop ``maker`` (``activation_loops.py``) fills from ``inputs``
+    — arrays of one shape, float32 — each laid out like the first input, the loop run over all of them in
+    that array's memory order (so a channels-last activation stays channels-last), split over threads where
+    that pays. An input stored otherwise than the first (a C-ordered gradient of a channels-last x) is
+    copied into its layout first. None where the loops do not run: no Numba (``jit.runs_on``), another
+    dtype (float64 keeps the NumPy kernel: the loops' constants and their exponential are float32's), or a
+    first input not stored in one dense block."""
+    first = inputs[0]
+    if not all(a.dtype == np.float32 for a in inputs) or not jit.runs_on(*inputs):
         return None
-    y, erf_plus_one = np.empty_like(x), np.empty_like(x)
-    flat = flat_alike(x, y, erf_plus_one)
+    results = [np.empty_like(first) for _ in range(outputs)]
+    flat = flat_alike(first, *results)
     if flat is None:
         return None
+    for a in inputs[1:]:
+        a_flat = flat_alike(first, a)
+        if a_flat is None:
+            like_first = np.empty_like(first)
+            like_first[...] = a
+            a_flat = flat_alike(first, like_first)
+        flat.insert(len(flat) - outputs, a_flat[1])
     from gradwork.kernels import activation_loops  # (imports Numba: only now that the loops run)
-    loop = jit.compiled(activation_loops.gelu_forward)
-    threads.over_batch(lambda part: loop(*[a[part] for a in flat]), flat[0].size, x.size, x)
-    return y, erf_plus_one
-
-
-def gelu_gradient_loops(x, erf_plus_one, gy):
-    """∂L/∂x from the compiled loop ``activation_loops.gelu_backward``, laid out like x, or None where it
-    does not run (as :func:`gelu_loops`; also for a gradient of another dtype, whose product the reference
-    makes in that dtype). A gradient stored otherwise than x is first copied into x's layout."""
-    if gy.dtype != x.dtype or not jit.runs_on(x, gy):
-        return None
-    gx = np.empty_like(x)
-    flat = flat_alike(x, erf_plus_one, gy, gx)
-    if flat is None:
-        like_x = np.empty_like(x)
-        like_x[...] = gy
-        flat = flat_alike(x, erf_plus_one, like_x, gx)
-        if flat is None:
-            return None
-    from gradwork.kernels import activation_loops  # (imports Numba: only now that the loops run)
-    loop = jit.compiled(activation_loops.gelu_backward)
-    threads.over_batch(lambda part: loop(*[a[part] for a in flat]), flat[0].size, x.size, x)
-    return gx
+    loop = jit.compiled(getattr(activation_loops, maker))
+    threads.over_batch(lambda part: loop(*[a[part] for a in flat]), first.size, first.size, first)
+    return results

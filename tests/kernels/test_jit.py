@@ -846,18 +846,24 @@ def test_batch_norm_in_evaluation_with_only_the_affine_gradients_skips_the_input
         np.testing.assert_allclose(fast, reference, rtol=2e-5, atol=1e-5)
 
 
-def gelu_on(path, x, gradient):
-    """GELU's output and input gradient on one kernel path; x and the gradient keep their memory layouts."""
+def activation_on(fn, path, x, gradient):
+    """An activation's output and input gradient on one kernel path; x and the gradient keep their layouts."""
     with gw.kernels.use(path):
         t = as_stored(x, requires_grad=True)
-        out = F.gelu(t)
+        out = fn(t)
         out.backward(as_stored(gradient))
         return out.data, t.grad
 
 
+#: activations with compiled loops for float32: (function, its loops' makers)
+ACTIVATION_LOOPS = {"gelu": (F.gelu, "gelu"), "sigmoid": (F.sigmoid, "sigmoid"), "silu": (F.silu, "silu")}
+
+
 @needs_numba
+@pytest.mark.parametrize("activation", ACTIVATION_LOOPS)
 @pytest.mark.parametrize("layouts", ["C order", "channels-last", "channels-last x, C-order gradient"])
-def test_gelu_runs_the_compiled_loops_in_the_input_layout(compiled_calls, layouts):
+def test_activations_run_the_compiled_loops_in_the_input_layout(compiled_calls, activation, layouts):
+    fn, loops = ACTIVATION_LOOPS[activation]
     rng = np.random.default_rng(9)
     x = (rng.standard_normal((3, 4, 5, 6)) * 3).astype(np.float32)
     gradient = rng.standard_normal(x.shape).astype(np.float32)
@@ -865,43 +871,46 @@ def test_gelu_runs_the_compiled_loops_in_the_input_layout(compiled_calls, layout
         x = channels_last(x)
     if layouts == "channels-last":
         gradient = channels_last(gradient)
-    fast, reference = gelu_on("fast", x, gradient), gelu_on("reference", x, gradient)
-    assert compiled_calls == [("gelu_forward", ()), ("gelu_backward", ())]
+    fast, reference = activation_on(fn, "fast", x, gradient), activation_on(fn, "reference", x, gradient)
+    assert compiled_calls == [(f"{loops}_forward", ()), (f"{loops}_backward", ())]
     assert fast[0].strides == x.strides and fast[1].strides == x.strides  # laid out like the input
     for ours, theirs in zip(fast, reference):
         np.testing.assert_allclose(ours, theirs, rtol=2e-4, atol=2e-6)
 
 
 @needs_numba
-def test_gelu_keeps_the_numpy_kernel_where_the_loops_do_not_fit(compiled_calls):
+@pytest.mark.parametrize("activation", ACTIVATION_LOOPS)
+def test_activations_keep_the_numpy_kernel_where_the_loops_do_not_fit(compiled_calls, activation):
     """A slice with gaps (no one block of memory) and float64 take the NumPy kernel; a float64 gradient
-    into float32 GELU takes its NumPy backward (the product is made in float64, as the reference's)."""
+    into a float32 activation takes its NumPy backward (the product is made in float64, as the reference's)."""
+    fn, loops = ACTIVATION_LOOPS[activation]
     rng = np.random.default_rng(10)
-    wide = rng.standard_normal((6, 8)).astype(np.float32)
-    gapped = wide[:, ::2]
+    gapped = rng.standard_normal((6, 8)).astype(np.float32)[:, ::2]
     results = {}
     for path in gw.kernels.PATHS:
         with gw.kernels.use(path):
             t = gw.tensor(np.zeros_like(gapped), requires_grad=True)
             t.data = gapped  # a view with gaps between its elements
-            out = F.gelu(t)
+            out = fn(t)
             out.backward(gw.tensor(np.ones_like(gapped)))
             results[path] = (out.data, t.grad)
-    assert compiled_calls == []
+    # (the forward's own output is dense: sigmoid's backward, which reads only that, may run compiled)
+    assert (f"{loops}_forward", ()) not in compiled_calls
     for ours, theirs in zip(results["fast"], results["reference"]):
         np.testing.assert_allclose(ours, theirs, rtol=2e-4, atol=2e-6)
+    compiled_calls.clear()
     doubles = rng.standard_normal((6, 4))
-    np.testing.assert_allclose(gelu_on("fast", doubles, doubles)[1], gelu_on("reference", doubles, doubles)[1],
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(activation_on(fn, "fast", doubles, doubles)[1],
+                               activation_on(fn, "reference", doubles, doubles)[1], rtol=1e-10, atol=1e-12)
     assert compiled_calls == []
     x = rng.standard_normal((6, 4)).astype(np.float32)
     grads = {}
     for path in gw.kernels.PATHS:
         with gw.kernels.use(path):
             t = gw.tensor(x, requires_grad=True)
-            (F.gelu(t) * gw.tensor(doubles)).sum().backward()  # GELU's output gradient is float64
+            (fn(t) * gw.tensor(doubles)).sum().backward()  # the activation's output gradient is float64
             grads[path] = t.grad
-    assert compiled_calls == [("gelu_forward", ())]
+    assert compiled_calls == [(f"{loops}_forward", ())]
     np.testing.assert_allclose(grads["fast"], grads["reference"], rtol=2e-4, atol=2e-6)
 
 
