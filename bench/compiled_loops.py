@@ -18,7 +18,7 @@ and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
 max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet
 stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, a GELU Transformer's feed-forward activation
-(W7's sizes) and sigmoid and SiLU on the same array, W8's SparseAdam rows.
+(W7's sizes), its tanh form, and sigmoid and SiLU on the same array, W8's SparseAdam rows.
 """
 import argparse
 import os
@@ -121,9 +121,11 @@ def depthwise_cases(rng):
 
 def activation_cases(rng):
     x, g = rng.standard_normal((2048, 512), dtype=np.float32), rng.standard_normal((2048, 512), dtype=np.float32)
-    gelu, sigmoid, silu = (ready(kernel, (True,)) for kernel in (FastGELU(), FastSigmoid(), FastSiLU()))
+    gelu, gelu_tanh, sigmoid, silu = (ready(kernel, (True,)) for kernel in (FastGELU(), FastGELU("tanh"),
+                                                                             FastSigmoid(), FastSiLU()))
     return {"gelu 2048 × 512, forward": lambda: gelu.forward(x),
             "gelu 2048 × 512, forward + backward": forward_then_backward(gelu, (x,), g),
+            "gelu (tanh) 2048 × 512, forward + backward": forward_then_backward(gelu_tanh, (x,), g),
             "sigmoid 2048 × 512, forward + backward": forward_then_backward(sigmoid, (x,), g),
             "silu 2048 × 512, forward + backward": forward_then_backward(silu, (x,), g)}
 

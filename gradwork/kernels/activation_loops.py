@@ -1,4 +1,4 @@
-"""The exact GELU, sigmoid and SiLU in float32 as compiled loops (``kernels/jit.py``): the forward and
+"""GELU (both forms), sigmoid and SiLU in float32 as compiled loops (``kernels/jit.py``): the forward and
 backward of ``FastGELU``, ``FastSigmoid`` and ``FastSiLU``, one pass over memory each, when Numba is
 installed. GELU's is the long story; the other two follow it, with σ(x) from the same exponential.
 
@@ -49,6 +49,8 @@ _P = tuple(np.float32(c) for c in ERFC_POLYNOMIAL)
 _ERFC_CONSTANT = np.float32(ERFC_CONSTANT)
 _SQRT_HALF = np.float32(1 / np.sqrt(2.0))
 _INV_SQRT_2PI = np.float32(1 / np.sqrt(2 * np.pi))
+_SQRT_2_OVER_PI = np.float32(np.sqrt(2 / np.pi))
+_CUBIC = np.float32(0.044715)  # the tanh form's u = √(2/π)(x + 0.044715x³)
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -158,5 +160,40 @@ def silu_backward():
     def loop(x, s, gy, gx):
         for k in range(x.size):
             gx[k] = gy[k] * s[k] * (_ONE + x[k] * (_ONE - s[k]))
+
+    return loop
+
+
+def gelu_tanh_forward():
+    """The loop ``(x, y)``: GELU's tanh form 0.5x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), as x·σ(2u) —
+    1 + tanh(u) = 2/(1 + e^−2u) = 2σ(2u) — with σ from this module's exponential (the reference's tanh
+    arithmetic, u made in its order; to rounding)."""
+
+    def loop(x, y):
+        for k in range(x.size):
+            value = x[k]
+            u = (value * value * value * _CUBIC + value) * _SQRT_2_OVER_PI
+            y[k] = value * sigmoid_of(u + u)
+
+    return loop
+
+
+def gelu_tanh_backward():
+    """The loop ``(x, gy, gx)``: the tanh form's derivative 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²),
+    t = tanh(u), as s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²) with s = σ(2u): 1 + t = 2s, 1 − t² = 4s(1 − s).
+    s(1 − s) is made as e/(1 + e)², e = e^−|2u|, which holds on both sides of 0 and loses nothing to the
+    cancellation of 1 − s near s = 1."""
+
+    def loop(x, gy, gx):
+        for k in range(x.size):
+            value = x[k]
+            u = (value * value * value * _CUBIC + value) * _SQRT_2_OVER_PI
+            two_u = u + u
+            e = exp_of_nonpositive(-abs(two_u))
+            one_plus_e = _ONE + e
+            s = (_ONE if two_u >= 0 else e) / one_plus_e
+            spread = e / (one_plus_e * one_plus_e)  # s(1 − s)
+            slope = (value * np.float32(3 * 0.044715) * value + _ONE) * _SQRT_2_OVER_PI
+            gx[k] = gy[k] * (s + (value + value) * spread * slope)
 
     return loop

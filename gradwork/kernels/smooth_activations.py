@@ -267,10 +267,12 @@ class FastGELU(GELUFunction):
     (float64 keeps the reference's SciPy erf), which forward keeps for backward (the reference keeps x
     alone and computes Φ again: here that would be most of backward's time, 10 of 13 ms).
 
-    With Numba (``gradwork[jit]``) the exact float32 form is one compiled pass each way instead
-    (``activation_loops.py``, :func:`compiled_loop`): a (512, 1024) array's forward + backward 2.83 → 1.07 ms
-    (PyTorch 0.48 ms on two threads); W7's Transformer with GELU in its feed-forward layers 60.6 → 50.1 ms a
-    step (PyTorch 43.9); medians of 7 alternating rounds (bench/RESULTS.md, 2026-12-01, session 16)."""
+    With Numba (``gradwork[jit]``) both forms in float32 are one compiled pass each way instead
+    (``activation_loops.py``, :func:`compiled_loop`): the exact form's forward + backward on a (512, 1024)
+    array 2.83 → 1.07 ms (PyTorch 0.48 ms on two threads), W7's Transformer with GELU in its feed-forward
+    layers 60.6 → 50.1 ms a step (PyTorch 43.9); medians of 7 alternating rounds (bench/RESULTS.md,
+    2026-12-01, session 16). The tanh form there as x·σ(2u), 1 + tanh(u) = 2σ(2u): 1.65 → 0.92 ms (PyTorch
+    0.98)."""
 
     op_name = "gelu"
 
@@ -283,6 +285,9 @@ class FastGELU(GELUFunction):
         xp = get_array_module(x)
         if self.approximate == "tanh":  # 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))
             self.save_for_backward(x)
+            compiled = compiled_loop("gelu_tanh_forward", [x])
+            if compiled is not None:
+                return compiled[0]
             inner = x * x
             inner *= x
             inner *= 0.044715
@@ -310,6 +315,9 @@ class FastGELU(GELUFunction):
             return super().backward(gy)
         xp = get_array_module(x)
         if self.approximate == "tanh":  # 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
+            compiled = compiled_loop("gelu_tanh_backward", [x, gy])
+            if compiled is not None:
+                return compiled[0]
             t = x * x
             t *= x
             t *= 0.044715

@@ -856,7 +856,8 @@ def activation_on(fn, path, x, gradient):
 
 
 #: activations with compiled loops for float32: (function, its loops' makers)
-ACTIVATION_LOOPS = {"gelu": (F.gelu, "gelu"), "sigmoid": (F.sigmoid, "sigmoid"), "silu": (F.silu, "silu")}
+ACTIVATION_LOOPS = {"gelu": (F.gelu, "gelu"), "gelu tanh": (lambda t: F.gelu(t, approximate="tanh"), "gelu_tanh"),
+                    "sigmoid": (F.sigmoid, "sigmoid"), "silu": (F.silu, "silu")}
 
 
 @needs_numba
