@@ -20,13 +20,12 @@ Cephes' degree-7 polynomial for ``expf`` (within 1 ulp on that interval) — whi
 with the rest of the loop: 524,288 exponentials in 0.19 ms. 2ⁿ is written directly as a float's bits
 (exponent field 127 + n): no table look-up, which stops the vectorisation (1.99 ms with one), and no
 division (0.39 ms with 2ⁿ built from integer shifts and divided by).
-Its largest error against float64's exp over 524,288 arguments in [−20, 0] is 6·10⁻⁸ relative, NumPy's
-float32 ``exp`` 2·10⁻⁷ (bench/RESULTS.md, 2026-12-01, session 16).
+Its largest error against float64's exp over 524,288 arguments evenly spread over [−20, 0] is 8·10⁻⁸
+relative, NumPy's float32 ``exp`` 2·10⁻⁷ (bench/RESULTS.md, 2026-12-01, session 16).
 
-GELU only needs e^v for v ≤ 0: erfc's exponent −a² − 1.2655 + t·P(t) is at most 3·10⁻⁸ (at a = 0), and
-−x²/2 ≤ 0. Below −126·ln 2 (−87.34) e^v is under the smallest normal float32 and is taken as 0 (NumPy's
-exp goes on into subnormal numbers to −103.3): GELU's values there (x below −13) are 0 in the reference
-too, whose float32 1 + erf(x/√2) cancels to 0 from x ≈ −5.5 on.
+The loops only need e^v for v ≤ 0: erfc's exponent −a² − 1.2655 + t·P(t) is at most 3·10⁻⁸ (at a = 0),
+−x²/2 ≤ 0, and σ(x) is made from e^−|x|. Results below the smallest normal float32 (v under −87.34) come out
+subnormal, as NumPy's do, down to −150·ln 2 (−103.97), below which e^v is 0.
 
 This module imports Numba itself (its helper is compiled where it is defined); it is imported only by a
 kernel that has checked ``jit.runs_on`` first, so ``import gradwork`` never loads Numba.
@@ -40,8 +39,9 @@ _ONE, _HALF = np.float32(1.0), np.float32(0.5)
 _LOG2_E = np.float32(1.4426950408889634)
 # ln 2 in two parts, the first with few enough bits that n·_LN2_HIGH is exact for every n used here (Cody–Waite)
 _LN2_HIGH, _LN2_LOW = np.float32(0.693359375), np.float32(-2.12194440e-4)
-#: Below this exponent (−126·ln 2) e^v is taken as 0: it is under 1.2·10⁻³⁸, the smallest normal float32.
-_LOWEST = np.float32(-126 * 0.6931471805599453)
+#: Below this exponent (−150·ln 2) e^v is taken as 0: it is under half the smallest float32 (2⁻¹⁴⁹).
+_LOWEST = np.float32(-150 * 0.6931471805599453)
+_TWO_TO_MINUS_24 = np.float32(2.0 ** -24)
 # Cephes' expf: e^r ≈ 1 + r + r²·Q(r) for |r| ≤ ln 2/2, Q's coefficients highest power first
 _Q = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
                                    1.6666665459e-1, 5.0000001201e-1))
@@ -55,10 +55,10 @@ _CUBIC = np.float32(0.044715)  # the tanh form's u = √(2/π)(x + 0.044715x³)
 
 @numba.njit(inline="always", error_model="numpy")
 def exp_of_nonpositive(v):
-    """e^v in float32 for v ≤ ln 2/2 (and NaN), as arithmetic the compiler can vectorise; 0 for v below
-    −126·ln 2, NaN for NaN. See the module docstring."""
+    """e^v in float32 for v ≤ ln 2/2 (and NaN), as arithmetic the compiler can vectorise, subnormal results
+    included; 0 for v below −150·ln 2, NaN for NaN. See the module docstring."""
     safe = v if v >= _LOWEST else _LOWEST  # (also NaN → _LOWEST: no NaN reaches the integer conversion)
-    m = np.int32(safe * -_LOG2_E + _HALF)  # −n, 0 … 126: truncation is rounding here
+    m = np.int32(safe * -_LOG2_E + _HALF)  # −n, 0 … 150: truncation is rounding here
     n = -np.float32(m)
     r = safe - n * _LN2_HIGH
     r = r - n * _LN2_LOW
@@ -69,8 +69,10 @@ def exp_of_nonpositive(v):
     q = q * r + _Q[4]
     q = q * r + _Q[5]
     e_r = q * r * r + r + _ONE
-    two_to_n = np.int32((127 - m) << 23).view(np.float32)  # 2ⁿ exactly: its bits, exponent field 127 + n
-    result = e_r * two_to_n
+    # 2ⁿ as 2^(n+24)·2⁻²⁴, each exactly a float's bits (exponent field 127 + n + 24): the first product is
+    # exact, the second rounds only where the result is subnormal (n below −126), as NumPy's exp does
+    two_to_n_plus_24 = np.int32((151 - m) << 23).view(np.float32)
+    result = (e_r * two_to_n_plus_24) * _TWO_TO_MINUS_24
     if v != v:
         return v
     return result if v >= _LOWEST else np.float32(0.0)

@@ -222,7 +222,8 @@ class FastSoftplus(SoftplusFunction):
 
 
 #: *Numerical Recipes*' coefficients for erfc(a) ≈ t·exp(−a² − 1.26551223 + t·P(t)), t = 1/(1 + a/2), a ≥ 0;
-#: P's, highest power first (Horner's order).
+#: P's, highest power first (Horner's order). ``activation_loops.py`` compiles them into its GELU loop, and
+#: Numba's disk cache is keyed on that file alone: whoever changes them must touch it too.
 ERFC_POLYNOMIAL = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
                    0.37409196, 1.00002368)
 ERFC_CONSTANT = -1.26551223

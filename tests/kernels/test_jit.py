@@ -918,7 +918,8 @@ def test_activations_keep_the_numpy_kernel_where_the_loops_do_not_fit(compiled_c
 @needs_numba
 def test_the_compiled_exponential_matches_numpy_to_an_ulp():
     """``activation_loops.exp_of_nonpositive``, the vectorisable e^v: within 1.5·10⁻⁷ relative of float64's
-    exp over [−87, 0]; 1 at ±0, NaN for NaN, 0 for −∞ and below −126·ln 2."""
+    exp over [−87, 0], NumPy's subnormal results below that to within a step of the smallest float32; 1 at
+    ±0, NaN for NaN, 0 for −∞ and below −150·ln 2."""
     import numba
 
     from gradwork.kernels import activation_loops
@@ -932,7 +933,12 @@ def test_the_compiled_exponential_matches_numpy_to_an_ulp():
     out = np.empty_like(v)
     exps(v, out)
     np.testing.assert_allclose(out, np.exp(v.astype(np.float64)), rtol=1.5e-7, atol=0)
-    special = np.array([np.nan, -np.inf, 0.0, -0.0, -87.4, -1e30, 3e-8], np.float32)
+    tail = -np.linspace(87.3, 104, 20001).astype(np.float32)
+    out = np.empty_like(tail)
+    exps(tail, out)
+    assert np.count_nonzero(out) > 15000  # subnormal, not flushed to 0
+    np.testing.assert_allclose(out, np.exp(tail), rtol=1e-6, atol=2e-45)
+    special = np.array([np.nan, -np.inf, 0.0, -0.0, -104.0, -1e30, 3e-8], np.float32)
     out = np.empty_like(special)
     exps(special, out)
     np.testing.assert_array_equal(out, [np.nan, 0, 1, 1, 0, 0, 1])
