@@ -313,8 +313,10 @@ class FastAvgPool2d(AvgPool2dFunction):
         return gx.transpose(0, 3, 1, 2)
 
     def divisor_grid(self, out_hw, dtype):
-        """:meth:`divisors` as an (H', W') array of one divisor per window, as the compiled loops read them."""
-        return xp.ascontiguousarray(xp.broadcast_to(self.divisors(dtype), (*out_hw, 1))[:, :, 0])
+        """:meth:`divisors` as an (H', W') array of one divisor per window, as the compiled loops read them, in
+        ``dtype`` (an integer kh·kw would make the loops divide in float64: backward 2.5 → 6.0 ms on a 64 ×
+        32 × 32 × 32 3 × 3 layer, bench/RESULTS.md, 2026-12-01, session 16)."""
+        return xp.ascontiguousarray(xp.broadcast_to(self.divisors(dtype), (*out_hw, 1))[:, :, 0], dtype=dtype)
 
     def shifts(self, grid, axis):
         """The kernel's views of ``grid`` along ``axis`` (1: the height, 2: the width): view k holds position

@@ -140,6 +140,31 @@ def test_avg_pool_runs_the_compiled_loops_in_any_layout(compiled_calls, store, g
 
 
 @needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", [dict(kernel_size=3, stride=1, padding=1),
+                                      dict(kernel_size=3, padding=1, count_include_pad=False),
+                                      dict(kernel_size=2, divisor_override=3)])
+def test_avg_pool_loops_divide_in_the_data_type(monkeypatch, dtype, geometry):
+    """The divisors handed to the compiled loops are in x's dtype: an integer kh·kw made them divide in
+    float64 (in session 15, backward 2.5 → 6.0 ms on a 64 × 32 × 32 × 32 layer, no test failing)."""
+    seen = []
+    compiled = jit.compiled
+
+    def recording(maker, *constants):
+        loop = compiled(maker, *constants)
+
+        def spy(*arguments):
+            seen.append((maker.__name__, arguments[1].dtype))
+            return loop(*arguments)
+        return spy
+
+    monkeypatch.setattr(jit, "compiled", recording)
+    t = gw.tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(dtype), requires_grad=True)
+    F.avg_pool2d(t, **geometry).sum().backward()
+    assert seen == [("avg_pool_forward", np.dtype(dtype)), ("avg_pool_backward", np.dtype(dtype))]
+
+
+@needs_numba
 def test_max_pool_without_a_gradient_compiles_the_loop_that_records_no_winners(compiled_calls):
     x = channels_last(np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32))
     with gw.no_grad():
