@@ -1,6 +1,7 @@
 """GELU (both forms), sigmoid and SiLU in float32 as compiled loops (``kernels/jit.py``): the forward and
 backward of ``FastGELU``, ``FastSigmoid`` and ``FastSiLU``, one pass over memory each, when Numba is
-installed. GELU's is the long story; the other two follow it, with σ(x) from the same exponential.
+installed — and ReLU's backward, in float32 and float64. GELU's is the long story; sigmoid and SiLU follow
+it, with σ(x) from the same exponential.
 
 The formulas are those of ``smooth_activations.FastGELU``'s NumPy version, element by element::
 
@@ -197,5 +198,18 @@ def gelu_tanh_backward():
             spread = e / (one_plus_e * one_plus_e)  # s(1 − s)
             slope = (value * np.float32(3 * 0.044715) * value + _ONE) * _SQRT_2_OVER_PI
             gx[k] = gy[k] * (s + (value + value) * spread * slope)
+
+    return loop
+
+
+def relu_backward():
+    """The loop ``(y, gy, gx)`` over 1-D arrays of one float dtype: gx = gy where y > 0, else gy·0 — the
+    reference's gy·(y > 0) bit for bit (0·∞ is NaN there too), in one pass where the NumPy kernel makes
+    three (the comparison, its conversion to floats, the product)."""
+
+    def loop(y, gy, gx):
+        for k in range(y.size):
+            g = gy[k]
+            gx[k] = g if y[k] > 0 else g * np.float32(0.0)
 
     return loop

@@ -18,13 +18,22 @@ Inside the W2 step (``bench/op_profile.py``) the ReLUs' forward went 1.3–1.8 �
 1.03×, W6 1.03×, W7 1.01× (bench/RESULTS.md, 2026-11-30, session 5). Inputs that are not floating point
 (an integer tensor) take the reference formula.
 
+With Numba (``gradwork[jit]``) the backward is one compiled pass instead (``activation_loops.relu_backward``,
+the same numbers) where the gradient is laid out like y: a 128 × 16 × 28 × 28 float32 gradient 0.66 →
+0.35 ms alone; W2's two ReLU backwards 1.13 + 0.37 → 0.66 + 0.28 ms a step; A/B in one process (``python
+bench/ab_kernel.py gradwork/kernels/activations.py --against HEAD W2 W3 W6``, 10 rounds) W2 1.04× and 1.07×,
+W6 1.03×, W3 within noise (bench/RESULTS.md, 2026-12-01, session 16).
+
 Large passes are split over the batch onto worker threads where that pays (``kernels/threads.py``:
 only when BLAS's idle threads do not hold the cores); each part writes its own rows, so the numbers
 are the same. W3's ReLU backward 0.95 → 0.63 ms in the step with ``OPENBLAS_THREAD_TIMEOUT=4``.
 """
+import numpy as np
+
 from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module
 from gradwork.kernels import threads
+from gradwork.kernels.smooth_activations import compiled_loop
 
 
 class FastReLU(Function):
@@ -50,6 +59,11 @@ class FastReLU(Function):
 
     def backward(self, gy):
         (y,) = self.saved
+        # One compiled pass (activation_loops.relu_backward), the same numbers, where gy is laid out like y
+        # (else copying gy first would cost what the NumPy kernel's three passes save).
+        compiled = compiled_loop("relu_backward", [y, gy], dtypes=(np.float32, np.float64), copy_others=False)
+        if compiled is not None:
+            return compiled[0]
         if threads.parts(batch_rows(y), y.size, y) == 1:
             gate = (y > 0).astype(gy.dtype)  # 1.0 where the unit was active, else 0.0
             gate *= gy

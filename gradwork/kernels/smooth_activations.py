@@ -352,16 +352,18 @@ class FastGELU(GELUFunction):
 
 
 
-def compiled_loop(maker, inputs, outputs=1):
+def compiled_loop(maker, inputs, outputs=1, dtypes=(np.float32,), copy_others=True):
     """The ``outputs`` arrays that the compiled loop ``maker`` (``activation_loops.py``) fills from ``inputs``
-    — arrays of one shape, float32 — each laid out like the first input, the loop run over all of them in
-    that array's memory order (so a channels-last activation stays channels-last), split over threads where
-    that pays. An input stored otherwise than the first (a C-ordered gradient of a channels-last x) is
-    copied into its layout first. None where the loops do not run: no Numba (``jit.runs_on``), another
-    dtype (float64 keeps the NumPy kernel: the loops' constants and their exponential are float32's), or a
-    first input not stored in one dense block."""
+    — arrays of one shape and one of ``dtypes`` — each laid out like the first input, the loop run over all
+    of them in that array's memory order (so a channels-last activation stays channels-last), split over
+    threads where that pays. An input stored otherwise than the first (a C-ordered gradient of a
+    channels-last x) is copied into its layout first — unless ``copy_others`` is False, for a kernel whose
+    NumPy version costs no more than that copy and the loop. None where the loops do not run: no Numba
+    (``jit.runs_on``), another dtype (by default float64 keeps the NumPy kernel: the loops' constants and
+    their exponential are float32's), a first input not stored in one dense block, or another layout
+    without ``copy_others``."""
     first = inputs[0]
-    if not all(a.dtype == np.float32 for a in inputs) or not jit.runs_on(*inputs):
+    if first.dtype not in dtypes or not all(a.dtype == first.dtype for a in inputs) or not jit.runs_on(*inputs):
         return None
     results = [np.empty_like(first) for _ in range(outputs)]
     flat = flat_alike(first, *results)
@@ -369,6 +371,8 @@ def compiled_loop(maker, inputs, outputs=1):
         return None
     for a in inputs[1:]:
         a_flat = flat_alike(first, a)
+        if a_flat is None and not copy_others:
+            return None
         if a_flat is None:
             like_first = np.empty_like(first)
             like_first[...] = a

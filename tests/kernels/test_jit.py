@@ -967,3 +967,20 @@ def test_the_compiled_exponential_matches_numpy_to_an_ulp():
     out = np.empty_like(special)
     exps(special, out)
     np.testing.assert_array_equal(out, [np.nan, 0, 1, 1, 0, 0, 1])
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_runs_the_compiled_loop_where_the_gradient_matches(compiled_calls, dtype):
+    """ReLU's backward is one compiled pass for float32 and float64 when y and its gradient share a dtype; a
+    float64 gradient into a float32 ReLU, and float16, keep the NumPy kernel."""
+    x = channels_last(np.random.default_rng(11).standard_normal((2, 3, 4, 5))).astype(dtype)
+    results = [activation_on(F.relu, path, x, np.ones_like(x)) for path in ("fast", "reference")]
+    assert compiled_calls == [("relu_backward", ())]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][1].strides == x.strides
+    compiled_calls.clear()
+    for data, gradient_dtype in ((x.astype(np.float32), np.float64), (x.astype(np.float16), np.float16)):
+        t = gw.tensor(data, requires_grad=True)
+        (F.relu(t) * gw.tensor(np.ones(data.shape, gradient_dtype))).sum().backward()
+    assert compiled_calls == []
