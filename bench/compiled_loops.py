@@ -18,7 +18,7 @@ and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
 max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet
 stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, a GELU Transformer's feed-forward activation
-(W7's sizes), its tanh form, and sigmoid and SiLU on the same array, W8's SparseAdam rows.
+(W7's sizes), its tanh form, and sigmoid and SiLU on the same array, W2's first ReLU's backward, W8's SparseAdam rows.
 """
 import argparse
 import os
@@ -34,6 +34,7 @@ from arguments import positive_int  # noqa: E402
 
 import gradwork as gw  # noqa: E402
 from gradwork.kernels import jit  # noqa: E402
+from gradwork.kernels.activations import FastReLU  # noqa: E402
 from gradwork.kernels.conv import FastConv2d  # noqa: E402
 from gradwork.kernels.normalization import FastBatchNormalize, FrozenBatchNorm, FusedLayerNorm  # noqa: E402
 from gradwork.kernels.pooling import FastAvgPool2d, FastMaxPool2d  # noqa: E402
@@ -127,7 +128,15 @@ def activation_cases(rng):
             "gelu 2048 × 512, forward + backward": forward_then_backward(gelu, (x,), g),
             "gelu (tanh) 2048 × 512, forward + backward": forward_then_backward(gelu_tanh, (x,), g),
             "sigmoid 2048 × 512, forward + backward": forward_then_backward(sigmoid, (x,), g),
-            "silu 2048 × 512, forward + backward": forward_then_backward(silu, (x,), g)}
+            "silu 2048 × 512, forward + backward": forward_then_backward(silu, (x,), g),
+            **relu_cases(rng)}
+
+
+def relu_cases(rng):
+    x, g = channels_last(rng, (128, 16, 28, 28)), channels_last(rng, (128, 16, 28, 28))
+    relu = ready(FastReLU(), (True,))
+    relu.forward(x)
+    return {"relu 128 × 16 × 28 × 28, backward": lambda: relu.backward(g)}
 
 
 def sparse_adam_cases(rng):
