@@ -18,7 +18,8 @@ and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
 max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet
 stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, a GELU Transformer's feed-forward activation
-(W7's sizes), its tanh form, and sigmoid and SiLU on the same array, W2's first ReLU's backward, W8's SparseAdam rows.
+(W7's sizes), its tanh form, and sigmoid and SiLU on the same array, W2's first ReLU's backward, W8's
+SparseAdam rows.
 """
 import argparse
 import os
