@@ -35,7 +35,7 @@ The loops: ``pooling_loops.py`` (max and average pooling), ``sparse_adam.py`` (S
 ``normalization_loops.py`` (batch normalisation, in training and in evaluation), ``layer_norm_loops.py``
 (layer normalisation), ``conv_depthwise.py`` (depthwise convolution), ``activation_loops.py`` (GELU,
 sigmoid and SiLU in float32, with an exponential of their own that the compiler vectorises: the C
-library's, which ``math.exp`` calls, runs one element at a time).
+library's, which ``math.exp`` calls, runs one element at a time; and ReLU's backward).
 """
 import functools
 
