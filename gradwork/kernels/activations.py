@@ -36,6 +36,13 @@ from gradwork.kernels import threads
 from gradwork.kernels.smooth_activations import compiled_loop
 
 
+#: Smaller gradients keep the NumPy backward: handing arrays to a compiled loop costs about 8 µs, which one
+#: pass instead of three repays from about 64K values on (float32, 256 columns, NumPy → compiled: 32,768
+#: values 11.3 → 13.3 µs, 65,536 20.0 → 19.0, 131,072 36.0 → 29.1, 262,144 69.3 → 46.1; bench/RESULTS.md,
+#: 2026-12-01, session 16). W1's (128, 256) ReLUs stay below it.
+COMPILED_BACKWARD_MIN_SIZE = 1 << 16
+
+
 class FastReLU(Function):
     """y = max(x, 0); dy/dx = 1 where y > 0, else 0."""
 
@@ -60,10 +67,11 @@ class FastReLU(Function):
     def backward(self, gy):
         (y,) = self.saved
         # One compiled pass (activation_loops.relu_backward), the same numbers, where gy is laid out like y
-        # (else copying gy first would cost what the NumPy kernel's three passes save).
-        compiled = compiled_loop("relu_backward", [y, gy], dtypes=(np.float32, np.float64), copy_others=False)
-        if compiled is not None:
-            return compiled[0]
+        # (else copying gy first would cost what the NumPy kernel's three passes save) and y is large enough.
+        if y.size >= COMPILED_BACKWARD_MIN_SIZE:
+            compiled = compiled_loop("relu_backward", [y, gy], dtypes=(np.float32, np.float64), copy_others=False)
+            if compiled is not None:
+                return compiled[0]
         if threads.parts(batch_rows(y), y.size, y) == 1:
             gate = (y > 0).astype(gy.dtype)  # 1.0 where the unit was active, else 0.0
             gate *= gy

@@ -971,10 +971,15 @@ def test_the_compiled_exponential_matches_numpy_to_an_ulp():
 
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_backward_runs_the_compiled_loop_where_the_gradient_matches(compiled_calls, dtype):
-    """ReLU's backward is one compiled pass for float32 and float64 when y and its gradient share a dtype; a
-    float64 gradient into a float32 ReLU, and float16, keep the NumPy kernel."""
+def test_relu_backward_runs_the_compiled_loop_where_the_gradient_matches(compiled_calls, dtype, monkeypatch):
+    """ReLU's backward is one compiled pass for float32 and float64 when y and its gradient share a dtype and
+    a layout (and y is not small); a float64 gradient into a float32 ReLU, float16, a gradient in another
+    layout and a small y keep the NumPy kernel."""
+    from gradwork.kernels import activations
     x = channels_last(np.random.default_rng(11).standard_normal((2, 3, 4, 5))).astype(dtype)
+    activation_on(F.relu, "fast", x, np.ones_like(x))
+    assert compiled_calls == []  # 120 values: below COMPILED_BACKWARD_MIN_SIZE
+    monkeypatch.setattr(activations, "COMPILED_BACKWARD_MIN_SIZE", 0)
     results = [activation_on(F.relu, path, x, np.ones_like(x)) for path in ("fast", "reference")]
     assert compiled_calls == [("relu_backward", ())]
     np.testing.assert_array_equal(results[0][1], results[1][1])
@@ -983,4 +988,6 @@ def test_relu_backward_runs_the_compiled_loop_where_the_gradient_matches(compile
     for data, gradient_dtype in ((x.astype(np.float32), np.float64), (x.astype(np.float16), np.float16)):
         t = gw.tensor(data, requires_grad=True)
         (F.relu(t) * gw.tensor(np.ones(data.shape, gradient_dtype))).sum().backward()
-    assert compiled_calls == []
+    results = [activation_on(F.relu, path, x, np.ascontiguousarray(x)) for path in ("fast", "reference")]
+    assert compiled_calls == []  # (a C-ordered gradient for channels-last y)
+    np.testing.assert_array_equal(results[0][1], results[1][1])

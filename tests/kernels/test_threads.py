@@ -170,7 +170,9 @@ def test_max_pool2d_split_over_threads(kernel, stride, padding, layout, dtype, s
 
 @pytest.mark.parametrize("gradient_dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_relu_split_over_threads(layout, gradient_dtype, split_everything, kernel_version):
+def test_relu_split_over_threads(layout, gradient_dtype, split_everything, kernel_version, monkeypatch):
+    from gradwork.kernels import activations
+    monkeypatch.setattr(activations, "COMPILED_BACKWARD_MIN_SIZE", 0)  # the compiled backward at this size too
     x = stored(R.standard_normal((5, 3, 4, 6)), layout, np.float32)
     x[0, 0, 0, :3] = [np.nan, -0.0, np.inf]
     results = relu_both_paths(x, R.standard_normal(x.shape).astype(gradient_dtype))
