@@ -203,13 +203,14 @@ def gelu_tanh_backward():
 
 
 def relu_backward():
-    """The loop ``(y, gy, gx)`` over 1-D arrays of one float dtype: gx = gy where y > 0, else gy·0 — the
-    reference's gy·(y > 0) bit for bit (0·∞ is NaN there too), in one pass where the NumPy kernel makes
-    three (the comparison, its conversion to floats, the product)."""
+    """The loop ``(y, gy, gx)`` over 1-D arrays of one float dtype: gx = gy·1 where y > 0, else gy·0 — the
+    reference's gy·(y > 0) bit for bit, in one pass where the NumPy kernel makes three (the comparison, its
+    conversion to floats, the product). A product, as the reference's: 0·∞ is NaN. One exception no
+    arithmetic produces: a *signalling* NaN handed in as gy where y > 0 comes out as it went in, where NumPy's
+    product quiets it (the compiler folds g·1 into g, which IEEE's default environment allows)."""
 
     def loop(y, gy, gx):
         for k in range(y.size):
-            g = gy[k]
-            gx[k] = g if y[k] > 0 else g * np.float32(0.0)
+            gx[k] = gy[k] * (_ONE if y[k] > 0 else np.float32(0.0))
 
     return loop

@@ -23,7 +23,8 @@ arguments and one compilation serves them all), and keeps the machine code on di
 (``__pycache__``), so later processes do not compile again. Compiled loops release Python's global
 lock, so ``kernels.threads`` can run them on several cores at once, each on its own rows. Division
 follows NumPy's rules (``error_model="numpy"``: x/0 is ±inf or NaN, not an exception), as the NumPy
-versions they replace do, and the compiler keeps IEEE arithmetic (no fast-math), so each operation
+versions they replace do (but ``np.errstate`` does not reach inside a compiled loop: an overflow or a 0·∞
+there gives its IEEE result without NumPy's warning or, under ``errstate(…="raise")``, its exception), and the compiler keeps IEEE arithmetic (no fast-math), so each operation
 rounds as NumPy's does: max pooling and SparseAdam give NumPy's numbers bit for bit; batch
 normalisation keeps its running totals in float64 (for float32 input more exact than the NumPy
 kernel's float32 sums; equal to rounding). One exception, marked where it is made

@@ -365,8 +365,7 @@ def compiled_loop(maker, inputs, outputs=1, dtypes=(np.float32,), copy_others=Tr
     first = inputs[0]
     if first.dtype not in dtypes or not all(a.dtype == first.dtype for a in inputs) or not jit.runs_on(*inputs):
         return None
-    results = [np.empty_like(first) for _ in range(outputs)]
-    flat = flat_alike(first, *results)
+    flat = flat_alike(first)
     if flat is None:
         return None
     for a in inputs[1:]:
@@ -377,7 +376,9 @@ def compiled_loop(maker, inputs, outputs=1, dtypes=(np.float32,), copy_others=Tr
             like_first = np.empty_like(first)
             like_first[...] = a
             a_flat = flat_alike(first, like_first)
-        flat.insert(len(flat) - outputs, a_flat[1])
+        flat.append(a_flat[1])
+    results = [np.empty_like(first) for _ in range(outputs)]
+    flat += flat_alike(first, *results)[1:]  # (empty_like of a dense array keeps its memory order)
     from gradwork.kernels import activation_loops  # (imports Numba: only now that the loops run)
     loop = jit.compiled(getattr(activation_loops, maker))
     threads.over_batch(lambda part: loop(*[a[part] for a in flat]), first.size, first.size, first)

@@ -606,6 +606,8 @@ def test_relu(layout, dtype, kernel_version, monkeypatch):
     assert fast.dtype == ref.dtype == dtype and fast_grad.dtype == dtype
     np.testing.assert_array_equal(fast.data, ref.data)  # NaN where NaN; −0.0 and 0.0 compare equal
     np.testing.assert_array_equal(fast_grad, ref_grad)
+    numbers = ~np.isnan(ref_grad)
+    np.testing.assert_array_equal(np.signbit(fast_grad[numbers]), np.signbit(ref_grad[numbers]))  # ±0 too
     assert fast.data.strides == ref.data.strides  # the layout kept, as maximum keeps it
 
 
