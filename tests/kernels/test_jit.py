@@ -991,3 +991,54 @@ def test_relu_backward_runs_the_compiled_loop_where_the_gradient_matches(compile
     results = [activation_on(F.relu, path, x, np.ascontiguousarray(x)) for path in ("fast", "reference")]
     assert compiled_calls == []  # (a C-ordered gradient for channels-last y)
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+#: (loop, argument position) → why that argument is float64 for float32 data: running totals kept in float64
+FLOAT64_BY_DESIGN = {("backward_loop", 4): "depthwise weight gradient's sums",
+                     ("frozen_batch_norm_backward", 5): "Σg", ("frozen_batch_norm_backward", 6): "Σ g·(x − μ)",
+                     ("layer_norm_backward", 5): "Σ g·x̂", ("layer_norm_backward", 6): "Σg"}
+
+
+@needs_numba
+def test_every_compiled_loop_gets_float32_arrays_for_float32_data(monkeypatch):
+    """A float32 network through every compiled kernel: each loop receives float32 arrays, except the float64
+    running totals made so on purpose, and integers only as indices and winners — an argument of another
+    type makes the loop compute in it (average pooling's int64 divisors made its loops divide in float64,
+    2.6× slower, in session 15, with every test passing)."""
+    seen = []
+    compiled = jit.compiled
+
+    def recording(maker, *constants):
+        loop = compiled(maker, *constants)
+
+        def spy(*arguments):
+            seen.append((maker.__name__, [getattr(a, "dtype", None) for a in arguments]))
+            return loop(*arguments)
+        return spy
+
+    monkeypatch.setattr(jit, "compiled", recording)
+    gw.manual_seed(0)
+    nn = gw.nn
+    model = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.AvgPool2d(3, 1, 1), nn.MaxPool2d(3, 2, 1))
+    x = gw.tensor(np.random.default_rng(12).standard_normal((4, 8, 64, 64)).astype(np.float32), requires_grad=True)
+    for training in (True, False):
+        model.train(training)
+        model(x).sum().backward()
+    nn.LayerNorm(64)(x).sum().backward()
+    for fn in (F.gelu, F.sigmoid, F.silu, lambda t: F.gelu(t, approximate="tanh")):
+        fn(x).sum().backward()
+    embedding = nn.Embedding(50, 8, sparse=True)
+    optimizer = gw.optim.SparseAdam(embedding.parameters())
+    embedding(np.array([1, 2, 3])).sum().backward()
+    optimizer.step()
+    names = {name for name, _ in seen}
+    assert {"forward_loop", "backward_loop", "batch_norm_forward", "batch_norm_backward", "normalize_rows",
+            "frozen_batch_norm_backward", "max_pool_forward", "max_pool_backward", "avg_pool_forward",
+            "avg_pool_backward", "layer_norm_forward", "layer_norm_backward", "gelu_forward", "sigmoid_forward",
+            "silu_forward", "gelu_tanh_forward", "relu_backward", "update_rows_loop"} <= names
+    for name, dtypes in seen:
+        for position, dtype in enumerate(dtypes):
+            if dtype is None or dtype == np.float32 or dtype.kind in "u" or (name, position) in FLOAT64_BY_DESIGN:
+                continue
+            assert name == "update_rows_loop" and dtype == np.int64, (name, position, dtype)  # (its rows)
