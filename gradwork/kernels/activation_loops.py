@@ -35,6 +35,7 @@ import numba
 import numpy as np
 
 from gradwork.kernels.smooth_activations import ERFC_CONSTANT, ERFC_POLYNOMIAL
+from gradwork.ops import activations
 
 _ONE, _HALF = np.float32(1.0), np.float32(0.5)
 _LOG2_E = np.float32(1.4426950408889634)
@@ -50,7 +51,7 @@ _P = tuple(np.float32(c) for c in ERFC_POLYNOMIAL)
 _ERFC_CONSTANT = np.float32(ERFC_CONSTANT)
 _SQRT_HALF = np.float32(1 / np.sqrt(2.0))
 _INV_SQRT_2PI = np.float32(1 / np.sqrt(2 * np.pi))
-_SQRT_2_OVER_PI = np.float32(np.sqrt(2 / np.pi))
+_SQRT_2_OVER_PI = np.float32(activations._SQRT_2_OVER_PI)
 _CUBIC = np.float32(0.044715)  # the tanh form's u = √(2/π)(x + 0.044715x³)
 
 

@@ -29,8 +29,8 @@ rounds as NumPy's does: max pooling and SparseAdam give NumPy's numbers bit for 
 normalisation keeps its running totals in float64 (for float32 input more exact than the NumPy
 kernel's float32 sums; equal to rounding). One exception, marked where it is made
 (:func:`reassociating`): layer norm's loops let the compiler regroup their sums along a row, which
-otherwise run one addition at a time (float64 sums; equal to rounding). The activations' loops compute
-e^x with a polynomial of their own, within an ulp of NumPy's: equal to rounding.
+otherwise run one addition at a time (float64 sums; equal to rounding). GELU's, sigmoid's and SiLU's loops
+compute e^x with a polynomial of their own, within an ulp of NumPy's: equal to rounding.
 
 The loops: ``pooling_loops.py`` (max and average pooling), ``sparse_adam.py`` (SparseAdam's row update),
 ``normalization_loops.py`` (batch normalisation, in training and in evaluation), ``layer_norm_loops.py``
