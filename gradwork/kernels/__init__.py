@@ -59,6 +59,7 @@ FAST = {
     "gradwork.ops.activations.SoftplusFunction": ("gradwork.kernels.smooth_activations", "FastSoftplus"),
     "gradwork.ops.activations.GELUFunction": ("gradwork.kernels.smooth_activations", "FastGELU"),
     "gradwork.ops.linear.LinearFunction": ("gradwork.kernels.linear", "FastLinear"),
+    "gradwork.ops.classification_losses.CrossEntropy": ("gradwork.kernels.cross_entropy", "FastCrossEntropy"),
     "gradwork.ops.arithmetic.MatMul": ("gradwork.kernels.matmul", "FastMatMul"),
     "gradwork.ops.shape.Split": ("gradwork.kernels.shape", "FastSplit"),
     # the in-place step of every optimiser (not a Function: no gradient flows through an update)

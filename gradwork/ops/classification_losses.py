@@ -5,6 +5,7 @@ Targets are class indices (or, for cross-entropy, class probabilities); they rec
 ``weight`` (C,) rescales each class's loss; ``ignore_index`` marks labels to skip (e.g. padding).
 With a class weight, PyTorch's 'mean' is a *weighted* mean: Σ_n w_{y_n}·l_n / Σ_n w_{y_n}.
 """
+from gradwork import kernels
 from gradwork.autograd.function import Function
 from gradwork.autograd.tensor import as_tensor
 from gradwork.backend import get_array_module, xp
@@ -224,7 +225,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     # The plain mean over examples is taken inside the op, as the course's SoftmaxWithLoss takes it (and
     # one op fewer in the graph); a weighted mean, 'sum' and 'none' start from the per-example losses.
     mean_inside = reduction == "mean" and on_label is None
-    loss = CrossEntropy(target, w, label_smoothing, kept, mean=mean_inside)(logits)
+    loss = kernels.choose(CrossEntropy)(target, w, label_smoothing, kept, mean=mean_inside)(logits)
     if mean_inside:
         return loss
     if reduction == "none":

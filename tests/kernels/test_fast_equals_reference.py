@@ -949,3 +949,64 @@ def test_split_gives_a_permuted_input_its_gradient_in_the_input_memory_order():
     with gw.kernels.use("reference"):
         reference = split(permute(reshape(projection, 2, 3, 3, 2, 4), 2, 0, 3, 1, 4), 1, 0)[0]._creator
     assert not reference.backward(*gradients).transpose(1, 3, 0, 2, 4).flags.c_contiguous
+
+
+CROSS_ENTROPY_SHAPES = [(1, 1), (5, 2), (40, 10), (128, 10), (300, 33), (32, 1000)]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none", "sum"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", CROSS_ENTROPY_SHAPES)
+def test_cross_entropy(shape, dtype, reduction):
+    """FastCrossEntropy (kernels/cross_entropy.py) against CrossEntropy: loss and logits' gradient, for one
+    class and many, few rows and many (short rows take layout.row_maxima's transposed copy)."""
+    labels = R.integers(0, shape[1], shape[0])
+    logits = (R.standard_normal(shape) * 3).astype(dtype)
+    assert_same(lambda z: F.cross_entropy(z, labels, reduction=reduction), [logits], dtype)
+    with gw.kernels.use("fast"):
+        loss = F.cross_entropy(gw.tensor(logits, requires_grad=True), labels, reduction=reduction)
+    creator = loss.creator if reduction != "sum" else loss.creator.inputs[0].creator
+    assert type(creator).__name__ == "FastCrossEntropy" and creator.from_exponentials
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_of_large_and_non_finite_logits_is_the_references(dtype):
+    """Logits of ±1e4 (the shift by each row's maximum keeps exp in range) and rows holding NaN or +∞ give the
+    reference's numbers: the same losses and gradients where finite, NaN in the same places."""
+    logits = (R.standard_normal((64, 10)) * 1e4).astype(dtype)
+    logits[3, 2], logits[7, 0], logits[9, 9] = np.nan, np.inf, -np.inf
+    labels = R.integers(0, 10, 64)
+    labels[9] = 0  # a −∞ logit beside the label: a finite loss
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            z = gw.tensor(logits, requires_grad=True)
+            with np.errstate(invalid="ignore"):  # ∞ − ∞ in the shift, on both paths
+                loss = F.cross_entropy(z, labels, reduction="none")
+            loss.backward(gw.tensor(np.ones(64, dtype)))
+            results[path] = loss.data, z.grad
+    for fast, reference in zip(results["fast"], results["reference"]):
+        np.testing.assert_array_equal(np.isnan(fast), np.isnan(reference))
+        np.testing.assert_allclose(fast, reference, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert np.isnan(results["fast"][0][[3, 7]]).all() and np.isfinite(results["fast"][0][9])
+
+
+@pytest.mark.parametrize("options", [dict(weight="w"), dict(label_smoothing=0.1), dict(ignore_index=1),
+                                     dict(probabilities=True), dict(empty=True)],
+                         ids=["class-weights", "smoothing", "ignored-label", "probabilities", "empty-batch"])
+def test_cross_entropy_takes_the_reference_where_the_kernel_does_not_apply(options):
+    """Class weights, label smoothing, an ignored label that occurs, probabilities as targets and an empty
+    batch run the reference's computation inside the fast class — with the reference's numbers."""
+    options = dict(options)
+    rows = 0 if options.pop("empty", False) else 12
+    logits = R.standard_normal((rows, 4))
+    target = R.integers(0, 4, rows)
+    if options.pop("probabilities", False):
+        target = R.dirichlet(np.ones(4), rows)
+    if options.get("weight") == "w":
+        options["weight"] = gw.tensor(R.uniform(0.5, 2, 4))
+    with gw.kernels.use("fast"):
+        loss = F.cross_entropy(gw.tensor(logits, requires_grad=True), target, reduction="none", **options)
+    assert type(loss.creator).__name__ == "FastCrossEntropy" and not loss.creator.from_exponentials
+    if rows:
+        assert_same(lambda z: F.cross_entropy(z, target, reduction="none", **options), [logits], np.float64)
