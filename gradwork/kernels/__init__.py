@@ -58,6 +58,8 @@ FAST = {
     "gradwork.ops.activations.SiLUFunction": ("gradwork.kernels.smooth_activations", "FastSiLU"),
     "gradwork.ops.activations.SoftplusFunction": ("gradwork.kernels.smooth_activations", "FastSoftplus"),
     "gradwork.ops.activations.GELUFunction": ("gradwork.kernels.smooth_activations", "FastGELU"),
+    "gradwork.ops.activations.SoftmaxFunction": ("gradwork.kernels.softmax", "FastSoftmax"),
+    "gradwork.ops.activations.LogSoftmaxFunction": ("gradwork.kernels.softmax", "FastLogSoftmax"),
     "gradwork.ops.linear.LinearFunction": ("gradwork.kernels.linear", "FastLinear"),
     "gradwork.ops.classification_losses.CrossEntropy": ("gradwork.kernels.cross_entropy", "FastCrossEntropy"),
     "gradwork.ops.arithmetic.MatMul": ("gradwork.kernels.matmul", "FastMatMul"),

@@ -272,9 +272,9 @@ def step(x):
 
 def softmax(x, axis=-1, *, dim=None):
     """exp(x) / Σ exp(x) along ``axis`` (stable: the maximum is subtracted first)."""
-    return SoftmaxFunction(dim if dim is not None else axis)(x)
+    return kernels.choose(SoftmaxFunction)(dim if dim is not None else axis)(x)
 
 
 def log_softmax(x, axis=-1, *, dim=None):
     """log softmax(x) = x − log Σ exp(x), by log-sum-exp."""
-    return LogSoftmaxFunction(dim if dim is not None else axis)(x)
+    return kernels.choose(LogSoftmaxFunction)(dim if dim is not None else axis)(x)

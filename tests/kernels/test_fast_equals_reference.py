@@ -951,15 +951,16 @@ def test_split_gives_a_permuted_input_its_gradient_in_the_input_memory_order():
     assert not reference.backward(*gradients).transpose(1, 3, 0, 2, 4).flags.c_contiguous
 
 
-CROSS_ENTROPY_SHAPES = [(1, 1), (5, 2), (40, 10), (128, 10), (300, 33), (32, 1000)]
+CROSS_ENTROPY_SHAPES = [(1, 1), (5, 2), (40, 10), (128, 10), (300, 33), (200, 64), (32, 1000)]
 
 
 @pytest.mark.parametrize("reduction", ["mean", "none", "sum"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", CROSS_ENTROPY_SHAPES)
-def test_cross_entropy(shape, dtype, reduction):
+def test_cross_entropy(shape, dtype, reduction, kernel_version):
     """FastCrossEntropy (kernels/cross_entropy.py) against CrossEntropy: loss and logits' gradient, for one
-    class and many, few rows and many (short rows take layout.row_maxima's transposed copy)."""
+    class and many, few rows and many (short rows take layout.row_maxima's transposed copy; float32 rows of 64
+    classes and more the compiled loop)."""
     labels = R.integers(0, shape[1], shape[0])
     logits = (R.standard_normal(shape) * 3).astype(dtype)
     assert_same(lambda z: F.cross_entropy(z, labels, reduction=reduction), [logits], dtype)
@@ -1001,6 +1002,8 @@ def test_cross_entropy_takes_the_reference_where_the_kernel_does_not_apply(optio
     rows = 0 if options.pop("empty", False) else 12
     logits = R.standard_normal((rows, 4))
     target = R.integers(0, 4, rows)
+    if "ignore_index" in options and rows:
+        target[0] = options["ignore_index"]  # the ignored label occurs
     if options.pop("probabilities", False):
         target = R.dirichlet(np.ones(4), rows)
     if options.get("weight") == "w":
@@ -1010,3 +1013,71 @@ def test_cross_entropy_takes_the_reference_where_the_kernel_does_not_apply(optio
     assert type(loss.creator).__name__ == "FastCrossEntropy" and not loss.creator.from_exponentials
     if rows:
         assert_same(lambda z: F.cross_entropy(z, target, reduction="none", **options), [logits], np.float64)
+
+
+SOFTMAX_CASES = {  # shape, axis, how the input is stored
+    "small": ((4, 5), -1, "C"),               # below COMPILED_MIN_SIZE: the reference inside the fast class
+    "classes": ((128, 10), 1, "C"),
+    "square": ((64, 64), -1, "C"),
+    "vocabulary": ((300, 65), -1, "C"),
+    "attention scores": ((4, 2, 16, 16), -1, "C"),
+    "not the last axis": ((8, 40, 6), 1, "C"),
+    "transposed input": ((64, 40), -1, "transposed"),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", SOFTMAX_CASES)
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax(fn, case, dtype, kernel_version):
+    """FastSoftmax and FastLogSoftmax (kernels/softmax.py) against the reference: output and gradient, for
+    the float32 rows the compiled loops take and everything they leave to the reference."""
+    shape, axis, stored_as = SOFTMAX_CASES[case]
+    x = (R.standard_normal(shape) * 4).astype(dtype)
+    if stored_as == "transposed":
+        x = np.ascontiguousarray(x.T).T
+    assert_same(lambda t: getattr(F, fn)(t, dim=axis), [x], dtype)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_of_non_finite_rows_and_a_broadcast_gradient(fn, kernel_version):
+    """Rows holding NaN, +∞ or −∞ give NaN (or 0, −∞) where the reference does, on both kernel versions; a
+    gradient that is a broadcast view (a sum's backward) gives the reference's input gradient."""
+    x = (R.standard_normal((64, 48)) * 3).astype(np.float32)
+    x[1, 3], x[2, 0], x[3, 7], x[4] = np.nan, np.inf, -np.inf, -np.inf
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path), np.errstate(invalid="ignore"):
+            t = gw.tensor(x, requires_grad=True)
+            y = getattr(F, fn)(t, dim=-1)
+            y[5:].sum().backward()
+            results[path] = y.data, t.grad
+    for fast, reference in zip(results["fast"], results["reference"]):
+        np.testing.assert_array_equal(np.isnan(fast), np.isnan(reference))
+        np.testing.assert_allclose(fast, reference, rtol=2e-5, atol=2e-6)
+    assert np.isnan(results["fast"][0][[1, 2, 4]]).all() and not np.isnan(results["fast"][0][3]).any()
+
+
+def test_softmax_kernels_run_their_loops_only_on_float32_rows(monkeypatch):
+    """Which inputs the compiled loops take: float32 along the last axis of a C-ordered array of at least
+    COMPILED_MIN_SIZE values — not float64, another axis, a transposed input or a small one."""
+    from gradwork.kernels import jit, softmax
+    if not jit.available():
+        pytest.skip('Numba is not installed (pip install "gradwork[jit]"): no loops to choose')
+    calls = []
+    real_run_rows = softmax.run_rows
+    monkeypatch.setattr(softmax, "run_rows", lambda maker, *arrays: calls.append(maker) or real_run_rows(maker, *arrays))
+
+    def loops_run(x, axis=-1):
+        calls.clear()
+        t = gw.tensor(x, requires_grad=True)
+        t.data = x.copy(order="K")  # (gw.tensor copies in C order)
+        for fn in (F.softmax, F.log_softmax):
+            fn(t, dim=axis).sum().backward()
+        return calls
+
+    x = R.standard_normal((64, 32)).astype(np.float32)
+    assert loops_run(x) == ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
+    for other in (x.astype(np.float64), np.ascontiguousarray(x.T).T, x[:4]):
+        assert loops_run(other) == []
+    assert loops_run(x, axis=0) == []

@@ -1026,8 +1026,10 @@ def test_every_compiled_loop_gets_float32_arrays_for_float32_data(monkeypatch):
         model.train(training)
         model(x).sum().backward()
     nn.LayerNorm(64)(x).sum().backward()
-    for fn in (F.gelu, F.sigmoid, F.silu, lambda t: F.gelu(t, approximate="tanh")):
+    for fn in (F.gelu, F.sigmoid, F.silu, lambda t: F.gelu(t, approximate="tanh"), F.softmax, F.log_softmax):
         fn(x).sum().backward()
+    logits = gw.tensor(np.random.default_rng(13).standard_normal((32, 100)).astype(np.float32), requires_grad=True)
+    F.cross_entropy(logits, np.arange(32)).backward()
     embedding = nn.Embedding(50, 8, sparse=True)
     optimizer = gw.optim.SparseAdam(embedding.parameters())
     embedding(np.array([1, 2, 3])).sum().backward()
@@ -1036,9 +1038,11 @@ def test_every_compiled_loop_gets_float32_arrays_for_float32_data(monkeypatch):
     assert {"forward_loop", "backward_loop", "batch_norm_forward", "batch_norm_backward", "normalize_rows",
             "frozen_batch_norm_backward", "max_pool_forward", "max_pool_backward", "avg_pool_forward",
             "avg_pool_backward", "layer_norm_forward", "layer_norm_backward", "gelu_forward", "sigmoid_forward",
-            "silu_forward", "gelu_tanh_forward", "relu_backward", "update_rows_loop"} <= names
+            "silu_forward", "gelu_tanh_forward", "relu_backward", "update_rows_loop", "softmax_forward",
+            "softmax_backward", "log_softmax_forward", "log_softmax_backward", "cross_entropy_forward"} <= names
     for name, dtypes in seen:
         for position, dtype in enumerate(dtypes):
             if dtype is None or dtype == np.float32 or dtype.kind in "u" or (name, position) in FLOAT64_BY_DESIGN:
                 continue
-            assert name == "update_rows_loop" and dtype == np.int64, (name, position, dtype)  # (its rows)
+            assert (name == "update_rows_loop" or (name, position) == ("cross_entropy_forward", 2)) \
+                and dtype == np.int64, (name, position, dtype)  # (the rows SparseAdam updates, cross-entropy's labels)

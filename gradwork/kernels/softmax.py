@@ -1,0 +1,104 @@
+"""Fast softmax and log-softmax: the same numbers as ``gradwork/ops/activations.py``'s ``SoftmaxFunction`` and
+``LogSoftmaxFunction`` to rounding, as compiled loops over the rows (``softmax_loops.py``) when Numba is
+installed.
+
+The reference makes each step of softmax(x) = exp(x − max) / Σ exp(x − max) a pass over the whole array —
+five or six forward, four backward, each with a temporary. The loops read each row twice while it is in the
+cache and write the result once; each row's maximum comes first from NumPy (``layout.row_maxima``).
+Forward + backward, float32, against the reference op (bench/RESULTS.md, 2026-12-01, session 17):
+softmax (512, 1024) 1.13 → 0.50 ms, log-softmax 1.42 → 0.47 ms; (2,048, 65) 0.55 → 0.21 and 0.63 → 0.19 ms.
+
+They run where it pays and where the rows lie in memory as rows: float32, along the last axis of a C-ordered
+array (an attention's (…, T, T) scores, a classifier's (N, C) logits) of at least ``COMPILED_MIN_SIZE``
+values. Everything else — another axis, another dtype or layout, no Numba — is the reference.
+"""
+import numpy as np
+
+from gradwork.kernels import jit, threads
+from gradwork.kernels.layout import row_maxima
+from gradwork.ops.activations import LogSoftmaxFunction, SoftmaxFunction
+
+#: Smaller arrays keep the reference: handing arrays to a compiled loop costs a few µs, which the saved
+#: passes repay from about this size on (forward + backward, float32, reference → loops: 320 values (32, 10)
+#: 20.6 → 20.1 µs, 1,280 (128, 10) 31.4 → 23.7, 4,096 (64, 64) 31.5 → 26.0; log-softmax alike).
+COMPILED_MIN_SIZE = 1024
+
+
+def as_rows(x, axis):
+    """``x`` as the C-ordered (M, n) matrix of its rows along ``axis`` — a view — when the compiled loops can
+    run on it: float32, the axis the last one, C order, at least ``COMPILED_MIN_SIZE`` values, rows not
+    empty; else None."""
+    if (type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim == 0 or x.size < COMPILED_MIN_SIZE
+            or axis not in (-1, x.ndim - 1) or not x.flags.c_contiguous):
+        return None
+    return x.reshape(-1, x.shape[-1]) if jit.available() else None
+
+
+def run_rows(maker, *arrays):
+    """Run the loop ``softmax_loops.<maker>`` over ``arrays`` — (M, n) matrices and (M,) vectors, its inputs
+    and the outputs it fills, in its argument order — split over threads by rows where that pays."""
+    from gradwork.kernels import softmax_loops  # (imports Numba: only now that the loops run)
+    loop = jit.compiled(getattr(softmax_loops, maker))
+    first = arrays[0]
+    threads.over_batch(lambda rows: loop(*[a[rows] for a in arrays]), len(first), first.size, first)
+
+
+def rows_like(gy, y_rows):
+    """The output gradient as C-ordered (M, n) rows like ``y_rows`` — copied into that order when it is laid out
+    otherwise (a broadcast from a sum's backward, a transposed view): one pass, where the loop saves several —
+    or None for another dtype or array type (the reference's backward then runs)."""
+    if type(gy) is not np.ndarray or gy.dtype != np.float32 or gy.size != y_rows.size:
+        return None
+    return np.ascontiguousarray(gy).reshape(y_rows.shape)
+
+
+class FastSoftmax(SoftmaxFunction):
+    """y = exp(x − max) / Σ exp(x − max) along ``axis``; compiled row loops where ``as_rows`` allows."""
+
+    op_name = "softmax"
+
+    def forward(self, x):
+        rows = as_rows(x, self.axis)
+        if rows is None:
+            return super().forward(x)
+        y = np.empty_like(rows)
+        run_rows("softmax_forward", rows, row_maxima(rows), y)
+        y = y.reshape(x.shape)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        y_rows = as_rows(y, self.axis)
+        gy_rows = rows_like(gy, y_rows) if y_rows is not None else None
+        if gy_rows is None:
+            return super().backward(gy)
+        gx = np.empty_like(y_rows)
+        run_rows("softmax_backward", y_rows, gy_rows, gx)
+        return gx.reshape(y.shape)
+
+
+class FastLogSoftmax(LogSoftmaxFunction):
+    """y = (x − max) − log Σ exp(x − max) along ``axis``; compiled row loops where ``as_rows`` allows."""
+
+    op_name = "log_softmax"
+
+    def forward(self, x):
+        rows = as_rows(x, self.axis)
+        if rows is None:
+            return super().forward(x)
+        y = np.empty_like(rows)
+        run_rows("log_softmax_forward", rows, row_maxima(rows), y)
+        y = y.reshape(x.shape)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        y_rows = as_rows(y, self.axis)
+        gy_rows = rows_like(gy, y_rows) if y_rows is not None else None
+        if gy_rows is None:
+            return super().backward(gy)
+        gx = np.empty_like(y_rows)
+        run_rows("log_softmax_backward", y_rows, gy_rows, gx)
+        return gx.reshape(y.shape)
