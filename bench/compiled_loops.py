@@ -18,8 +18,8 @@ and their ratio. A line marked ``SLOWER`` is a loop that no longer pays: look at
 for a noisy machine). Run it after upgrading Numba or NumPy. The shapes are the benchmark's: W2's first
 max-pool, an Inception branch's 3 × 3 / 1 / 1 average pool, W6's first BatchNorm, W7's LayerNorm, a ResNet
 stem's 3 × 3 / 2 pool, a MobileNet's depthwise convolution, a GELU Transformer's feed-forward activation
-(W7's sizes), its tanh form, and sigmoid and SiLU on the same array, W2's first ReLU's backward, W8's
-SparseAdam rows.
+(W7's sizes), its tanh form, and sigmoid and SiLU on the same array, W2's first ReLU's backward, softmax and
+log-softmax on the same array, W4's cross-entropy (65 classes), W8's SparseAdam rows.
 """
 import argparse
 import os
@@ -37,9 +37,11 @@ import gradwork as gw  # noqa: E402
 from gradwork.kernels import jit  # noqa: E402
 from gradwork.kernels.activations import FastReLU  # noqa: E402
 from gradwork.kernels.conv import FastConv2d  # noqa: E402
+from gradwork.kernels.cross_entropy import FastCrossEntropy  # noqa: E402
 from gradwork.kernels.normalization import FastBatchNormalize, FrozenBatchNorm, FusedLayerNorm  # noqa: E402
 from gradwork.kernels.pooling import FastAvgPool2d, FastMaxPool2d  # noqa: E402
 from gradwork.kernels.smooth_activations import FastGELU, FastSigmoid, FastSiLU  # noqa: E402
+from gradwork.kernels.softmax import FastLogSoftmax, FastSoftmax  # noqa: E402
 from gradwork.kernels.sparse_adam import update_rows  # noqa: E402
 
 
@@ -140,6 +142,17 @@ def relu_cases(rng):
     return {"relu 128 × 16 × 28 × 28, backward": lambda: relu.backward(g)}
 
 
+def softmax_cases(rng):
+    x, g = rng.standard_normal((2048, 512), dtype=np.float32), rng.standard_normal((2048, 512), dtype=np.float32)
+    softmax, log_softmax = ready(FastSoftmax(-1), (True,)), ready(FastLogSoftmax(-1), (True,))
+    logits = rng.standard_normal((2048, 65), dtype=np.float32)  # W4's: 32 × 64 characters, 65 classes
+    cross_entropy = ready(FastCrossEntropy(rng.integers(0, 65, 2048), mean=True), (True,))
+    return {"softmax 2048 × 512, forward + backward": forward_then_backward(softmax, (x,), g),
+            "log_softmax 2048 × 512, forward + backward": forward_then_backward(log_softmax, (x,), g),
+            "cross_entropy 2048 × 65, forward + backward":
+                forward_then_backward(cross_entropy, (logits,), np.array(1.0, np.float32))}
+
+
 def sparse_adam_cases(rng):
     param, m, v = (rng.standard_normal((5492, 100), dtype=np.float32) for _ in range(3))
     v = np.abs(v)
@@ -171,7 +184,7 @@ def main():
     gw.backend.reuse_freed_memory()
     rng = np.random.default_rng(0)
     cases = {**max_pool_cases(rng), **avg_pool_cases(rng), **batch_norm_cases(rng), **layer_norm_cases(rng),
-             **depthwise_cases(rng), **activation_cases(rng), **sparse_adam_cases(rng)}
+             **depthwise_cases(rng), **activation_cases(rng), **softmax_cases(rng), **sparse_adam_cases(rng)}
     import numba
     print(f"Numba {numba.__version__}, NumPy {np.__version__}; {args.rounds} alternating rounds, best of "
           f"{args.calls} calls each; medians in ms\n")

@@ -23,9 +23,9 @@ in ``FAST``. The switch is per thread and per asyncio task (a ``contextvars.Cont
 
 A few kernels that NumPy can only write as several passes over memory (max and average pooling,
 SparseAdam's row update, batch and layer normalisation, depthwise convolution, GELU, sigmoid and SiLU in
-float32, ReLU's backward) are also written as plain loops compiled by Numba, used when it is installed
-(``pip install "gradwork[jit]"``; ``kernels/jit.py``): the same numbers (the normalisations', GELU's,
-sigmoid's and SiLU's to rounding), in fewer passes.
+float32, ReLU's backward, softmax, log-softmax and cross-entropy along float32 rows) are also written as plain
+loops compiled by Numba, used when it is installed (``pip install "gradwork[jit]"``; ``kernels/jit.py``): the
+same numbers (the normalisations', GELU's, sigmoid's, SiLU's and the softmaxes' to rounding), in fewer passes.
 ``gw.kernels.jit.enable(False)`` keeps the NumPy versions.
 
 Large elementwise passes can be split over the cores (``kernels/threads.py``; it says when that pays)::

@@ -28,15 +28,17 @@ there gives its IEEE result without NumPy's warning or, under ``errstate(…="ra
 rounds as NumPy's does: max pooling and SparseAdam give NumPy's numbers bit for bit; batch
 normalisation keeps its running totals in float64 (for float32 input more exact than the NumPy
 kernel's float32 sums; equal to rounding). One exception, marked where it is made
-(:func:`reassociating`): layer norm's loops let the compiler regroup their sums along a row, which
-otherwise run one addition at a time (float64 sums; equal to rounding). GELU's, sigmoid's and SiLU's loops
-compute e^x with a polynomial of their own, within an ulp of NumPy's: equal to rounding.
+(:func:`reassociating`): layer norm's and the softmaxes' loops let the compiler regroup their sums along a row, which
+otherwise run one addition at a time (equal to rounding: layer norm's sums run in float64, the softmaxes' in
+float32, as accurate there as NumPy's pairwise sums — ``softmax_loops.py``). GELU's, sigmoid's, SiLU's and the softmaxes'
+loops compute e^x with a polynomial of their own, within an ulp of NumPy's: equal to rounding.
 
 The loops: ``pooling_loops.py`` (max and average pooling), ``sparse_adam.py`` (SparseAdam's row update),
 ``normalization_loops.py`` (batch normalisation, in training and in evaluation), ``layer_norm_loops.py``
 (layer normalisation), ``conv_depthwise.py`` (depthwise convolution), ``activation_loops.py`` (GELU,
 sigmoid and SiLU in float32, with an exponential of their own that the compiler vectorises: the C
-library's, which ``math.exp`` calls, runs one element at a time; and ReLU's backward).
+library's, which ``math.exp`` calls, runs one element at a time; and ReLU's backward), ``softmax_loops.py``
+(softmax, log-softmax and cross-entropy along float32 rows, with that exponential).
 """
 import functools
 
@@ -109,7 +111,7 @@ def reassociating(maker):
     additions that, compiled as written, runs one addition at a time; allowed to reassociate, the compiler
     keeps several partial sums in vector registers and adds them at the end — the same additions in
     another order, so the result changes by rounding only. For loops whose sums run along contiguous memory
-    (layer norm's rows); the batch-norm loops need no such permission (their per-column totals are
+    (layer norm's and the softmaxes' rows); the batch-norm loops need no such permission (their per-column totals are
     independent, and vectorise as written)."""
     maker.reassociates = True
     return maker

@@ -14,7 +14,10 @@ vectorise without giving up NaN). Per row, with e_k = exp(x_k − m) and s = Σ_
 order, with two differences that change results by rounding only: e^v comes from
 ``activation_loops.exp_of_nonpositive`` (x − m ≤ 0, and a log-probability is ≤ 0: its domain), which the
 compiler vectorises with the rest of the loop, and the sums along a row are regrouped by the compiler
-(``jit.reassociating``: several partial sums in vector registers). NaN and ±∞ give the reference's NaN rows.
+(``jit.reassociating``: several partial sums in vector registers). The sums stay in float32 (in float64 the
+forward loops ran 1.5–2× slower): softmax's largest relative error against float64, over rows of 1,024 to
+100,000 values, is 1.3·10⁻⁶, the reference's 1.2·10⁻⁶ (most of either is exp(x − m)'s rounding).
+NaN and ±∞ give the reference's NaN rows.
 
 NumPy makes each step a pass over the whole matrix — the shift, ``exp``, the sum, the log, the subtraction
 (and a temporary for each) — where a loop reads each row twice (once to sum, once to write) while it is in

@@ -24,15 +24,16 @@ def test_every_compiled_use_gets_a_line_with_both_times_and_their_ratio():
     lines = done.stdout.splitlines()
     rows = [line for line in lines
             if line.startswith(("max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "conv2d depthwise",
-                                "gelu", "sigmoid", "silu", "relu", "SparseAdam"))]
-    assert len(rows) == 23, done.stdout
+                                "gelu", "sigmoid", "silu", "relu", "softmax", "log_softmax", "cross_entropy",
+                                "SparseAdam"))]
+    assert len(rows) == 26, done.stdout
     for row in rows:
         numbers = re.search(r"\s(\d+\.\d{3})\s+(\d+\.\d{3})\s+(\d+\.\d{2})×(  SLOWER)?$", row)
         assert numbers and float(numbers[1]) > 0 and float(numbers[2]) > 0, row
         assert (numbers[4] is not None) == (float(numbers[2]) >= float(numbers[1])), row  # flagged iff not faster
     assert "forward with winners" in done.stdout
-    assert re.fullmatch(r"every compiled use faster than NumPy \(23 cases\)"
-                        r"|\d+ of 23 compiled uses no faster than NumPy", lines[-1]), lines[-1]
+    assert re.fullmatch(r"every compiled use faster than NumPy \(26 cases\)"
+                        r"|\d+ of 26 compiled uses no faster than NumPy", lines[-1]), lines[-1]
 
 def test_without_numba_it_says_so_in_one_line():
     done = run_script("--rounds", "1", NUMBA_DISABLE_JIT="1")
