@@ -49,8 +49,9 @@ class Function:
         # Tuples from list comprehensions, not generator expressions (faster to build): this runs for
         # every op, and the Python around a small layer's arithmetic is a fair part of its time.
         tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in inputs]
-        record = is_grad_enabled() and any(t.requires_grad for t in tensors)
-        self.needs_input_grad = tuple([t.requires_grad for t in tensors]) if record else (False,) * len(tensors)
+        needs = [t.requires_grad for t in tensors]
+        record = True in needs and is_grad_enabled()
+        self.needs_input_grad = tuple(needs) if record else (False,) * len(tensors)
         arrays = [t.data for t in tensors]
         for array in arrays:
             if type(array) is not xp.ndarray:  # not all on the CPU: then all must be on one device
@@ -161,12 +162,7 @@ def _versions_of_saved(saved, inputs, outputs):
     the owning array, but not always (an array over a buffer, a memmap, a subclass), so the chain is
     walked; one set of owners then answers for every tensor."""
     owners = {id(_owner(array)) for array in saved}
-    versions = []  # (a loop, not a generator expression: this runs for every recorded op)
-    for tensors in (inputs, outputs):
-        for t in tensors:
-            if id(_owner(t.data)) in owners:
-                versions.append((t._version, t._version[0]))
-    return tuple(versions)
+    return tuple([(t._version, t._version[0]) for t in (*inputs, *outputs) if id(_owner(t.data)) in owners])
 
 
 def _owner(array):
