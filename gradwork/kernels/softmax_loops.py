@@ -25,7 +25,8 @@ the cache. Measured in bench/RESULTS.md (2026-12-01, session 17).
 
 Numba's disk cache is keyed on this file: an edit of ``exp_of_nonpositive`` (in ``activation_loops.py``)
 is compiled in only once this file changes too (or its ``__pycache__`` is cleared).
-This module imports Numba (through ``activation_loops``); kernels import it only after ``jit.runs_on``.
+This module imports Numba (through ``activation_loops``); the kernels import it only once ``softmax.as_rows`` has
+found that the loops run.
 """
 import math
 
