@@ -55,53 +55,43 @@ def rows_like(gy, y_rows):
     return np.ascontiguousarray(gy).reshape(y_rows.shape)
 
 
-class FastSoftmax(SoftmaxFunction):
+class RowLoops:
+    """Forward and backward of a softmax-like op as the compiled loops ``forward_loop`` and ``backward_loop``
+    (names in ``softmax_loops.py``) where ``as_rows`` allows, else the op's reference (the next class in the
+    method order). The forward loop takes (x, rows' maxima, y), the backward loop (y, gy, gx)."""
+
+    forward_loop = backward_loop = None
+
+    def forward(self, x):
+        rows = as_rows(x, self.axis)
+        if rows is None:
+            return super().forward(x)
+        y = np.empty_like(rows)
+        run_rows(self.forward_loop, rows, row_maxima(rows), y)
+        y = y.reshape(x.shape)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        y_rows = as_rows(y, self.axis)
+        gy_rows = rows_like(gy, y_rows) if y_rows is not None else None
+        if gy_rows is None:
+            return super().backward(gy)
+        gx = np.empty_like(y_rows)
+        run_rows(self.backward_loop, y_rows, gy_rows, gx)
+        return gx.reshape(y.shape)
+
+
+class FastSoftmax(RowLoops, SoftmaxFunction):
     """y = exp(x − max) / Σ exp(x − max) along ``axis``; compiled row loops where ``as_rows`` allows."""
 
     op_name = "softmax"
-
-    def forward(self, x):
-        rows = as_rows(x, self.axis)
-        if rows is None:
-            return super().forward(x)
-        y = np.empty_like(rows)
-        run_rows("softmax_forward", rows, row_maxima(rows), y)
-        y = y.reshape(x.shape)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, gy):
-        (y,) = self.saved
-        y_rows = as_rows(y, self.axis)
-        gy_rows = rows_like(gy, y_rows) if y_rows is not None else None
-        if gy_rows is None:
-            return super().backward(gy)
-        gx = np.empty_like(y_rows)
-        run_rows("softmax_backward", y_rows, gy_rows, gx)
-        return gx.reshape(y.shape)
+    forward_loop, backward_loop = "softmax_forward", "softmax_backward"
 
 
-class FastLogSoftmax(LogSoftmaxFunction):
+class FastLogSoftmax(RowLoops, LogSoftmaxFunction):
     """y = (x − max) − log Σ exp(x − max) along ``axis``; compiled row loops where ``as_rows`` allows."""
 
     op_name = "log_softmax"
-
-    def forward(self, x):
-        rows = as_rows(x, self.axis)
-        if rows is None:
-            return super().forward(x)
-        y = np.empty_like(rows)
-        run_rows("log_softmax_forward", rows, row_maxima(rows), y)
-        y = y.reshape(x.shape)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, gy):
-        (y,) = self.saved
-        y_rows = as_rows(y, self.axis)
-        gy_rows = rows_like(gy, y_rows) if y_rows is not None else None
-        if gy_rows is None:
-            return super().backward(gy)
-        gx = np.empty_like(y_rows)
-        run_rows("log_softmax_backward", y_rows, gy_rows, gx)
-        return gx.reshape(y.shape)
+    forward_loop, backward_loop = "log_softmax_forward", "log_softmax_backward"
