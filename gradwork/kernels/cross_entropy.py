@@ -17,14 +17,14 @@ For logits z (M, C) and labels y, with m_n = max_c z_nc, e = exp(z − m) and s_
   rows keep the NumPy passes, faster there (``LOOP_MIN_CLASSES``).
 
 Forward and backward of the op, float32, against the reference (medians of 9 alternating rounds;
-bench/RESULTS.md, 2026-12-01, session 17): (128, 10), W1's, 27.5 → 18.7 µs; (1,000, 10) 108 → 46 µs; with
-the loop (2,048, 65), W4's, 389 → 254 µs, (32, 1,000) 68 → 36 µs, (512, 1,024) 917 → 401 µs. The sums are
+bench/RESULTS.md, 2026-12-01, session 17): (128, 10), W1's, 27.8 → 19.1 µs; (1,000, 10) 108 → 47 µs; with
+the loop (2,048, 65), W4's, 391 → 256 µs, (32, 1,000) 68 → 38 µs, (512, 1,024) 891 → 428 µs. The sums are
 taken in another order (BLAS's, or the loop's) and the loop's exponential is its own (within an ulp of
 NumPy's), so the numbers are equal to rounding.
 
 Only the common case runs here: class indices, no class weights, no label smoothing, no ignored labels
-(``F.cross_entropy``'s plain mean or per-example losses). Everything else — probabilities as targets,
-weights, smoothing, ``ignore_index`` in use, an empty batch — is the reference's.
+(``F.cross_entropy``'s plain mean or per-example losses), float32 and float64. Everything else — probabilities
+as targets, weights, smoothing, ``ignore_index`` in use, an empty batch, float16 — is the reference's.
 """
 import numpy as np
 
@@ -48,9 +48,10 @@ class FastCrossEntropy(CrossEntropy):
 
     def applies(self, z):
         """Whether this kernel computes the op: class labels, nothing weighted, smoothed or ignored, at
-        least one example."""
+        least one example, float32 or float64 logits (float16's mean is the reference's, summed in float32:
+        a float16 sum of a large batch's losses would overflow)."""
         return (self.target.ndim == 1 and self.weight is None and not self.label_smoothing
-                and self.kept is None and len(z) > 0)
+                and self.kept is None and len(z) > 0 and z.dtype in (np.float32, np.float64))
 
     def forward(self, z):
         self.from_exponentials = self.applies(z)

@@ -30,7 +30,7 @@ normalisation keeps its running totals in float64 (for float32 input more exact 
 kernel's float32 sums; equal to rounding). One exception, marked where it is made
 (:func:`reassociating`): layer norm's and the softmaxes' loops let the compiler regroup their sums along a row, which
 otherwise run one addition at a time (equal to rounding: layer norm's sums run in float64, the softmaxes' in
-float32, as accurate there as NumPy's pairwise sums — ``softmax_loops.py``). GELU's, sigmoid's, SiLU's and the softmaxes'
+float32 blocks of 256 values whose totals are added in float64 — ``softmax_loops.row_sum``). GELU's, sigmoid's, SiLU's and the softmaxes'
 loops compute e^x with a polynomial of their own, within an ulp of NumPy's: equal to rounding.
 
 The loops: ``pooling_loops.py`` (max and average pooling), ``sparse_adam.py`` (SparseAdam's row update),

@@ -34,7 +34,8 @@ SHORT_ROWS_MIN_COUNT = 32
 
 def row_maxima(matrix):
     """The largest value of each row of an (M, K) matrix — NumPy's ``max(axis=1)``, the same numbers (NaN
-    included: a maximum is exact, whatever the order it is taken in).
+    included: a maximum is exact, whatever the order it is taken in — except which of two tied zeros, +0 or
+    −0, it returns, which differs between the two ways; x − max and exp of it are the same either way).
 
     NumPy reduces a row at a time and pays a fixed cost for each: the (128, 10) logits of a 10-class batch
     take 6.6 µs, (1,000, 10) 45 µs, (8,192, 10) 360 µs in float32. For short rows the maxima are taken down

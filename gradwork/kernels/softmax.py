@@ -3,13 +3,13 @@
 installed.
 
 The reference makes each step of softmax(x) = exp(x − max) / Σ exp(x − max) a pass over the whole array —
-five or six forward, four backward, each with a temporary. The loops read each row twice while it is in the
-cache and write the result once; each row's maximum comes first from NumPy (``layout.row_maxima``).
+five or six forward, four backward, each with a temporary. The loops make their few passes over one row at
+a time, while it is in the cache; each row's maximum comes first from NumPy (``layout.row_maxima``).
 Forward + backward of the op, float32, against the reference (medians of 9 alternating rounds;
-bench/RESULTS.md, 2026-12-01, session 17): softmax (512, 1,024) 976 → 410 µs, log-softmax 1,154 → 545 µs;
-(2,048, 65) 403 → 222 and 449 → 318 µs; (1,000, 10) 109 → 39 and 113 → 66 µs; (128, 10) 20.6 → 14.2 and
-21.3 → 17.3 µs. As layers against PyTorch (``python bench/layers.py --only Softmax LogSoftmax``, (512, 1,024)):
-0.22× → 0.41× and 0.24× → 0.42× — PyTorch runs them on both cores, the loops on one.
+bench/RESULTS.md, 2026-12-01, session 17): softmax (512, 1,024) 943 → 441 µs, log-softmax 1,136 → 599 µs;
+(2,048, 65) 403 → 231 and 451 → 296 µs; (1,000, 10) 109 → 48 and 113 → 74 µs; (128, 10) 20.6 → 15.3 and
+21.3 → 18.6 µs. As layers against PyTorch (``python bench/layers.py --only Softmax LogSoftmax``, (512, 1,024)):
+0.22× → 0.41× and 0.24× → 0.41× — PyTorch runs them on both cores, the loops on one.
 
 They run where it pays and where the rows lie in memory as rows: float32, along the last axis of a C-ordered
 array (an attention's (…, T, T) scores, a classifier's (N, C) logits) of at least ``COMPILED_MIN_SIZE``

@@ -995,14 +995,14 @@ def test_cross_entropy_of_large_and_non_finite_logits_is_the_references(dtype, c
 
 
 @pytest.mark.parametrize("options", [dict(weight="w"), dict(label_smoothing=0.1), dict(ignore_index=1),
-                                     dict(probabilities=True), dict(empty=True)],
-                         ids=["class-weights", "smoothing", "ignored-label", "probabilities", "empty-batch"])
+                                     dict(probabilities=True), dict(empty=True), dict(float16=True)],
+                         ids=["class-weights", "smoothing", "ignored-label", "probabilities", "empty-batch", "float16"])
 def test_cross_entropy_takes_the_reference_where_the_kernel_does_not_apply(options):
     """Class weights, label smoothing, an ignored label that occurs, probabilities as targets and an empty
     batch run the reference's computation inside the fast class — with the reference's numbers."""
     options = dict(options)
     rows = 0 if options.pop("empty", False) else 12
-    logits = R.standard_normal((rows, 4))
+    logits = R.standard_normal((rows, 4)).astype(np.float16 if options.pop("float16", False) else np.float64)
     target = R.integers(0, 4, rows)
     if "ignore_index" in options and rows:
         target[0] = options["ignore_index"]  # the ignored label occurs
@@ -1013,8 +1013,20 @@ def test_cross_entropy_takes_the_reference_where_the_kernel_does_not_apply(optio
     with gw.kernels.use("fast"):
         loss = F.cross_entropy(gw.tensor(logits, requires_grad=True), target, reduction="none", **options)
     assert type(loss.creator).__name__ == "FastCrossEntropy" and not loss.creator.from_exponentials
-    if rows:
+    if rows and logits.dtype == np.float64:
         assert_same(lambda z: F.cross_entropy(z, target, reduction="none", **options), [logits], np.float64)
+
+
+def test_float16_cross_entropy_of_a_large_batch_is_the_references_finite_mean():
+    """float16 logits run the reference, whose mean adds the losses in float32: 30,000 losses of about 3.8 sum
+    to more than float16's largest number (65,504), so a float16 sum would give ∞."""
+    logits = (R.standard_normal((30_000, 10)) * 2).astype(np.float16)
+    labels = R.integers(0, 10, 30_000)
+    losses = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            losses[path] = F.cross_entropy(gw.tensor(logits), labels).data
+    assert np.isfinite(losses["fast"]) and losses["fast"] == losses["reference"]
 
 
 SOFTMAX_CASES = {  # shape, axis, how the input is stored
@@ -1083,3 +1095,23 @@ def test_softmax_kernels_run_their_loops_only_on_float32_rows(monkeypatch):
     for other in (x.astype(np.float64), np.ascontiguousarray(x.T).T, x[:4]):
         assert loops_run(other) == []
     assert loops_run(x, axis=0) == []
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "cross_entropy"])
+def test_softmax_loops_sum_long_rows_as_accurately_as_the_reference(fn, kernel_version):
+    """A row of 300,000 equal logits but one: each probability within 1e-6 (relative) of float64's, as the
+    reference's pairwise sums give — one float32 chain of additions along the row erred by 4e-5 here."""
+    x = np.full((2, 300_000), np.log(0.3234), np.float32)
+    x[:, 0] = 0.0
+    labels = np.array([0, 5])
+    exact = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True).astype(np.float64))
+    exact /= exact.sum(axis=1, keepdims=True)
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            if fn == "cross_entropy":
+                result = F.cross_entropy(gw.tensor(x), labels, reduction="none").data
+                np.testing.assert_allclose(result, -np.log(exact[[0, 1], labels]), rtol=1e-6, err_msg=path)
+            else:
+                result = getattr(F, fn)(gw.tensor(x), dim=-1).data.astype(np.float64)
+                expected = exact if fn == "softmax" else np.log(exact)
+                np.testing.assert_allclose(result, expected, rtol=1e-6, err_msg=path)

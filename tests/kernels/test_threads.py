@@ -240,3 +240,29 @@ def test_copy_splits_along_the_axis_it_is_given(split_everything):
     assert sorted(Recorded.keys, key=lambda key: key[2].start) == [
         (everything, everything, slice(0, 2)), (everything, everything, slice(2, 4)),
         (everything, everything, slice(4, 7))]
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "cross_entropy"])
+def test_softmax_row_loops_split_over_threads(fn, split_everything, kernel_version):
+    """The softmax kernels' row loops (and their NumPy versions) split over three threads give the unsplit
+    result bit for bit, forward and backward, a row of NaN included."""
+    x = R.standard_normal((100, 70)).astype(np.float32)
+    x[7] = np.nan
+    g = R.standard_normal((100, 70)).astype(np.float32)
+    labels = R.integers(0, 70, 100)
+
+    def both_passes():
+        t = gw.tensor(x, requires_grad=True)
+        if fn == "cross_entropy":
+            y = F.cross_entropy(t, labels, reduction="none")
+            y.backward(gw.tensor(g[:, 0]))
+        else:
+            y = getattr(F, fn)(t, dim=-1)
+            y.backward(gw.tensor(g))
+        return y.data, t.grad
+
+    split = both_passes()
+    threads.set_num_threads(1)
+    unsplit = both_passes()
+    for a, b in zip(split, unsplit):
+        np.testing.assert_array_equal(a, b)
