@@ -50,7 +50,7 @@ class Function:
         # every op, and the Python around a small layer's arithmetic is a fair part of its time.
         tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in inputs]
         needs = [t.requires_grad for t in tensors]
-        record = True in needs and is_grad_enabled()
+        record = is_grad_enabled() and any(needs)
         self.needs_input_grad = tuple(needs) if record else (False,) * len(tensors)
         arrays = [t.data for t in tensors]
         for array in arrays:
