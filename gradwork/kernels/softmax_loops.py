@@ -21,8 +21,8 @@ row, the first version of these loops, 1.5·10⁻⁴); softmax of 16 ReLU'd rows
 reference 4.4·10⁻⁷). NaN and ±∞ give the reference's NaN rows.
 
 NumPy makes each step a pass over the whole matrix — the shift, ``exp``, the sum, the log, the subtraction
-(and a temporary for each) — where a loop reads each row twice (once to sum, once to write) while it is in
-the cache. Measured in bench/RESULTS.md (2026-12-01, session 17).
+(and a temporary for each) — where a loop makes its two or three passes over one row at a time, while the row is
+in the cache. Measured in bench/RESULTS.md (2026-12-01, session 17).
 
 Numba's disk cache is keyed on this file: an edit of ``exp_of_nonpositive`` (in ``activation_loops.py``)
 is compiled in only once this file changes too (or its ``__pycache__`` is cleared).
@@ -49,7 +49,7 @@ def row_sum(values):
     One float32 chain along a whole row of n values errs by about n/16 ulps (1.5·10⁻⁴ relative for a million
     equal values); a block's chain is 16 long. (Written so that the compiler vectorises it: the blocks' loop
     counts a constant, the last block is a slice of its own — with bounds of min(start + BLOCK, n) or a loop
-    from the last block's start to n, the same sums ran 6–10× slower.)"""
+    from the last block's start to n, the same sums ran 5–10× slower.)"""
     whole = values.size - values.size % BLOCK
     total = 0.0
     for start in range(0, whole, BLOCK):
