@@ -4,7 +4,8 @@
 
 The workloads of ``bench/run.py`` use a handful of layers (linear, convolutions with 1–64 channels, ReLU,
 max pooling, BatchNorm, LayerNorm, attention); this script asks about the others, one layer at a time:
-each layer's forward and a backward with a random output gradient, the input's gradient included, timed
+each layer's forward and a backward with a random output gradient (a loss: with class labels, from its mean),
+the input's gradient included, timed
 for gradwork and PyTorch alternately in one process (``--rounds`` rounds, each side the best call of
 ``--seconds`` of calls, then the median over the rounds), float32. Four-dimensional inputs and gradients are
 stored channels-last, as a network hands them from layer to layer (a convolution's output, the next layer's
@@ -52,6 +53,9 @@ LAYERS = {
     "Tanh": (("Tanh", (), {}), (512, 1024), True),
     "Softmax": (("Softmax", (-1,), {}), (512, 1024), True),
     "LogSoftmax": (("LogSoftmax", (-1,), {}), (512, 1024), True),
+    # losses: called with the input and class labels (one per row), backward from the mean loss
+    "CrossEntropy-10": (("CrossEntropyLoss", (), {}), (128, 10), True),
+    "CrossEntropy-1024": (("CrossEntropyLoss", (), {}), (512, 1024), True),
 }
 
 
@@ -62,19 +66,28 @@ def stored(array):
     return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
+def labels_for(spec, x):
+    """Class labels for a loss (one per row of x, in [0, C)), or None for a layer that takes x alone."""
+    if not spec[0].endswith("Loss"):
+        return None
+    return np.random.default_rng(2).integers(0, x.shape[1], x.shape[0])
+
+
 def gradwork_case(spec, x, training):
     """A callable running the gradwork layer's forward and backward once, and the output's shape."""
     name, args, kwargs = spec
     layer = getattr(gw.nn, name)(*args, **kwargs)
     layer.train(training)
     leaf = gw.Tensor(x).requires_grad_()  # (gw.Tensor keeps x's memory layout; gw.tensor would copy it)
+    labels = labels_for(spec, x)
+    inputs = (leaf,) if labels is None else (leaf, labels)
     with gw.no_grad():
-        shape = layer(leaf).shape
-    gradient = gw.Tensor(stored(np.random.default_rng(1).standard_normal(shape).astype(np.float32)))
+        shape = layer(*inputs).shape
+    gradient = gw.Tensor(stored(np.random.default_rng(1).standard_normal(shape).astype(np.float32))) if shape else None
 
     def case():
         leaf.grad = None
-        layer(leaf).backward(gradient)
+        layer(*inputs).backward(gradient)
     return case, shape
 
 
@@ -92,10 +105,13 @@ def torch_case(torch, spec, x, training, shape):
         if len(shape) == 4:
             gradient = gradient.contiguous(memory_format=torch.channels_last)
     leaf.requires_grad_()
+    labels = labels_for(spec, x)
+    inputs = (leaf,) if labels is None else (leaf, torch.from_numpy(labels))
+    gradient = gradient if shape else None
 
     def case():
         leaf.grad = None
-        layer(leaf).backward(gradient)
+        layer(*inputs).backward(gradient)
     return case
 
 

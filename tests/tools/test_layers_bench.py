@@ -13,11 +13,12 @@ def run_script(*arguments):
 
 
 def test_each_layer_asked_for_gets_a_line_with_its_time():
-    done = run_script("--only", "ReLU", "AvgPool2d-2", "BatchNorm2d-eval", "--rounds", "1", "--seconds", "0.01")
+    done = run_script("--only", "ReLU", "AvgPool2d-2", "BatchNorm2d-eval", "CrossEntropy-10", "--rounds", "1",
+                      "--seconds", "0.01")
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line for line in done.stdout.splitlines()
-            if line.split() and line.split()[0] in ("ReLU", "AvgPool2d-2", "BatchNorm2d-eval")}
-    assert list(rows) == ["ReLU", "AvgPool2d-2", "BatchNorm2d-eval"], done.stdout
+            if line.split() and line.split()[0] in ("ReLU", "AvgPool2d-2", "BatchNorm2d-eval", "CrossEntropy-10")}
+    assert list(rows) == ["ReLU", "AvgPool2d-2", "BatchNorm2d-eval", "CrossEntropy-10"], done.stdout
     for row in rows.values():  # gradwork's ms, then (with PyTorch installed) PyTorch's and the ratio
         times = re.search(r"\)\s+(\d+\.\d\d)(\s+(\d+\.\d\d)\s+(\d+\.\d\d)×)?$", row)
         assert times and float(times[1]) > 0, row
