@@ -107,20 +107,26 @@ class CrossEntropy(Function):
 class NegativeLogLikelihood(Function):
     """loss = −w_y·x[n, y, d1, …] for log-probabilities x (N, C, d1, …) and labels y (N, d1, …):
     the log-probability of the label, taken along the class axis. Its gradient is −w_y at the
-    label and 0 elsewhere."""
+    label and 0 elsewhere. With ``mean`` the op returns the mean of the M = N·d1·… losses, and its
+    gradient carries the 1/M (as CrossEntropy's does)."""
 
-    def __init__(self, target, on_label=None):
+    def __init__(self, target, on_label=None, mean=False):
         self.target = target[:, None]  # y with a class axis of length 1, as take_along_axis wants
         self.on_label = on_label       # w_y, 0 for ignored labels; None: all 1
+        self.mean = mean               # return (1/M)·Σ loss instead of the M losses
 
     def forward(self, x):
         self.input_shape, self.dtype = x.shape, x.dtype
         loss = -xp.take_along_axis(x, self.target, axis=1)[:, 0]
-        return loss if self.on_label is None else loss * self.on_label
+        if self.on_label is not None:
+            loss = loss * self.on_label
+        return loss.mean() if self.mean else loss
 
     def backward(self, gy):
         xp = get_array_module(gy)
         gx = xp.zeros(self.input_shape, self.dtype)
+        if self.mean:  # each of the M losses gets 1/M of the gradient
+            gy = xp.broadcast_to(gy / self.target.size, self.target.shape[:1] + self.target.shape[2:])
         g = -gy if self.on_label is None else -gy * self.on_label
         xp.put_along_axis(gx, self.target, g[:, None], axis=1)
         return gx
@@ -255,8 +261,9 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
                            ignore_index)
     labels, kept = _ignored(labels, ignore_index, input.dtype)
     on_label = label_weights(labels, class_weight(weight, num_classes, input, name), kept)
-    loss = NegativeLogLikelihood(labels, on_label)(input)
-    return _reduce_labelled(loss, reduction, on_label)
+    mean_inside = reduction == "mean" and on_label is None  # the plain mean: inside the op, as cross_entropy's
+    loss = NegativeLogLikelihood(labels, on_label, mean=mean_inside)(input)
+    return loss if mean_inside else _reduce_labelled(loss, reduction, on_label)
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction="mean"):

@@ -258,6 +258,24 @@ def test_the_plain_mean_is_taken_inside_the_op_with_the_mean_of_the_per_example_
     np.testing.assert_array_equal(inside.grad, outside.grad)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("target", ["labels", "labels on images", "one example"])
+def test_nll_loss_takes_the_plain_mean_inside_the_op_with_the_mean_of_the_per_example_losses(target, dtype):
+    """nll_loss with reduction='mean' and no class weights or ignored labels is one op whose gradient carries
+    the 1/M: bit for bit the loss and gradient of the mean of reduction='none'."""
+    shape = {"labels on images": (6, 4, 3, 2), "one example": (4,)}.get(target, (6, 4))
+    log_p = log_softmax(randn(*shape), axis=0 if target == "one example" else 1).astype(dtype)
+    y = {"labels": R.integers(0, 4, 6), "labels on images": R.integers(0, 4, (6, 3, 2)),
+         "one example": np.array(2)}[target]
+    inside, outside = (gw.tensor(log_p, requires_grad=True) for _ in range(2))
+    loss = F.nll_loss(inside, y)
+    assert type(loss._creator).__name__ == "NegativeLogLikelihood" and loss.shape == ()
+    loss.backward()
+    F.nll_loss(outside, y, reduction="none").mean().backward()
+    np.testing.assert_array_equal(loss.data, F.nll_loss(outside, y, reduction="none").data.mean())
+    np.testing.assert_array_equal(inside.grad, outside.grad)
+
+
 def test_the_mean_inside_the_op_passes_the_gradient_check():
     assert_grads(lambda t: F.cross_entropy(t, [0, 2, 1, 1, 0], label_smoothing=0.1), randn(5, 3))
 
