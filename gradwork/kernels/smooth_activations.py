@@ -351,7 +351,6 @@ class FastGELU(GELUFunction):
         return gy * cdf
 
 
-
 def compiled_loop(maker, inputs, outputs=1, dtypes=(np.float32,), copy_others=True):
     """The ``outputs`` arrays that the compiled loop ``maker`` (``activation_loops.py``) fills from ``inputs``
     — arrays of one shape and one of ``dtypes`` — each laid out like the first input, the loop run over all
