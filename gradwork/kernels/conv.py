@@ -125,22 +125,25 @@ CACHE_BLOCK_BYTES = 2 << 20
 WINDOW_BLOCK_BYTES = 4 << 20
 
 
-def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dilation):
+def accumulate_windows(rows, weight, groups, output_shape, stride, padding, dilation, windows=None):
     """col2im fused with the product that makes the columns: for each kernel position (i, j),
     ``rows`` (N·H'·W', K) times that position's weight slice gives its contribution (N, H', W', C),
     added where those windows read from. Each product's result is contiguous, so the additions
     stream through memory (materialising the whole column matrix and then reading it with a stride
     of kh·kw·C values is several times slower). The batch is taken in blocks of whole images that
     fit in cache (``CACHE_BLOCK_BYTES``): a block's kh·kw additions then reuse the same memory.
-    ``weight``: (K, C/groups, kh, kw).
+    ``weight``: (K, C/groups, kh, kw). ``windows``: the (H', W') windows that ``rows`` holds per image; by
+    default as many as fit in the output — a transposed convolution's ``output_padding`` can make room for
+    one more row or column of windows than its input has pixels, and those get nothing.
 
-    Returns the (N, C, H, W) result, stored channels-last.
+    Returns the (N, C, H, W) result, stored channels-last, in the dtype of ``rows @ weight``.
     """
     n, c, h, w = output_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     kh, kw = weight.shape[2:]
-    out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    padded = get_array_module(rows).zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=rows.dtype)
+    out_h, out_w = windows or (output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw))
+    array_module = get_array_module(rows)
+    padded = array_module.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=array_module.result_type(rows, weight))
     block = max(1, CACHE_BLOCK_BYTES // max(1, padded[:1].nbytes))  # images per block
     for start in range(0, n, block):
         stop = min(n, start + block)
@@ -359,9 +362,9 @@ class FastConvTranspose2d(Function):
         x2 = get_array_module(x).ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, c_in)  # (N·H·W, C_in)
         # weight (C_in, C_out/g, kh, kw) plays the role conv2d's weight plays in its input gradient.
         y = accumulate_windows(x2, weight, self.groups, (n, c_out_per_group * self.groups, out_h, out_w),
-                               self.stride, self.padding, self.dilation)
-        if bias is not None:
-            y = y + bias.reshape(1, -1, 1, 1)
+                               self.stride, self.padding, self.dilation, windows=(h, w))
+        if bias is not None:  # in place, as the reference adds it: the product's dtype, whatever the bias's
+            y += bias.reshape(1, -1, 1, 1)
         self.save_for_backward(x2, weight)
         self.input_shape = x.shape
         return y

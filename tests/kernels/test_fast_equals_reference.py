@@ -86,7 +86,7 @@ CONV_CASES = [  # (N, C, H, W, O, kh, kw, stride, padding, dilation, groups)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d(case, layout, dtype):
+def test_conv2d(case, layout, dtype, kernel_version):  # (depthwise layers run compiled loops)
     n, c, h, w, o, kh, kw, s, p, d, g = case
     arrays = [stored(R.standard_normal((n, c, h, w)), layout, dtype), R.standard_normal((o, c // g, kh, kw)).astype(dtype),
               R.standard_normal(o).astype(dtype)]
@@ -94,13 +94,30 @@ def test_conv2d(case, layout, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("stride, padding, output_padding, dilation, groups", [
-    (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), (2, 0, 0, 1, 2), (3, 1, 2, 1, 1), (1, 1, 0, 2, 1), (2, 0, 1, 3, 1)])
-def test_conv_transpose2d(stride, padding, output_padding, dilation, groups, dtype):
-    arrays = [R.standard_normal((2, 4, 4, 3)).astype(dtype), R.standard_normal((4, 6 // groups, 3, 3)).astype(dtype),
-              R.standard_normal(6).astype(dtype)]
+    (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), (2, 0, 0, 1, 2), (3, 1, 2, 1, 1), (1, 1, 0, 2, 1), (2, 0, 1, 3, 1),
+    # output_padding ≥ stride (allowed below the dilation): one more row and column of windows than inputs
+    (1, 0, 1, 2, 1), ((1, 2), (1, 0), (1, 2), 3, 2), (2, 1, 2, 3, 1)])
+def test_conv_transpose2d(stride, padding, output_padding, dilation, groups, layout, dtype):
+    arrays = [stored(R.standard_normal((2, 4, 4, 3)), layout, dtype),
+              R.standard_normal((4, 6 // groups, 3, 3)).astype(dtype), R.standard_normal(6).astype(dtype)]
     assert_same(lambda x, wt, b: F.conv_transpose2d(x, wt, b, stride, padding, output_padding, groups, dilation),
                 arrays, dtype)
+
+
+@pytest.mark.parametrize("dtypes, expected", [
+    ((np.float32, np.float32, np.float64), np.float32),  # a float64 bias is added in place: the product's dtype
+    ((np.float32, np.float64, np.float64), np.float64),  # a float64 weight makes a float64 product
+    ((np.float64, np.float32, np.float32), np.float64)])
+def test_conv_transpose2d_of_mixed_dtypes_gives_the_references_dtype(dtypes, expected):
+    arrays = [R.standard_normal(shape).astype(dtype) for shape, dtype in zip([(2, 4, 3, 3), (4, 3, 2, 2), (3,)], dtypes)]
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            results[path] = F.conv_transpose2d(*[gw.tensor(a) for a in arrays], stride=2, padding=1).data
+    assert results["fast"].dtype == results["reference"].dtype == expected
+    np.testing.assert_allclose(results["fast"], results["reference"], rtol=2e-6, atol=2e-6)
 
 
 POOL_CASES = [  # (kernel, stride, padding, dilation, ceil_mode)
