@@ -11,7 +11,7 @@ from gradwork.kernels import jit, pooling_loops, threads
 from gradwork.kernels.conv import col2im, im2col
 from gradwork.kernels.layout import channels_last
 from gradwork.ops.conv import output_size
-from gradwork.ops.pooling import AdaptiveAvgPool2dFunction, AvgPool2dFunction
+from gradwork.ops.pooling import AdaptiveAvgPool2dFunction, AvgPool2dFunction, lowest_value
 
 
 def windows(x, kernel, stride, padding, dilation, extra, pad_value):
@@ -161,7 +161,7 @@ class FastMaxPool2d(Function):
         if jit.runs_on(x):
             return self.forward_windows_compiled(x, record)
         first, *rest = self.positions(windows(x, self.kernel, self.stride, self.padding, self.dilation, self.extra,
-                                              -xp.inf))
+                                              lowest_value(x.dtype)))
         out = first.copy()  # (N, H', W', C)
         winner = get_array_module(out).zeros(out.shape, dtype=xp.min_scalar_type(len(rest))) if record else None
         for k, candidate in enumerate(rest, start=1):

@@ -45,6 +45,12 @@ def pooling_windows(x, kernel, stride, padding, dilation, extra, pad_value):
     return cols.reshape(-1, kernel[0] * kernel[1]), padded.shape
 
 
+def lowest_value(dtype):
+    """What max pooling pads with, so that padding never wins a window: −∞ for floating point, the
+    smallest integer for integers (max pooling of integer images is allowed, as in PyTorch)."""
+    return xp.iinfo(dtype).min if xp.issubdtype(dtype, xp.integer) else -xp.inf
+
+
 def add_back(rows, input_shape, padded_shape, kernel, stride, padding, dilation):
     """The adjoint of :func:`pooling_windows`: each row's gradients added back where the window read, the
     padding cut off again."""
@@ -72,7 +78,7 @@ class MaxPool2dFunction(Function):
 
     def forward(self, x):
         cols, self.padded_shape = pooling_windows(x, self.kernel, self.stride, self.padding, self.dilation,
-                                                  self.extra, -xp.inf)
+                                                  self.extra, lowest_value(x.dtype))
         arg = cols.argmax(axis=1)
         out = cols[get_array_module(cols).arange(len(cols)), arg]
         self.save_for_backward(arg)

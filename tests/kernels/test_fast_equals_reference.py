@@ -155,6 +155,23 @@ def test_max_pool2d_ties_go_to_the_same_position_on_both_paths(layout, kernel_ve
     assert_same(lambda t: F.max_pool2d(t, 2), [stored(x, layout, np.float64)], np.float64)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.int8])
+@pytest.mark.parametrize("kernel, stride, padding, ceil_mode", [(2, None, 0, False), (3, 2, 1, False), (3, 3, 1, True)])
+def test_max_pool2d_of_integers_pads_with_the_smallest_integer(kernel, stride, padding, ceil_mode, dtype):
+    """Integer images pool as in PyTorch: the padding (−∞ for floats) is the dtype's smallest value, so it
+    never wins (−∞ itself cannot be stored in an integer array)."""
+    x = (np.arange(30) * 7 % 31).reshape(1, 1, 5, 6).astype(dtype)
+    expected = {  # PyTorch's F.max_pool2d of the same int64 image
+        (2, None, 0, False): [[18, 25, 28], [29, 23, 30]],
+        (3, 2, 1, False): [[18, 25, 28], [29, 29, 30], [20, 27, 30]],
+        (3, 3, 1, True): [[18, 28, 15], [29, 30, 26]]}[(kernel, stride, padding, ceil_mode)]
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            out = F.max_pool2d(gw.tensor(x), kernel, stride, padding, ceil_mode=ceil_mode).data
+        assert out.dtype == dtype
+        assert out[0, 0].tolist() == expected
+
+
 def test_float16_avg_pool2d_is_the_references():
     """float16 takes the reference, whose sums do not overflow where a float16 running sum would
     (40000 + 40000 is ∞ in float16; the reference's mean of the window is 0)."""
