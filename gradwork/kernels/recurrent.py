@@ -31,10 +31,10 @@ Measured on W4 (vocab 65, embed 128, hidden 256, seq 64, batch 32), A/B in one p
 previous version (batch-major steps): 1.20×, and 1.09× in a second A/B; the layer alone forward
 15.5 → 13.6 ms, backward 25.8 → 23.5 ms (bench/RESULTS.md, 2026-11-30, session 6).
 """
-from gradwork.autograd.function import Function
 from gradwork.backend import get_array_module
 from gradwork.kernels.blas import add_product
 from gradwork.kernels.layout import row_sums
+from gradwork.ops.recurrent import GRULayer, LSTMLayer
 
 
 def input_projections_gate_major(x, w_ih, bias, dtype, scale=None):
@@ -62,13 +62,25 @@ def stacked_steps(per_step):
     return get_array_module(per_step).ascontiguousarray(per_step.transpose(1, 0, 2)).reshape(K, T * B)
 
 
-class FastLSTMLayer(Function):
+def one_dtype(*arrays):
+    """Whether the given arrays (None for a missing bias) share one dtype. The kernels compute in h0's
+    dtype; a float64 layer fed float32 inputs (or the reverse) runs the reference, whose products take
+    the wider dtype for the gates, as NumPy promotes."""
+    return len({a.dtype for a in arrays if a is not None}) == 1
+
+
+class FastLSTMLayer(LSTMLayer):
     """``lstm_layer`` (``gradwork.ops.recurrent.LSTMLayer``) with steps stored gate-major, one tanh for
-    the four gates and the backward factors precomputed for every step."""
+    the four gates and the backward factors precomputed for every step; inputs of mixed dtypes run the
+    reference's steps."""
 
     op_name = "lstm_layer"
+    runs_reference = False
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
+        if not one_dtype(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+            self.runs_reference = True
+            return super().forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         xp = get_array_module(x)
         T, B = x.shape[:2]
         H = h0.shape[-1]
@@ -101,6 +113,8 @@ class FastLSTMLayer(Function):
         return hs[1:], hs[T], xp.ascontiguousarray(cs[T].T)
 
     def backward(self, g_out, g_h_last, g_c_last):
+        if self.runs_reference:
+            return super().backward(g_out, g_h_last, g_c_last)
         x, w_ih, w_hh, hs, cs, gates, tanh_cs = self.saved
         xp = get_array_module(x)
         T, B, I = x.shape
@@ -137,7 +151,7 @@ class FastLSTMLayer(Function):
         return tuple(grads)
 
 
-class FastGRULayer(Function):
+class FastGRULayer(GRULayer):
     """``gru_layer`` (``gradwork.ops.recurrent.GRULayer``) in the LSTM kernel's gate-major layout: each
     step's r, z, n as a (3H, B) matrix, the recurrent product ``W_hh · hₜᵀ`` (a tall result), r and z
     from one tanh with the ½ folded into their weights, and backward's factors for all steps at once.
@@ -155,8 +169,12 @@ class FastGRULayer(Function):
     """
 
     op_name = "gru_layer"
+    runs_reference = False
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
+        if not one_dtype(x, h0, w_ih, w_hh, b_ih, b_hh):  # (mixed dtypes: see one_dtype)
+            self.runs_reference = True
+            return super().forward(x, h0, w_ih, w_hh, b_ih, b_hh)
         xp = get_array_module(x)
         T, B = x.shape[:2]
         H = h0.shape[-1]
@@ -193,6 +211,8 @@ class FastGRULayer(Function):
         return hs[1:], hs[T]
 
     def backward(self, g_out, g_last):
+        if self.runs_reference:
+            return super().backward(g_out, g_last)
         x, w_ih, w_hh, hs, gates, hn = self.saved
         xp = get_array_module(x)
         T, B, I = x.shape

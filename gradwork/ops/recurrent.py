@@ -19,8 +19,8 @@ from gradwork.ops.activations import sigmoid_array
 
 def _input_projection(x, w_ih, b_ih, b_hh, fold_hh_bias=True):
     """x (T, B, I) @ W_ihᵀ + biases → (T, B, G·H): every time step in one product."""
-    T, B, _ = x.shape
-    xw = (x.reshape(T * B, -1) @ w_ih.T).reshape(T, B, -1)
+    T, B, I = x.shape  # (sizes spelled out, not −1: an empty batch or sequence has nothing to divide by)
+    xw = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, w_ih.shape[0])
     if b_ih is not None:
         xw += b_ih
         if fold_hh_bias:
@@ -32,13 +32,13 @@ def _input_and_weight_grads(needs, state_grads, x, w_ih, d_xw, h_prev, d_hw, has
     """Gradients of every input, in order (x, *states, W_ih, W_hh, [b_ih, b_hh]), from the gradients
     of the pre-activations: d_xw of the input projections and d_hw of the recurrent ones, (T, B, G·H).
     ``needs`` says which inputs want a gradient; the states' gradients come from the time loop."""
-    T, B, _ = x.shape
-    d_xw2 = d_xw.reshape(T * B, -1)
-    d_hw2 = d_hw.reshape(T * B, -1)
+    T, B, I = x.shape
+    d_xw2 = d_xw.reshape(T * B, d_xw.shape[-1])
+    d_hw2 = d_hw.reshape(T * B, d_hw.shape[-1])
     k = 1 + len(state_grads)  # index of W_ih among the inputs
     grads = [(d_xw2 @ w_ih).reshape(x.shape) if needs[0] else None, *state_grads,
-             d_xw2.T @ x.reshape(T * B, -1) if needs[k] else None,
-             d_hw2.T @ h_prev.reshape(T * B, -1) if needs[k + 1] else None]
+             d_xw2.T @ x.reshape(T * B, I) if needs[k] else None,
+             d_hw2.T @ h_prev.reshape(T * B, h_prev.shape[-1]) if needs[k + 1] else None]
     if has_bias:
         grads += [d_xw2.sum(axis=0), d_hw2.sum(axis=0)]
     return tuple(grads)

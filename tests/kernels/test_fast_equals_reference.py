@@ -331,6 +331,39 @@ def test_gru_layer(T, B, I, H, bias, dtype):
     assert_same(layer, arrays, dtype)
 
 
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("shape", [(4, 0, 3), (0, 2, 3)])
+@pytest.mark.parametrize("path", gw.kernels.PATHS)
+def test_recurrent_layers_take_an_empty_batch_or_sequence(layer, shape, path):
+    with gw.kernels.use(path):
+        gw.manual_seed(0)
+        module = getattr(gw.nn, layer)(3, 5)
+        x = gw.tensor(np.zeros(shape, np.float32), requires_grad=True)
+        out, state = module(x)
+        last = state[0] if isinstance(state, tuple) else state
+        (out.sum() + last.sum()).backward()
+    assert out.shape == shape[:2] + (5,) and x.grad.shape == shape
+    assert not module.weight_hh_l0.grad.any()
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU"])
+def test_recurrent_layers_of_mixed_dtypes_run_the_references_steps(layer):
+    """A float64 layer fed float32 data: the gates in float64 as the reference computes them (the kernels'
+    steps would round the weights to the state's float32)."""
+    x = R.standard_normal((4, 2, 3)).astype(np.float32)
+    results = {}
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            gw.manual_seed(0)
+            module = getattr(gw.nn, layer)(3, 5, dtype=np.float64)
+            out, _ = module(gw.tensor(x))
+            out.sum().backward()
+            results[path] = (out.data, *[p.grad for p in module.parameters()])
+    for fast, reference in zip(results["fast"], results["reference"]):
+        assert fast.dtype == reference.dtype
+        np.testing.assert_array_equal(fast, reference)
+
+
 def test_recurrent_layers_run_their_kernels_on_the_fast_path():
     """The equality tests above would pass with the reference on both sides: check which op ran."""
     x, h = gw.tensor(R.standard_normal((3, 2, 4))), gw.tensor(R.standard_normal((2, 5)))
