@@ -13,8 +13,10 @@ Backward is the same walk: each window's ∂L/∂y times the kernel added onto t
 and ∂L/∂w[r, s, c] = Σ_(n,i,j) ∂L/∂y[n, i, j, c] · x[…] summed in float64 (the reference's float32 BLAS
 sum of N·H'·W' terms is blocked; a plain running float32 sum would drift further). Positions in the
 padding are skipped (they hold zeros). The sums are the reference's terms in another order: equal to
-rounding. (One difference at the edge of the domain: an infinite weight times the padding's zeros is NaN
-in the reference's product, and the padding is skipped here.)
+rounding. (One difference at the edge of the domain: the reference multiplies the padding's zeros too, so
+an infinite weight — or an infinite output gradient, in the weight's gradient — makes NaN (0 · ∞) of the
+outputs (gradients) whose windows reach into the padding; here those terms are skipped and the results
+stay as the real pixels make them, as in PyTorch's convolution: an infinite corner weight leaves its top row finite.)
 
 Measured (64 × 32 × 32 × 32 float32, channels-last, 3 × 3, padding 1; a slow phase of the machine):
 forward 5.8–11.5 ms, input gradient 8.8–12.6, weight gradient 10.6–16.6; the layer's forward and backward
