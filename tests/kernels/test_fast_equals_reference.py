@@ -95,6 +95,22 @@ def test_conv2d(case, layout, dtype, kernel_version):  # (depthwise layers run c
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", [case for case in CONV_CASES if min(case[2:4]) >= 5])
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # NaN is the point
+def test_conv2d_puts_nan_and_inf_where_the_reference_does(case, layout, dtype, kernel_version):
+    """One NaN and one ∞ pixel (a weight or gradient stays finite): every sum that reads them is NaN or ±∞ on
+    both paths — including the windows that the shifted products compute and throw away, which must not
+    leak into real outputs."""
+    n, c, h, w, o, kh, kw, s, p, d, g = case
+    x = R.standard_normal((n, c, h, w))
+    x[0, 0, 1, 1], x[-1, -1, h - 2, w - 1] = np.nan, np.inf
+    arrays = [stored(x, layout, dtype), R.standard_normal((o, c // g, kh, kw)).astype(dtype),
+              R.standard_normal(o).astype(dtype)]
+    assert_same(lambda t, wt, b: F.conv2d(t, wt, b, s, p, d, g), arrays, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("stride, padding, output_padding, dilation, groups", [
     (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), (2, 0, 0, 1, 2), (3, 1, 2, 1, 1), (1, 1, 0, 2, 1), (2, 0, 1, 3, 1),
     # output_padding ≥ stride (allowed below the dilation): one more row and column of windows than inputs
