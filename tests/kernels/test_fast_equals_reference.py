@@ -248,6 +248,21 @@ def test_batch_norm_in_training(shape, layout, dtype, kernel_version):
         np.testing.assert_allclose(fast, ref, **tol)
 
 
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4, 4)])
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_batch_norm_of_an_empty_batch_with_its_own_statistics(shape, kernel_version):
+    """Nothing to normalise: an empty output, and gradients of γ and β that are sums over nothing — 0, as in
+    the reference and PyTorch (not 0 times the NaN of an empty batch's 1/√σ²)."""
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            x = gw.tensor(np.zeros(shape, np.float32), requires_grad=True)
+            weight, bias = (gw.tensor(np.ones(3, np.float32), requires_grad=True) for _ in range(2))
+            out = F.batch_norm(x, None, None, weight, bias, training=False)
+            out.sum().backward()
+        assert out.shape == shape and x.grad.shape == shape
+        assert weight.grad.tolist() == bias.grad.tolist() == [0.0, 0.0, 0.0]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (4, 3, 3, 5), (8, 16, 7, 7)])
