@@ -75,11 +75,10 @@ class FastLSTMLayer(LSTMLayer):
     reference's steps."""
 
     op_name = "lstm_layer"
-    runs_reference = False
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
-        if not one_dtype(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-            self.runs_reference = True
+        self.runs_reference = not one_dtype(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+        if self.runs_reference:
             return super().forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         xp = get_array_module(x)
         T, B = x.shape[:2]
@@ -169,11 +168,10 @@ class FastGRULayer(GRULayer):
     """
 
     op_name = "gru_layer"
-    runs_reference = False
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
-        if not one_dtype(x, h0, w_ih, w_hh, b_ih, b_hh):  # (mixed dtypes: see one_dtype)
-            self.runs_reference = True
+        self.runs_reference = not one_dtype(x, h0, w_ih, w_hh, b_ih, b_hh)  # (mixed dtypes: see one_dtype)
+        if self.runs_reference:
             return super().forward(x, h0, w_ih, w_hh, b_ih, b_hh)
         xp = get_array_module(x)
         T, B = x.shape[:2]

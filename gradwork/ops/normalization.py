@@ -105,7 +105,9 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     shape = _channel_shape(x)
     if training or running_mean is None:
         axes = (0,) + tuple(range(2, x.ndim))
-        count = x.numel() // channels
+        count = x.numel() // channels if channels else 0
+        if count == 0:  # an empty batch: nothing to normalise and no statistics to take (PyTorch's answer too)
+            return _scale_and_shift(x, weight, bias, shape)
         if count < 2 and training:
             raise ValueError(f"batch_norm: training needs more than one value per channel to estimate a variance, "
                              f"got input of shape {x.shape} (use a batch of 2 or more, or eval mode)")

@@ -9,7 +9,8 @@ Two of PyTorch's options change which windows there are and what an average divi
 * ``ceil_mode=True`` rounds the number of windows up, H' = ⌈(H + 2p − d(k − 1) − 1)/s⌉ + 1, so a
   last, partial window may hang over the end — unless it would start beyond the input and its
   left padding, in which case it is dropped. The part hanging over is left out of the window; here
-  it is filled with a value the pooling ignores (−∞ for max, 0 for a sum), which is the same.
+  it is filled with a value the pooling ignores (for max −∞, or an integer dtype's smallest value; 0 for
+  a sum), which is the same.
 * ``count_include_pad=False`` divides each average by the number of *input* values in the window,
   not counting padding. With ``count_include_pad=True`` the padding counts, but the part of a
   ceil_mode window beyond the padding does not (PyTorch's divisor).
@@ -38,7 +39,7 @@ def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False)
 def pooling_windows(x, kernel, stride, padding, dilation, extra, pad_value):
     """Every window of every channel of ``x`` (N, C, H, W) as one row: (N·H'·W'·C, kh·kw), rows in
     (n, h', w', c) order. The padding — and ceil_mode's ``extra`` rows and columns past the end — hold
-    ``pad_value``, a value the pooling ignores (−∞ for max, 0 for a sum)."""
+    ``pad_value``, a value the pooling ignores (:func:`lowest_value` for max, 0 for a sum)."""
     (ph, pw), (eh, ew) = padding, extra
     padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), constant_values=pad_value)
     cols = im2col(padded, kernel, stride, (0, 0), dilation)  # (N·H'·W', C·kh·kw), columns in (c, i, j) order
@@ -47,7 +48,10 @@ def pooling_windows(x, kernel, stride, padding, dilation, extra, pad_value):
 
 def lowest_value(dtype):
     """What max pooling pads with, so that padding never wins a window: −∞ for floating point, the
-    smallest integer for integers (max pooling of integer images is allowed, as in PyTorch)."""
+    smallest integer for integers (max pooling of integer images is allowed, as in PyTorch), False for
+    booleans (their maximum is "any")."""
+    if dtype == bool:
+        return False
     return xp.iinfo(dtype).min if xp.issubdtype(dtype, xp.integer) else -xp.inf
 
 
@@ -199,7 +203,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """Max over kernel_size windows (stride defaults to the kernel size), PyTorch's ``F.max_pool2d``.
 
     (N, C, H, W) → (N, C, H', W'), H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 (the ceiling with
-    ``ceil_mode``, see the module docstring). Padding never wins: it is −∞.
+    ``ceil_mode``, see the module docstring). Padding never wins: it is −∞ (:func:`lowest_value`).
     """
     if return_indices:
         raise ConfigError("max_pool2d: return_indices=True is not supported; gradwork's max pooling returns the "

@@ -188,6 +188,18 @@ def test_max_pool2d_of_integers_pads_with_the_smallest_integer(kernel, stride, p
         assert out[0, 0].tolist() == expected
 
 
+def test_max_pool2d_of_booleans_is_any_and_pads_with_false():
+    x = np.zeros((1, 1, 4, 4), bool)
+    x[0, 0, 1, 1] = True
+    for path in gw.kernels.PATHS:
+        with gw.kernels.use(path):
+            padded = F.max_pool2d(gw.tensor(x), 3, 1, 1).data
+            hanging = F.max_pool2d(gw.tensor(x), 3, 2, 0, ceil_mode=True).data  # a window over the end
+        assert padded.dtype == bool
+        assert padded[0, 0].astype(int).tolist() == [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0]]
+        assert hanging[0, 0].astype(int).tolist() == [[1, 0], [0, 0]]
+
+
 def test_float16_avg_pool2d_is_the_references():
     """float16 takes the reference, whose sums do not overflow where a float16 running sum would
     (40000 + 40000 is ∞ in float16; the reference's mean of the window is 0)."""
@@ -249,18 +261,22 @@ def test_batch_norm_in_training(shape, layout, dtype, kernel_version):
 
 
 @pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4, 4)])
-@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
-def test_batch_norm_of_an_empty_batch_with_its_own_statistics(shape, kernel_version):
-    """Nothing to normalise: an empty output, and gradients of γ and β that are sums over nothing — 0, as in
-    the reference and PyTorch (not 0 times the NaN of an empty batch's 1/√σ²)."""
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_of_an_empty_batch(shape, training):
+    """Nothing to normalise: an empty output, gradients of γ and β that are sums over nothing (0), running
+    statistics untouched, no warning — as PyTorch, which also counts the batch in ``num_batches_tracked``."""
     for path in gw.kernels.PATHS:
         with gw.kernels.use(path):
+            layer = (gw.nn.BatchNorm1d if len(shape) == 2 else gw.nn.BatchNorm2d)(3)
+            layer.train(training)
             x = gw.tensor(np.zeros(shape, np.float32), requires_grad=True)
-            weight, bias = (gw.tensor(np.ones(3, np.float32), requires_grad=True) for _ in range(2))
-            out = F.batch_norm(x, None, None, weight, bias, training=False)
+            out = layer(x)
             out.sum().backward()
-        assert out.shape == shape and x.grad.shape == shape
-        assert weight.grad.tolist() == bias.grad.tolist() == [0.0, 0.0, 0.0]
+            functional = F.batch_norm(gw.tensor(np.zeros(shape, np.float32)), None, None, training=training)
+        assert out.shape == functional.shape == shape and x.grad.shape == shape
+        assert layer.weight.grad.tolist() == layer.bias.grad.tolist() == [0.0, 0.0, 0.0]
+        assert layer.running_mean.data.tolist() == [0.0] * 3 and layer.running_var.data.tolist() == [1.0] * 3
+        assert int(layer.num_batches_tracked.data) == int(training)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
