@@ -81,6 +81,15 @@ def row_dot(a, b):
     return np.float32(total + block)
 
 
+@numba.njit(inline="always", error_model="numpy")
+def shifted_exponentials(x, shift, out):
+    """out = exp(x − shift) along one row (x − shift ≤ 0: ``shift`` is the row's maximum); returns Σ out
+    (:func:`row_sum`). The first step of each forward loop below."""
+    for k in range(x.size):
+        out[k] = exp_of_nonpositive(x[k] - shift)
+    return row_sum(out)
+
+
 @reassociating
 def softmax_forward():
     """The loop ``(x, top, y)``: y = softmax of each row of x, ``top`` (M,) the rows' maxima."""
@@ -88,10 +97,7 @@ def softmax_forward():
     def loop(x, top, y):
         rows, n = x.shape
         for r in range(rows):
-            shift = top[r]
-            for k in range(n):
-                y[r, k] = exp_of_nonpositive(x[r, k] - shift)
-            total = row_sum(y[r])
+            total = shifted_exponentials(x[r], top[r], y[r])
             for k in range(n):
                 y[r, k] = y[r, k] / total
 
@@ -121,9 +127,7 @@ def log_softmax_forward():
         rows, n = x.shape
         for r in range(rows):
             shift = top[r]
-            for k in range(n):
-                y[r, k] = exp_of_nonpositive(x[r, k] - shift)
-            log_total = np.float32(math.log(row_sum(y[r])))
+            log_total = np.float32(math.log(shifted_exponentials(x[r], shift, y[r])))
             for k in range(n):
                 y[r, k] = (x[r, k] - shift) - log_total
 
@@ -150,12 +154,9 @@ def cross_entropy_forward():
     s = Σ e into ``sums`` (backward's softmax is e / s) and loss = log s − (z_label − m)."""
 
     def loop(z, top, labels, exponentials, sums, loss):
-        rows, n = z.shape
-        for r in range(rows):
+        for r in range(len(z)):
             shift = top[r]
-            for k in range(n):
-                exponentials[r, k] = exp_of_nonpositive(z[r, k] - shift)
-            total = row_sum(exponentials[r])
+            total = shifted_exponentials(z[r], shift, exponentials[r])
             sums[r] = total
             loss[r] = np.float32(math.log(total)) - (z[r, labels[r]] - shift)
 
